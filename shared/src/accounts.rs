@@ -1,0 +1,155 @@
+//! Accounts: one per email address, with an argon2id password hash and a language.
+
+use crate::domain::{Email, Language, PasswordHash, UserId};
+use crate::memberships::{Membership, MembershipItem};
+use crate::store::{Store, keys};
+use anyhow::Context as _;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A CloudHub account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// Its email address, the one it logs in with.
+    pub email: Email,
+    /// The language of its screens and emails.
+    pub language: Language,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// What log-in checks a password against.
+#[derive(Debug)]
+pub struct Credential {
+    /// The account the email belongs to.
+    pub user_id: UserId,
+    /// Its password hash.
+    pub password_hash: PasswordHash,
+}
+
+/// An account with every membership it has, active or left.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The account.
+    pub user: User,
+    /// Its memberships, ordered by customer number.
+    pub memberships: Vec<Membership>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub id: UserId,
+    pub email: Email,
+    pub language: Language,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl UserItem {
+    pub(crate) fn new(user: &User) -> Self {
+        Self {
+            pk: keys::user(&user.id),
+            sk: keys::USER_SK.into(),
+            id: user.id,
+            email: user.email.clone(),
+            language: user.language,
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CredentialItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    pub user_id: UserId,
+    pub password_hash: String,
+}
+
+impl CredentialItem {
+    pub(crate) fn new(email: &Email, user_id: UserId, hash: &PasswordHash) -> Self {
+        Self {
+            pk: keys::credential(email),
+            sk: keys::CREDENTIAL_SK.into(),
+            user_id,
+            password_hash: hash.as_stored().to_owned(),
+        }
+    }
+}
+
+/// The credential of an email address, if an account has it.
+#[tracing::instrument(name = "Reading a credential", skip_all)]
+pub async fn find_credential(store: &Store, email: &Email) -> anyhow::Result<Option<Credential>> {
+    let output = store
+        .client
+        .get_item()
+        .table_name(&store.tables.data)
+        .key(keys::PK, AttributeValue::S(keys::credential(email)))
+        .key(keys::SK, AttributeValue::S(keys::CREDENTIAL_SK.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .context("Failed to read a credential.")?;
+    output
+        .item
+        .map(|item| {
+            let item: CredentialItem = serde_dynamo::from_item(item).context("A stored credential is malformed.")?;
+            Ok(Credential {
+                user_id: item.user_id,
+                password_hash: PasswordHash::from_stored(item.password_hash),
+            })
+        })
+        .transpose()
+}
+
+/// The account and all its memberships, in one strongly consistent Query of its partition.
+#[tracing::instrument(name = "Loading an account", skip_all, fields(user_id = %user_id))]
+pub async fn load(store: &Store, user_id: &UserId) -> anyhow::Result<Option<Account>> {
+    let mut user = None;
+    let mut memberships = Vec::new();
+    let mut start_key = None;
+    loop {
+        let output = store
+            .client
+            .query()
+            .table_name(&store.tables.data)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::user(user_id)))
+            .consistent_read(true)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .context("Failed to query an account's partition.")?;
+        for item in output.items.unwrap_or_default() {
+            let sk = item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            if sk == keys::USER_SK {
+                let item: UserItem = serde_dynamo::from_item(item).context("A stored user is malformed.")?;
+                user = Some(User {
+                    id: item.id,
+                    email: item.email,
+                    language: item.language,
+                    created_at: item.created_at,
+                });
+            } else if sk.starts_with(keys::MEMBERSHIP_SK_PREFIX) {
+                let item: MembershipItem = serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
+                memberships.push(item.into());
+            }
+        }
+        start_key = output.last_evaluated_key;
+        if start_key.is_none() {
+            break;
+        }
+    }
+    Ok(user.map(|user| Account { user, memberships }))
+}

@@ -1,0 +1,38 @@
+//! Values that cannot be invalid: each is parsed once, at the edge, and trusted from then on.
+
+mod customer_number;
+mod email;
+mod ids;
+mod language;
+mod names;
+mod password;
+mod permission;
+mod token;
+
+pub use customer_number::CustomerNumber;
+pub use email::Email;
+pub use ids::{InvitationId, RoleId, UserId};
+pub use language::Language;
+pub use names::{CompanyName, RoleName};
+pub use password::{Password, PasswordHash, PasswordPolicy};
+pub use permission::Permission;
+pub use token::{SecretToken, TokenHash};
+
+/// Why a raw value was refused, with the stable problem `code` the API answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidValue {
+    /// Stable machine-readable code, e.g. `invalid-email`.
+    pub code: &'static str,
+    /// A sentence for humans that names what was wrong.
+    pub reason: String,
+}
+
+impl InvalidValue {
+    pub(crate) fn new(code: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+}

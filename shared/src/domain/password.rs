@@ -1,0 +1,179 @@
+use super::InvalidValue;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+
+/// A password as typed by a person. Never printed, never logged.
+pub struct Password(SecretString);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// Which passwords CloudHub accepts.
+pub enum PasswordPolicy {
+    /// A password chosen now: 10 to 128 characters, not only spaces.
+    New,
+    /// A password offered at log-in: anything up to 1024 bytes, so that the policy
+    /// in force today does not lock out accounts created under an earlier one.
+    Existing,
+}
+
+impl Password {
+    /// Fewest characters a new password may have.
+    pub const MIN_CHARS: usize = 10;
+    /// Most characters a new password may have.
+    pub const MAX_CHARS: usize = 128;
+    const MAX_EXISTING_BYTES: usize = 1024;
+
+    /// Takes a password under the given policy.
+    pub fn parse(raw: String, policy: PasswordPolicy) -> Result<Self, InvalidValue> {
+        let acceptable = match policy {
+            PasswordPolicy::New => {
+                let chars = raw.chars().count();
+                (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&chars) && !raw.trim().is_empty()
+            }
+            PasswordPolicy::Existing => !raw.is_empty() && raw.len() <= Self::MAX_EXISTING_BYTES,
+        };
+        if acceptable {
+            Ok(Self(raw.into()))
+        } else {
+            Err(InvalidValue::new(
+                "invalid-password",
+                format!(
+                    "A password has {} to {} characters and is not only spaces.",
+                    Self::MIN_CHARS,
+                    Self::MAX_CHARS
+                ),
+            ))
+        }
+    }
+
+    /// Hashes with argon2id on a blocking thread: it takes tens of milliseconds of CPU by design.
+    pub async fn hash(self) -> anyhow::Result<PasswordHash> {
+        tokio::task::spawn_blocking(move || self.hash_blocking()).await?
+    }
+
+    fn hash_blocking(&self) -> anyhow::Result<PasswordHash> {
+        let mut salt = [0u8; 16];
+        getrandom::getrandom(&mut salt).map_err(|e| anyhow::anyhow!("reading the OS random source: {e}"))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("encoding a salt: {e}"))?;
+        let phc = hasher()
+            .hash_password(self.0.expose_secret().as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
+        Ok(PasswordHash(phc.to_string()))
+    }
+}
+
+/// OWASP's argon2id recommendation (19 MiB, 2 passes, 1 lane).
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// An argon2id hash in PHC string form, as stored. Debug output hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash([redacted])")
+    }
+}
+
+/// A hash of a random password nobody knows, with the same parameters as real ones: log-in
+/// verifies against it when the email is unknown, so both answers take the same time.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Y2xvdWRodWItZHVtbXktc2FsdA$ZCmVe6pe6Z4FN9ySl2AoRLyOTBwUPVIqOrLnpQH/dKA";
+
+impl PasswordHash {
+    /// Wraps a PHC string read from the store.
+    pub fn from_stored(phc: String) -> Self {
+        Self(phc)
+    }
+
+    /// The PHC string, for storing.
+    pub fn as_stored(&self) -> &str {
+        &self.0
+    }
+
+    /// The stand-in hash for unknown accounts; see `DUMMY_HASH`.
+    pub fn dummy() -> Self {
+        Self(DUMMY_HASH.to_owned())
+    }
+
+    /// Checks a password on a blocking thread. A malformed stored hash verifies nothing.
+    pub async fn verify(self, password: Password) -> anyhow::Result<bool> {
+        Ok(tokio::task::spawn_blocking(move || self.verify_blocking(&password)).await?)
+    }
+
+    fn verify_blocking(&self, password: &Password) -> bool {
+        let Ok(parsed) = argon2::password_hash::PasswordHash::new(&self.0) else {
+            tracing::error!("a stored password hash is not a PHC string");
+            return false;
+        };
+        hasher()
+            .verify_password(password.0.expose_secret().as_bytes(), &parsed)
+            .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_password(raw: &str) -> Result<Password, InvalidValue> {
+        Password::parse(raw.to_owned(), PasswordPolicy::New)
+    }
+
+    #[test]
+    fn new_passwords_follow_the_length_policy() {
+        assert!(new_password("correct horse").is_ok());
+        assert!(new_password(&"ä".repeat(10)).is_ok(), "characters, not bytes, are counted");
+        assert!(new_password(&"x".repeat(128)).is_ok());
+        for raw in ["", "short", "123456789", &" ".repeat(12), &"x".repeat(129)] {
+            assert_eq!(new_password(raw).unwrap_err().code, "invalid-password", "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn log_in_passwords_are_only_bounded() {
+        assert!(Password::parse("short".into(), PasswordPolicy::Existing).is_ok());
+        assert!(Password::parse(String::new(), PasswordPolicy::Existing).is_err());
+        assert!(Password::parse("x".repeat(1025), PasswordPolicy::Existing).is_err());
+    }
+
+    #[test]
+    fn passwords_and_hashes_never_print() {
+        let password = new_password("correct horse battery").unwrap();
+        assert!(!format!("{password:?}").contains("horse"));
+        assert!(!format!("{:?}", PasswordHash::dummy()).contains("argon2"));
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hash = new_password("correct horse battery").unwrap().hash().await.unwrap();
+        assert!(hash.as_stored().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(hash.clone().verify(new_password("correct horse battery").unwrap()).await.unwrap());
+        assert!(!hash.verify(new_password("wrong horse battery").unwrap()).await.unwrap());
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_costs() {
+        let dummy = argon2::password_hash::PasswordHash::new(DUMMY_HASH).unwrap();
+        let real = hasher();
+        let params = Params::try_from(&dummy).unwrap();
+        assert_eq!(dummy.algorithm.as_str(), "argon2id");
+        assert_eq!(params.m_cost(), real.params().m_cost());
+        assert_eq!(params.t_cost(), real.params().t_cost());
+        assert_eq!(params.p_cost(), real.params().p_cost());
+        assert_eq!(params.output_len(), real.params().output_len().or(Some(Params::DEFAULT_OUTPUT_LEN)));
+    }
+
+    #[test]
+    fn a_malformed_stored_hash_verifies_nothing() {
+        let hash = PasswordHash::from_stored("not a phc string".into());
+        assert!(!hash.verify_blocking(&new_password("correct horse battery").unwrap()));
+    }
+}

@@ -1,0 +1,57 @@
+use super::ApiError;
+use crate::domain::{Email, UserId};
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde::{Deserialize, Serialize};
+
+/// What the Lambda authorizer hands to the functions (`requestContext.authorizer.lambda`).
+///
+/// The authorizer lets every request through and says here who the caller is, or why it is
+/// nobody: API Gateway HTTP APIs answer an authorizer's denial with a bare `{"message"}` body,
+/// and the contract promises `application/problem+json` with a code for missing, forged and
+/// expired sessions. So each function refuses anonymous callers itself, through [`caller`].
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizerContext {
+    /// The session's user, when the session is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The session's email address, when the session is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Why there is no caller: a problem code (`missing-session`, `invalid-session`, `session-expired`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// The authenticated user making a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The account.
+    pub user_id: UserId,
+    /// Its email address.
+    pub email: Email,
+}
+
+/// The caller the authorizer vouched for, or the 401 problem that says why there is none.
+/// A request that reached the function without the authorizer has no caller.
+pub fn caller(request: &Request) -> Result<Caller, ApiError> {
+    let context = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()
+            .map(|authorizer| serde_json::Value::Object(authorizer.fields.clone().into_iter().collect()))
+            .and_then(|fields| serde_json::from_value::<AuthorizerContext>(fields).ok())
+            .unwrap_or_default(),
+        _ => AuthorizerContext::default(),
+    };
+    match (context.user_id, context.email, context.failure.as_deref()) {
+        (Some(user_id), Some(email), None) => Ok(Caller {
+            user_id: UserId::parse(&user_id).map_err(|_| ApiError::InvalidSession)?,
+            email: Email::parse(&email).map_err(|_| ApiError::InvalidSession)?,
+        }),
+        (_, _, Some("session-expired")) => Err(ApiError::SessionExpired),
+        (_, _, Some("invalid-session")) => Err(ApiError::InvalidSession),
+        _ => Err(ApiError::MissingSession),
+    }
+}

@@ -1,0 +1,218 @@
+use crate::domain::InvalidValue;
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde_json::{Map, Value, json};
+
+/// Every way a request can fail, each with one status and one stable `code`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON at all.
+    #[error("The request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// The body is JSON of the wrong shape: wrong types, missing or unknown fields.
+    #[error("The request body does not have the expected fields: {0}")]
+    InvalidBody(String),
+    /// The body exceeds `MAX_BODY_BYTES`.
+    #[error("The request body is larger than 16 KiB.")]
+    BodyTooLarge,
+    /// The body is not `application/json`.
+    #[error("The request body must be application/json.")]
+    UnsupportedMediaType,
+    /// A field holds a value the domain refuses (an invalid email, a too-short password, ...).
+    #[error(transparent)]
+    InvalidValue(#[from] InvalidValue),
+    /// No `Authorization: Bearer` header.
+    #[error("This request needs a session: send `Authorization: Bearer <session token>`.")]
+    MissingSession,
+    /// The bearer token is not a live session (forged, unknown, or logged out).
+    #[error("The session is not valid. Log in again.")]
+    InvalidSession,
+    /// The session has expired.
+    #[error("The session has expired. Log in again.")]
+    SessionExpired,
+    /// Unknown email or wrong password: deliberately one answer for both.
+    #[error("The email address or the password is not correct.")]
+    InvalidCredentials,
+    /// Too many log-in attempts for one email address.
+    #[error("Too many log-in attempts for this email address. Try again later.")]
+    TooManyLoginAttempts {
+        /// Seconds until attempts are counted afresh.
+        retry_after_secs: u64,
+    },
+    /// The caller may not do this.
+    #[error("{detail}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Human sentence.
+        detail: String,
+    },
+    /// What the request names does not exist (or is not the caller's to see).
+    #[error("{detail}")]
+    NotFound {
+        /// Stable code.
+        code: &'static str,
+        /// Human sentence.
+        detail: String,
+    },
+    /// The request contradicts the current state.
+    #[error("{detail}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Human sentence.
+        detail: String,
+        /// Extra members of the problem object (e.g. the conflicting invitation's id).
+        extensions: Map<String, Value>,
+    },
+    /// No route matches the method and path.
+    #[error("No route matches {0}.")]
+    RouteNotFound(String),
+    /// A dependency is briefly unavailable; the request changed nothing and may be retried.
+    #[error("The service is busy. Retry shortly; nothing was changed.")]
+    Unavailable {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
+    /// A bug or an outage. Logged in full; the caller sees no detail.
+    #[error("Something went wrong on our side. Nothing was changed; please try again.")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidBody(_) | Self::InvalidValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MissingSession | Self::InvalidSession | Self::SessionExpired | Self::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::TooManyLoginAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, machine-readable code the frontend switches on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "malformed-json",
+            Self::InvalidBody(_) => "invalid-body",
+            Self::BodyTooLarge => "body-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::InvalidValue(invalid) => invalid.code,
+            Self::MissingSession => "missing-session",
+            Self::InvalidSession => "invalid-session",
+            Self::SessionExpired => "session-expired",
+            Self::InvalidCredentials => "invalid-credentials",
+            Self::TooManyLoginAttempts { .. } => "too-many-login-attempts",
+            Self::Forbidden { code, .. } | Self::NotFound { code, .. } | Self::Conflict { code, .. } => code,
+            Self::RouteNotFound(_) => "route-not-found",
+            Self::Unavailable { .. } => "service-unavailable",
+            Self::Unexpected(_) => "internal-error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self.status() {
+            StatusCode::BAD_REQUEST => "Malformed request",
+            StatusCode::UNPROCESSABLE_ENTITY => "Invalid request",
+            StatusCode::PAYLOAD_TOO_LARGE => "Request body too large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported media type",
+            StatusCode::UNAUTHORIZED => "Not authenticated",
+            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+            StatusCode::FORBIDDEN => "Forbidden",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::CONFLICT => "Conflict",
+            StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+            _ => "Internal error",
+        }
+    }
+
+    /// The `application/problem+json` answer. Unexpected errors are logged here, once, with
+    /// their whole chain of causes; the caller sees only the code.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        if let Self::Unexpected(error) = &self {
+            tracing::error!(error = ?error, "request failed unexpectedly");
+        } else {
+            tracing::info!(status = status.as_u16(), code = self.code(), "request refused");
+        }
+        let code = self.code();
+        let mut problem = json!({
+            "type": format!("urn:cloudhub:problem:{code}"),
+            "title": self.title(),
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+            "code": code,
+        });
+        let retry_after = match &self {
+            Self::TooManyLoginAttempts { retry_after_secs } | Self::Unavailable { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        };
+        if let (Self::Conflict { extensions, .. }, Some(object)) = (&self, problem.as_object_mut()) {
+            object.extend(extensions.clone());
+        }
+        let mut response = Response::new(Body::from(problem.to_string()));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: &Response<Body>) -> Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn problems_follow_rfc_9457_with_a_code() {
+        let response = ApiError::InvalidValue(InvalidValue::new("invalid-email", "`x` is not valid.")).into_response();
+        assert_eq!(response.status(), 422);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let body = body_of(&response);
+        assert_eq!(body["code"], "invalid-email");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["type"], "urn:cloudhub:problem:invalid-email");
+        assert_eq!(body["detail"], "`x` is not valid.");
+        assert!(body["title"].is_string());
+    }
+
+    #[test]
+    fn unexpected_errors_hide_their_cause() {
+        let response = ApiError::Unexpected(anyhow::anyhow!("table cloudhub-data is gone")).into_response();
+        assert_eq!(response.status(), 500);
+        assert!(!body_of(&response).to_string().contains("cloudhub-data"));
+    }
+
+    #[test]
+    fn throttling_says_when_to_retry() {
+        let response = ApiError::TooManyLoginAttempts { retry_after_secs: 120 }.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "120");
+    }
+
+    #[test]
+    fn conflicts_carry_their_extensions() {
+        let mut extensions = Map::new();
+        extensions.insert("invitationId".into(), json!("01J"));
+        let response = ApiError::Conflict { code: "invitation-pending", detail: "d".into(), extensions }.into_response();
+        assert_eq!(body_of(&response)["invitationId"], "01J");
+    }
+}

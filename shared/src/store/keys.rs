@@ -1,0 +1,50 @@
+//! Key formats of every item; the table in `store`'s documentation lists them.
+
+use crate::domain::{CustomerNumber, Email, TokenHash, UserId};
+
+pub(crate) const PK: &str = "PK";
+pub(crate) const SK: &str = "SK";
+
+pub(crate) fn customer(number: &CustomerNumber) -> String {
+    format!("CUSTOMER#{number}")
+}
+
+pub(crate) const CUSTOMER_SK: &str = "CUSTOMER";
+
+pub(crate) fn role_sk(role: &crate::domain::RoleId) -> String {
+    format!("ROLE#{role}")
+}
+
+pub(crate) fn claimed_email_sk(email: &Email) -> String {
+    format!("EMAIL#{email}")
+}
+
+pub(crate) fn user(id: &UserId) -> String {
+    format!("USER#{id}")
+}
+
+pub(crate) const USER_SK: &str = "USER";
+
+pub(crate) fn membership_sk(number: &CustomerNumber) -> String {
+    format!("MEMBERSHIP#{number}")
+}
+
+pub(crate) const MEMBERSHIP_SK_PREFIX: &str = "MEMBERSHIP#";
+
+pub(crate) fn member_gsi1sk(email: &Email) -> String {
+    format!("MEMBER#{email}")
+}
+
+pub(crate) fn credential(email: &Email) -> String {
+    format!("EMAIL#{email}")
+}
+
+pub(crate) const CREDENTIAL_SK: &str = "CREDENTIAL";
+
+pub(crate) fn session(hash: &TokenHash) -> String {
+    format!("SESSION#{}", hash.as_str())
+}
+
+pub(crate) fn login_attempts(email: &Email, window_start: i64) -> String {
+    format!("LOGIN#{email}#{window_start}")
+}
