@@ -1,1 +1,8 @@
+//! Running CloudHub outside AWS: a local API Gateway that serves every route of `template.yaml`
+//! with the functions' own handlers and the authorizer applied, the demo data, and the HTTP
+//! server of the local stack.
 
+pub mod gateway;
+pub mod routes;
+pub mod seed;
+pub mod server;

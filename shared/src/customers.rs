@@ -39,6 +39,8 @@ pub struct NewCustomer {
 pub enum FirstAdmin {
     /// A new account with this password.
     NewAccount {
+        /// The id the account gets.
+        user_id: UserId,
         /// Its email address.
         email: Email,
         /// Its password, hashed.
@@ -165,7 +167,7 @@ pub async fn create(
         .collect();
 
     let (user_id, email) = match &admin {
-        FirstAdmin::NewAccount { email, .. } => (UserId::generate(), email.clone()),
+        FirstAdmin::NewAccount { user_id, email, .. } => (*user_id, email.clone()),
         FirstAdmin::ExistingAccount { email, user_id } => (*user_id, email.clone()),
     };
     let membership = Membership {

@@ -56,6 +56,30 @@ struct SessionItem {
 #[tracing::instrument(name = "Starting a session", skip_all, fields(user_id = %user_id))]
 pub async fn start(store: &Store, user_id: UserId, email: &Email, now: OffsetDateTime) -> anyhow::Result<(SecretToken, Session)> {
     let token = SecretToken::generate();
+    let session = store_session(store, &token, user_id, email, now).await?;
+    Ok((token, session))
+}
+
+/// Opens a session under a token the caller chose. Only the local demo seed needs this, to
+/// give the sample events a session that exists; deployed functions use [`start`].
+#[cfg(feature = "bootstrap")]
+pub async fn start_with_token(
+    store: &Store,
+    token: &SecretToken,
+    user_id: UserId,
+    email: &Email,
+    now: OffsetDateTime,
+) -> anyhow::Result<Session> {
+    store_session(store, token, user_id, email, now).await
+}
+
+async fn store_session(
+    store: &Store,
+    token: &SecretToken,
+    user_id: UserId,
+    email: &Email,
+    now: OffsetDateTime,
+) -> anyhow::Result<Session> {
     let session = Session {
         user_id,
         email: email.clone(),
@@ -72,8 +96,6 @@ pub async fn start(store: &Store, user_id: UserId, email: &Email, now: OffsetDat
     let put = Put::builder()
         .table_name(&store.tables.sessions)
         .set_item(Some(serde_dynamo::to_item(item)?))
-        // 256 random bits never collide in practice; the condition makes sure of it.
-        .condition_expression("attribute_not_exists(PK)")
         .build()?;
     let forget_attempts = Delete::builder()
         .table_name(&store.tables.sessions)
@@ -87,7 +109,7 @@ pub async fn start(store: &Store, user_id: UserId, email: &Email, now: OffsetDat
         .send()
         .await
         .context("Failed to store a new session.")?;
-    Ok((token, session))
+    Ok(session)
 }
 
 /// Looks a bearer token up by its hash. Expiry is checked here, not left to the TTL, which

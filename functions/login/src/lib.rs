@@ -1,1 +1,82 @@
+//! `POST /auth/login`: email and password to a session.
+//!
+//! An unknown email and a wrong password get the same answer in about the same time (the
+//! password is checked against a dummy hash). Attempts are counted per email before the
+//! password is checked, so parallel guessing cannot pass the limit.
 
+use cloudhub::App;
+use cloudhub::domain::{Email, InvalidValue, Password, PasswordHash, PasswordPolicy};
+use cloudhub::http::{ApiError, json, json_body};
+use cloudhub::sessions::{self, Attempt};
+use cloudhub::accounts;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+struct LoginAttempt {
+    email: Email,
+    password: Password,
+}
+
+impl TryFrom<LoginBody> for LoginAttempt {
+    type Error = InvalidValue;
+    fn try_from(body: LoginBody) -> Result<Self, Self::Error> {
+        Ok(Self {
+            email: Email::parse(&body.email)?,
+            password: Password::parse(body.password, PasswordPolicy::Existing)?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginAnswer {
+    session_token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    user_id: String,
+}
+
+/// Handles `POST /auth/login`.
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    log_in(app, &request).await.unwrap_or_else(ApiError::into_response)
+}
+
+#[tracing::instrument(name = "Logging in", skip_all)]
+async fn log_in(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let attempt: LoginAttempt = json_body::<LoginBody>(request)?.try_into()?;
+    let now = app.clock.now();
+    let (counted, credential) = tokio::join!(
+        sessions::count_login_attempt(&app.store, &attempt.email, now),
+        accounts::find_credential(&app.store, &attempt.email),
+    );
+    if let Attempt::Refused { retry_after_secs } = counted? {
+        return Err(ApiError::TooManyLoginAttempts { retry_after_secs });
+    }
+    let (user_id, hash) = match credential? {
+        Some(credential) => (Some(credential.user_id), credential.password_hash),
+        None => (None, PasswordHash::dummy()),
+    };
+    let password_matches = hash.verify(attempt.password).await?;
+    let Some(user_id) = user_id.filter(|_| password_matches) else {
+        return Err(ApiError::InvalidCredentials);
+    };
+    let (token, session) = sessions::start(&app.store, user_id, &attempt.email, now).await?;
+    tracing::info!(user_id = %user_id, "logged in");
+    Ok(json(
+        StatusCode::OK,
+        &LoginAnswer {
+            session_token: token.reveal().to_owned(),
+            expires_at: session.expires_at,
+            user_id: user_id.to_string(),
+        },
+    ))
+}

@@ -1,5 +1,6 @@
 use super::ApiError;
-use crate::domain::{Email, UserId};
+use crate::domain::{Email, SecretToken, UserId};
+use lambda_http::http::{HeaderMap, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,47 @@ pub fn caller(request: &Request) -> Result<Caller, ApiError> {
             email: Email::parse(&email).map_err(|_| ApiError::InvalidSession)?,
         }),
         (_, _, Some("session-expired")) => Err(ApiError::SessionExpired),
+        (_, _, Some("service-unavailable")) => Err(ApiError::Unavailable { retry_after_secs: 1 }),
         (_, _, Some("invalid-session")) => Err(ApiError::InvalidSession),
         _ => Err(ApiError::MissingSession),
+    }
+}
+
+/// The session token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+pub fn bearer_token(headers: &HeaderMap) -> Result<SecretToken, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(ApiError::MissingSession)?;
+    let value = value.to_str().map_err(|_| ApiError::InvalidSession)?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidSession)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::InvalidSession);
+    }
+    SecretToken::parse(token.trim()).map_err(|_| ApiError::InvalidSession)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http::HeaderValue;
+
+    fn headers(authorization: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(authorization).unwrap());
+        headers
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_authorization_header() {
+        let token = SecretToken::generate();
+        let read = bearer_token(&headers(&format!("bearer {}", token.reveal()))).unwrap();
+        assert_eq!(read.hash(), token.hash());
+    }
+
+    #[test]
+    fn missing_and_malformed_headers_are_told_apart() {
+        assert!(matches!(bearer_token(&HeaderMap::new()), Err(ApiError::MissingSession)));
+        let token = SecretToken::generate();
+        for value in [format!("Basic {}", token.reveal()), "Bearer".into(), "Bearer abc".into(), token.reveal().into()] {
+            assert!(matches!(bearer_token(&headers(&value)), Err(ApiError::InvalidSession)), "{value}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 mod caller;
 mod problem;
 
-pub use caller::{AuthorizerContext, Caller, caller};
+pub use caller::{AuthorizerContext, Caller, bearer_token, caller};
 pub use problem::ApiError;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};

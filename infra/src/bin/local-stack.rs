@@ -1,0 +1,62 @@
+//! The local stack: creates the tables of `template.yaml` on DynamoDB Local, seeds the demo
+//! customer, and serves every route on 127.0.0.1 with the functions' handlers and the authorizer.
+//! Started by `infra/dev`, which also starts DynamoDB Local.
+
+// The AWS SDK's futures nest deeply; computing their layout needs more than the default 128.
+#![recursion_limit = "256"]
+
+use clap::Parser;
+use cloudhub::App;
+use cloudhub::clock::SystemClock;
+use cloudhub::schema::{Ttl, create_tables, local_client, tables_named};
+use cloudhub::store::Store;
+use infra::gateway::Gateway;
+use infra::seed;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(about = "Serve the CloudHub API locally against DynamoDB Local.")]
+struct Options {
+    /// Port of the API on 127.0.0.1.
+    #[arg(long, env = "CLOUDHUB_PORT", default_value_t = 3000)]
+    port: u16,
+    /// DynamoDB Local's endpoint.
+    #[arg(long, env = "CLOUDHUB_DYNAMODB_ENDPOINT", default_value = "http://127.0.0.1:8100")]
+    dynamodb_endpoint: String,
+    /// Tables are named `{prefix}-data` and `{prefix}-sessions`.
+    #[arg(long, env = "CLOUDHUB_TABLE_PREFIX", default_value = "cloudhub-local")]
+    table_prefix: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber_init();
+    let options = Options::parse();
+    let client = local_client(&options.dynamodb_endpoint);
+    let tables = tables_named(&options.table_prefix);
+    create_tables(&client, &tables, Ttl::AsTemplate).await?;
+    let store = Store::new(client, tables.clone());
+    let seeded = seed::demo(&store, time::OffsetDateTime::now_utc()).await?;
+    let gateway = Gateway::new(App {
+        store,
+        clock: Arc::new(SystemClock),
+    })?;
+    let (listener, address) = infra::server::bind(options.port).await?;
+
+    println!("CloudHub local stack on http://{address}  (tables {}, {}; demo data {seeded:?})", tables.data, tables.sessions);
+    for route in gateway.routes() {
+        println!("  {:<6} {}{}", route.method, route.path, if route.authorized { "" } else { "  (public)" });
+    }
+    println!(
+        "Log in as the demo admin of customer {} ({}):\n  curl -s -X POST http://{address}/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{}\",\"password\":\"{}\"}}'",
+        seed::CUSTOMER_NUMBER,
+        seed::COMPANY_NAME,
+        seed::ADMIN_EMAIL,
+        seed::ADMIN_PASSWORD
+    );
+    infra::server::serve(listener, gateway).await
+}
+
+fn tracing_subscriber_init() {
+    lambda_runtime::tracing::init_default_subscriber();
+}

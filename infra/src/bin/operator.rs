@@ -1,0 +1,152 @@
+//! Operators' command: create a customer with its roles and its first admin, against real AWS
+//! (table names from the stack's outputs) or DynamoDB Local (`--dynamodb-endpoint`).
+//!
+//! The admin's password is read from standard input (or `CLOUDHUB_ADMIN_PASSWORD`), never from
+//! the command line, where other users of the machine could see it.
+
+// The AWS SDK's futures nest deeply; computing their layout needs more than the default 128.
+#![recursion_limit = "256"]
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use cloudhub::accounts;
+use cloudhub::customers::{self, FirstAdmin, NewCustomer};
+use cloudhub::domain::{CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, Permission, RoleName, UserId};
+use cloudhub::schema::{Ttl, create_tables, local_client};
+use cloudhub::store::{Store, Tables};
+use std::collections::BTreeSet;
+
+#[derive(Parser)]
+#[command(about = "Operate CloudHub: create tables (local only) and customers.")]
+struct Options {
+    /// DynamoDB endpoint, e.g. http://127.0.0.1:8100 for DynamoDB Local. Without it, AWS as
+    /// configured by the environment (AWS_PROFILE, AWS_REGION, ...).
+    #[arg(long, env = "CLOUDHUB_DYNAMODB_ENDPOINT", global = true)]
+    dynamodb_endpoint: Option<String>,
+    /// The data table (stack output DataTableName).
+    #[arg(long, env = "DATA_TABLE_NAME", global = true, default_value = "cloudhub-local-data")]
+    data_table: String,
+    /// The sessions table (stack output SessionsTableName).
+    #[arg(long, env = "SESSIONS_TABLE_NAME", global = true, default_value = "cloudhub-local-sessions")]
+    sessions_table: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the tables of template.yaml (DynamoDB Local only; on AWS, SAM creates them).
+    CreateTables,
+    /// Create a customer, its roles, and its first admin (a new account, or an existing one).
+    CreateCustomer {
+        /// The customer number.
+        #[arg(long)]
+        number: String,
+        /// The company name.
+        #[arg(long)]
+        company: String,
+        /// Default language of the customer's emails: en or de.
+        #[arg(long, default_value = "en")]
+        language: String,
+        /// A role besides "Administrator": NAME=PERMISSION,PERMISSION (orders, invoices,
+        /// documents, user-management). Repeatable.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// The first admin's email address.
+        #[arg(long)]
+        admin_email: String,
+        /// The first admin's language, if the account is new: en or de.
+        #[arg(long, default_value = "en")]
+        admin_language: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = Options::parse();
+    let tables = Tables {
+        data: options.data_table,
+        sessions: options.sessions_table,
+    };
+    let client = match &options.dynamodb_endpoint {
+        Some(endpoint) => local_client(endpoint),
+        None => aws_sdk_dynamodb::Client::new(&aws_config_from_env().await),
+    };
+    let store = Store::new(client, tables);
+    match options.command {
+        Command::CreateTables => {
+            if options.dynamodb_endpoint.is_none() {
+                bail!("create-tables is for DynamoDB Local; on AWS the SAM stack creates the tables.");
+            }
+            create_tables(store.client(), store.tables(), Ttl::AsTemplate).await?;
+            println!("Tables {} and {} exist.", store.tables().data, store.tables().sessions);
+        }
+        Command::CreateCustomer {
+            number,
+            company,
+            language,
+            roles,
+            admin_email,
+            admin_language,
+        } => {
+            let customer = NewCustomer {
+                number: CustomerNumber::parse(&number)?,
+                company_name: CompanyName::parse(&company)?,
+                default_language: Language::parse(&language)?,
+                roles: roles.iter().map(|role| parse_role(role)).collect::<anyhow::Result<_>>()?,
+            };
+            let email = Email::parse(&admin_email)?;
+            let admin = match accounts::find_credential(&store, &email).await? {
+                Some(credential) => {
+                    eprintln!("{email} has an account already; it becomes the admin with its own password.");
+                    FirstAdmin::ExistingAccount {
+                        email,
+                        user_id: credential.user_id,
+                    }
+                }
+                None => FirstAdmin::NewAccount {
+                    user_id: UserId::generate(),
+                    email,
+                    password_hash: Password::parse(read_password()?, PasswordPolicy::New)?.hash().await?,
+                    language: Language::parse(&admin_language)?,
+                },
+            };
+            let created = customers::create(&store, customer, admin, time::OffsetDateTime::now_utc()).await?;
+            println!(
+                "Customer {} created. Admin: {} (user {}).",
+                created.admin.customer_number, created.admin.email, created.admin.user_id
+            );
+            for role in created.roles {
+                let permissions: Vec<&str> = role.permissions.iter().map(|p| p.code()).collect();
+                println!("  role {} {:<16} {}", role.id, role.name, permissions.join(","));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_role(raw: &str) -> anyhow::Result<(RoleName, BTreeSet<Permission>)> {
+    let (name, permissions) = raw
+        .split_once('=')
+        .with_context(|| format!("A role is NAME=PERMISSION,PERMISSION; got `{raw}`."))?;
+    let permissions = permissions
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| Permission::parse(p.trim()))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    Ok((RoleName::parse(name)?, permissions))
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("CLOUDHUB_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    eprintln!("The admin's password ({}-{} characters), then Enter or end of input:", Password::MIN_CHARS, Password::MAX_CHARS);
+    let mut input = String::new();
+    std::io::stdin().read_line(&mut input).context("Failed to read the password from standard input.")?;
+    Ok(input.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn aws_config_from_env() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}

@@ -1,0 +1,202 @@
+//! A local stand-in for API Gateway (HTTP API, payload format 2.0): it matches the routes of
+//! `template.yaml`, runs the authorizer on authorized routes, builds the very event API Gateway
+//! would send, and calls the function's own handler with it.
+
+use crate::routes::{Route, routes_in_template};
+use anyhow::bail;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use cloudhub::App;
+use cloudhub::http::ApiError;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use lambda_http::http::{HeaderMap, Method};
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+/// The functions behind HTTP routes, by their `CodeUri`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// `functions/login`
+    Login,
+    /// `functions/logout`
+    Logout,
+    /// `functions/me`
+    Me,
+}
+
+impl Function {
+    fn from_code_uri(code_uri: &str) -> Option<Self> {
+        match code_uri.trim_end_matches('/') {
+            "functions/login" => Some(Self::Login),
+            "functions/logout" => Some(Self::Logout),
+            "functions/me" => Some(Self::Me),
+            _ => None,
+        }
+    }
+
+    async fn call(self, app: &App, request: lambda_http::Request) -> Response<Body> {
+        match self {
+            Self::Login => login::handle(app, request).await,
+            Self::Logout => logout::handle(app, request).await,
+            Self::Me => me::handle(app, request).await,
+        }
+    }
+}
+
+/// Routes requests to handlers as API Gateway and Lambda would.
+#[derive(Clone)]
+pub struct Gateway {
+    app: App,
+    routes: Vec<(Route, Function)>,
+}
+
+/// An HTTP request as it arrives at the gateway.
+#[derive(Debug, Clone)]
+pub struct IncomingRequest {
+    /// The method.
+    pub method: Method,
+    /// The path with its query string.
+    pub path_and_query: String,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+impl Gateway {
+    /// A gateway over every route of `template.yaml`. Fails if a route's function has no handler
+    /// here, so the local stack can never silently miss a route.
+    pub fn new(app: App) -> anyhow::Result<Self> {
+        let mut routes = Vec::new();
+        for route in routes_in_template(cloudhub::schema::TEMPLATE)? {
+            let Some(function) = Function::from_code_uri(&route.code_uri) else {
+                bail!("The local stack has no handler for {} (route {} {}).", route.code_uri, route.method, route.path);
+            };
+            routes.push((route, function));
+        }
+        Ok(Self { app, routes })
+    }
+
+    /// The routes served.
+    pub fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter().map(|(route, _)| route)
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, request: IncomingRequest) -> Response<Body> {
+        let (path, query) = match request.path_and_query.split_once('?') {
+            Some((path, query)) => (path.to_owned(), query.to_owned()),
+            None => (request.path_and_query.clone(), String::new()),
+        };
+        let matched = self.routes.iter().find_map(|(route, function)| {
+            (route.method == request.method.as_str())
+                .then(|| route.match_path(&path))
+                .flatten()
+                .map(|parameters| (route, *function, parameters))
+        });
+        let Some((route, function, parameters)) = matched else {
+            return ApiError::RouteNotFound(format!("{} {path}", request.method)).into_response();
+        };
+        let mut event = api_gateway_event(&request, route, &path, &query, &parameters);
+        if route.authorized {
+            let authorizer_event = match authorizer_event(&event) {
+                Ok(authorizer_event) => authorizer_event,
+                Err(error) => return ApiError::Unexpected(error).into_response(),
+            };
+            let verdict = authorizer::authorize(&self.app, authorizer_event).await;
+            if !verdict.is_authorized {
+                return ApiError::Forbidden {
+                    code: "forbidden",
+                    detail: "The authorizer refused the request.".into(),
+                }
+                .into_response();
+            }
+            event["requestContext"]["authorizer"] = json!({ "lambda": verdict.context });
+        }
+        match lambda_http::request::from_str(&event.to_string()) {
+            Ok(lambda_request) => function.call(&self.app, lambda_request).await,
+            Err(error) => ApiError::Unexpected(anyhow::Error::new(error).context("The local gateway built an invalid event.")).into_response(),
+        }
+    }
+}
+
+fn api_gateway_event(
+    request: &IncomingRequest,
+    route: &Route,
+    path: &str,
+    query: &str,
+    parameters: &std::collections::BTreeMap<String, String>,
+) -> Value {
+    let mut headers = serde_json::Map::new();
+    for name in request.headers.keys() {
+        let values: Vec<&str> = request.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        headers.insert(name.as_str().to_owned(), Value::String(values.join(",")));
+    }
+    let query_parameters: serde_json::Map<String, Value> = url_query_pairs(query)
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let (body, is_base64) = match std::str::from_utf8(&request.body) {
+        _ if request.body.is_empty() => (Value::Null, false),
+        Ok(text) => (Value::String(text.to_owned()), false),
+        Err(_) => (Value::String(STANDARD.encode(&request.body)), true),
+    };
+    let now = OffsetDateTime::now_utc();
+    let route_key = format!("{} {}", route.method, route.path);
+    json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "queryStringParameters": if query_parameters.is_empty() { Value::Null } else { Value::Object(query_parameters) },
+        "pathParameters": if parameters.is_empty() { Value::Null } else { json!(parameters) },
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": request.method.as_str(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": request.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": ulid::Ulid::new().to_string(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default(),
+            "timeEpoch": now.unix_timestamp() * 1000,
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    })
+}
+
+fn authorizer_event(event: &Value) -> anyhow::Result<ApiGatewayV2CustomAuthorizerV2Request> {
+    let mut authorizer = event.clone();
+    authorizer["type"] = json!("REQUEST");
+    authorizer["routeArn"] = json!(format!(
+        "arn:aws:execute-api:eu-central-1:000000000000:local/$default/{}",
+        event["routeKey"].as_str().unwrap_or_default().replacen(' ', "", 1)
+    ));
+    if let Some(object) = authorizer.as_object_mut() {
+        object.remove("body");
+        object.remove("isBase64Encoded");
+    }
+    Ok(serde_json::from_value(authorizer)?)
+}
+
+fn url_query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            (decode(key), decode(value))
+        })
+        .collect()
+}

@@ -1,0 +1,72 @@
+//! The local stack's HTTP server: hyper on a loopback address, every request to the [`Gateway`].
+
+use crate::gateway::{Gateway, IncomingRequest};
+use cloudhub::http::{ApiError, MAX_BODY_BYTES};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::Body;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// API Gateway's own limit would be 10 MB; the functions refuse anything over 16 KiB, and the
+/// local server stops reading well before memory could matter.
+const READ_LIMIT: usize = 64 * MAX_BODY_BYTES;
+
+/// Serves the gateway on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, gateway: Gateway) -> anyhow::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let gateway = gateway.clone();
+                async move { Ok::<_, std::convert::Infallible>(answer(&gateway, request).await) }
+            });
+            if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// Binds a loopback address.
+pub async fn bind(port: u16) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let address = listener.local_addr()?;
+    Ok((listener, address))
+}
+
+async fn answer(gateway: &Gateway, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let started = std::time::Instant::now();
+    let response = match Limited::new(body, READ_LIMIT).collect().await {
+        Ok(collected) => {
+            let incoming = IncomingRequest {
+                method: parts.method.clone(),
+                path_and_query: parts.uri.path_and_query().map(ToString::to_string).unwrap_or_else(|| "/".into()),
+                headers: parts.headers,
+                body: collected.to_bytes().to_vec(),
+            };
+            gateway.handle(incoming).await
+        }
+        Err(_) => ApiError::BodyTooLarge.into_response(),
+    };
+    tracing::info!(
+        method = %parts.method,
+        path = parts.uri.path(),
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}

@@ -1,0 +1,87 @@
+//! Every file in `events/` replayed through its function's handler against the demo data, the
+//! same files `cargo lambda invoke <function> --data-file events/<file>` sends.
+
+use crate::helpers::TestApp;
+use cloudhub::http::AuthorizerContext;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use std::path::Path;
+
+/// File, function, and what it answers (an HTTP status, or the authorizer's verdict).
+const EXPECTATIONS: &[(&str, &str, Expect)] = &[
+    ("login.json", "login", Expect::Status(200)),
+    ("login-wrong-password.json", "login", Expect::Status(401)),
+    ("logout.json", "logout", Expect::Status(204)),
+    ("me.json", "me", Expect::Status(200)),
+    ("me-without-session.json", "me", Expect::Status(401)),
+    ("authorizer-valid-session.json", "authorizer", Expect::Caller(infra::seed::ADMIN_USER_ID)),
+    ("authorizer-without-header.json", "authorizer", Expect::Failure("missing-session")),
+];
+
+enum Expect {
+    Status(u16),
+    Caller(&'static str),
+    Failure(&'static str),
+}
+
+fn events_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+#[tokio::test]
+async fn every_sample_event_answers_as_its_name_says() {
+    for (file, function, expect) in EXPECTATIONS {
+        let app = TestApp::with_demo_customer().await;
+        let payload = std::fs::read_to_string(events_dir().join(file)).unwrap();
+        match (*function, expect) {
+            ("authorizer", expect) => {
+                let event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&payload).unwrap();
+                let verdict = authorizer::authorize(&app.app, event).await;
+                assert!(verdict.is_authorized);
+                let context = verdict.context;
+                match expect {
+                    Expect::Caller(user_id) => assert_eq!(context.user_id.as_deref(), Some(*user_id), "{file}"),
+                    Expect::Failure(code) => assert_eq!(
+                        context,
+                        AuthorizerContext { failure: Some((*code).into()), ..Default::default() },
+                        "{file}"
+                    ),
+                    Expect::Status(_) => unreachable!(),
+                }
+            }
+            (function, Expect::Status(status)) => {
+                let request = lambda_http::request::from_str(&payload).unwrap();
+                let response = match function {
+                    "login" => login::handle(&app.app, request).await,
+                    "logout" => logout::handle(&app.app, request).await,
+                    "me" => me::handle(&app.app, request).await,
+                    other => panic!("no handler for {other}"),
+                };
+                assert_eq!(response.status().as_u16(), *status, "{file}: {:?}", response.body());
+            }
+            _ => panic!("{file}: an HTTP function answers with a status"),
+        }
+    }
+}
+
+#[test]
+fn every_event_file_has_an_expectation_and_every_function_an_event() {
+    let mut files: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut expected: Vec<String> = EXPECTATIONS.iter().map(|(file, _, _)| (*file).to_owned()).collect();
+    expected.sort();
+    assert_eq!(files, expected);
+
+    let functions: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for function in functions {
+        assert!(
+            EXPECTATIONS.iter().any(|(file, f, _)| *f == function && file.starts_with(&function)),
+            "functions/{function} has no sample event named after it"
+        );
+    }
+}

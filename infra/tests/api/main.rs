@@ -1,0 +1,15 @@
+//! The HTTP API, end to end through the local gateway (routes of template.yaml, the authorizer,
+//! the functions' handlers) against fresh tables on DynamoDB Local. One file per feature.
+
+// The AWS SDK's futures nest deeply; computing their layout needs more than the default 128.
+#![recursion_limit = "256"]
+
+mod bad_input;
+mod events;
+mod helpers;
+mod login;
+mod logout;
+mod me;
+mod operator;
+mod schema;
+mod server;

@@ -1,0 +1,58 @@
+//! The operator's create-customer: all or nothing.
+
+use crate::helpers::{NowForTests, TestApp};
+use cloudhub::customers::{self, CreateCustomerError, FirstAdmin, NewCustomer};
+use cloudhub::domain::{CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, UserId};
+use infra::seed;
+
+#[tokio::test]
+async fn a_customer_number_can_be_created_only_once_and_a_refusal_writes_nothing() {
+    let app = TestApp::with_demo_customer().await;
+    let before = app.all_items().await;
+    let result = customers::create(
+        &app.app.store,
+        NewCustomer {
+            number: CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap(),
+            company_name: CompanyName::parse("Someone Else GmbH").unwrap(),
+            default_language: Language::En,
+            roles: vec![],
+        },
+        FirstAdmin::NewAccount {
+            user_id: UserId::generate(),
+            email: Email::parse("other@else.example").unwrap(),
+            password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New).unwrap().hash().await.unwrap(),
+            language: Language::En,
+        },
+        app.clock.now_for_tests(),
+    )
+    .await;
+    assert!(matches!(result, Err(CreateCustomerError::CustomerExists(_))), "{result:?}");
+    assert_eq!(app.all_items().await, before);
+    // The would-be admin has no account.
+    app.post_login("other@else.example", "a long enough password").await.assert_problem(401, "invalid-credentials");
+}
+
+#[tokio::test]
+async fn a_new_admin_account_must_not_exist_yet() {
+    let app = TestApp::with_demo_customer().await;
+    let before = app.all_items().await;
+    let result = customers::create(
+        &app.app.store,
+        NewCustomer {
+            number: CustomerNumber::parse("300700").unwrap(),
+            company_name: CompanyName::parse("Gamma KG").unwrap(),
+            default_language: Language::En,
+            roles: vec![],
+        },
+        FirstAdmin::NewAccount {
+            user_id: UserId::generate(),
+            email: Email::parse(seed::ADMIN_EMAIL).unwrap(),
+            password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New).unwrap().hash().await.unwrap(),
+            language: Language::En,
+        },
+        app.clock.now_for_tests(),
+    )
+    .await;
+    assert!(matches!(result, Err(CreateCustomerError::AccountChanged(_))), "{result:?}");
+    assert_eq!(app.all_items().await, before, "the demo admin's password was not replaced");
+}
