@@ -71,7 +71,12 @@ impl Gateway {
         let mut routes = Vec::new();
         for route in routes_in_template(cloudhub::schema::TEMPLATE)? {
             let Some(function) = Function::from_code_uri(&route.code_uri) else {
-                bail!("The local stack has no handler for {} (route {} {}).", route.code_uri, route.method, route.path);
+                bail!(
+                    "The local stack has no handler for {} (route {} {}).",
+                    route.code_uri,
+                    route.method,
+                    route.path
+                );
             };
             routes.push((route, function));
         }
@@ -116,7 +121,10 @@ impl Gateway {
         }
         match lambda_http::request::from_str(&event.to_string()) {
             Ok(lambda_request) => function.call(&self.app, lambda_request).await,
-            Err(error) => ApiError::Unexpected(anyhow::Error::new(error).context("The local gateway built an invalid event.")).into_response(),
+            Err(error) => {
+                ApiError::Unexpected(anyhow::Error::new(error).context("The local gateway built an invalid event."))
+                    .into_response()
+            }
         }
     }
 }
@@ -130,7 +138,12 @@ fn api_gateway_event(
 ) -> Value {
     let mut headers = serde_json::Map::new();
     for name in request.headers.keys() {
-        let values: Vec<&str> = request.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = request
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         headers.insert(name.as_str().to_owned(), Value::String(values.join(",")));
     }
     let query_parameters: serde_json::Map<String, Value> = url_query_pairs(query)
@@ -195,7 +208,11 @@ fn url_query_pairs(query: &str) -> Vec<(String, String)> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
             (decode(key), decode(value))
         })
         .collect()

@@ -2,7 +2,9 @@
 //! Ids and the demo session are fixed so that the sample events in `events/` name real data.
 
 use cloudhub::customers::{self, CreateCustomerError, FirstAdmin, NewCustomer};
-use cloudhub::domain::{CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, Permission, RoleName, SecretToken, UserId};
+use cloudhub::domain::{
+    CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, Permission, RoleName, SecretToken, UserId,
+};
 use cloudhub::sessions;
 use cloudhub::store::Store;
 use time::OffsetDateTime;
@@ -49,7 +51,9 @@ pub async fn demo(store: &Store, now: OffsetDateTime) -> anyhow::Result<Seeded> 
     let admin = FirstAdmin::NewAccount {
         user_id: UserId::parse(ADMIN_USER_ID)?,
         email: email.clone(),
-        password_hash: Password::parse(ADMIN_PASSWORD.into(), PasswordPolicy::New)?.hash().await?,
+        password_hash: Password::parse(ADMIN_PASSWORD.into(), PasswordPolicy::New)?
+            .hash()
+            .await?,
         language: Language::En,
     };
     let seeded = match customers::create(store, customer, admin, now).await {

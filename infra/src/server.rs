@@ -25,7 +25,10 @@ pub async fn serve(listener: TcpListener, gateway: Gateway) -> anyhow::Result<()
                 let gateway = gateway.clone();
                 async move { Ok::<_, std::convert::Infallible>(answer(&gateway, request).await) }
             });
-            if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(error = %error, "connection ended with an error");
             }
         });
@@ -46,7 +49,11 @@ async fn answer(gateway: &Gateway, request: hyper::Request<Incoming>) -> hyper::
         Ok(collected) => {
             let incoming = IncomingRequest {
                 method: parts.method.clone(),
-                path_and_query: parts.uri.path_and_query().map(ToString::to_string).unwrap_or_else(|| "/".into()),
+                path_and_query: parts
+                    .uri
+                    .path_and_query()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "/".into()),
                 headers: parts.headers,
                 body: collected.to_bytes().to_vec(),
             };

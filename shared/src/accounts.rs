@@ -132,7 +132,11 @@ pub async fn load(store: &Store, user_id: &UserId) -> anyhow::Result<Option<Acco
             .await
             .context("Failed to query an account's partition.")?;
         for item in output.items.unwrap_or_default() {
-            let sk = item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let sk = item
+                .get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
             if sk == keys::USER_SK {
                 let item: UserItem = serde_dynamo::from_item(item).context("A stored user is malformed.")?;
                 user = Some(User {
@@ -142,7 +146,8 @@ pub async fn load(store: &Store, user_id: &UserId) -> anyhow::Result<Option<Acco
                     created_at: item.created_at,
                 });
             } else if sk.starts_with(keys::MEMBERSHIP_SK_PREFIX) {
-                let item: MembershipItem = serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
+                let item: MembershipItem =
+                    serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
                 memberships.push(item.into());
             }
         }

@@ -215,7 +215,9 @@ pub async fn create(
     let account_items = items.len()..items.len() + 2;
     match &admin {
         FirstAdmin::NewAccount {
-            password_hash, language, ..
+            password_hash,
+            language,
+            ..
         } => {
             let user = User {
                 id: user_id,
@@ -242,7 +244,11 @@ pub async fn create(
             items.push(TransactWriteItem::builder().condition_check(check).build());
         }
     }
-    items.push(put(table, MembershipItem::from(&membership), "attribute_not_exists(PK)")?);
+    items.push(put(
+        table,
+        MembershipItem::from(&membership),
+        "attribute_not_exists(PK)",
+    )?);
     items.push(put(
         table,
         ClaimedEmailItem {
@@ -261,9 +267,16 @@ pub async fn create(
         .send()
         .await;
     match result {
-        Ok(_) => Ok(CreatedCustomer { roles, admin: membership }),
+        Ok(_) => Ok(CreatedCustomer {
+            roles,
+            admin: membership,
+        }),
         Err(error) => match cancellation_reasons(&error) {
-            Some(reasons) if reasons.first().is_some_and(|r| r.as_deref() == Some("ConditionalCheckFailed")) => {
+            Some(reasons)
+                if reasons
+                    .first()
+                    .is_some_and(|r| r.as_deref() == Some("ConditionalCheckFailed")) =>
+            {
                 Err(CreateCustomerError::CustomerExists(customer.number))
             }
             Some(reasons)

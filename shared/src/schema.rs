@@ -6,8 +6,8 @@ use crate::store::Tables;
 use anyhow::{Context as _, bail};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex,
-    Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 
@@ -254,7 +254,9 @@ pub fn local_client(endpoint: &str) -> Client {
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_sdk_dynamodb::config::Region::new("eu-central-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("dummy", "dummy", None, None, "local"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "dummy", "dummy", None, None, "local",
+        ))
         .build();
     Client::from_conf(config)
 }

@@ -54,7 +54,12 @@ struct SessionItem {
 /// Opens a session after a successful log-in and forgets the email's failed attempts,
 /// in one transaction.
 #[tracing::instrument(name = "Starting a session", skip_all, fields(user_id = %user_id))]
-pub async fn start(store: &Store, user_id: UserId, email: &Email, now: OffsetDateTime) -> anyhow::Result<(SecretToken, Session)> {
+pub async fn start(
+    store: &Store,
+    user_id: UserId,
+    email: &Email,
+    now: OffsetDateTime,
+) -> anyhow::Result<(SecretToken, Session)> {
     let token = SecretToken::generate();
     let session = store_session(store, &token, user_id, email, now).await?;
     Ok((token, session))
@@ -99,7 +104,10 @@ async fn store_session(
         .build()?;
     let forget_attempts = Delete::builder()
         .table_name(&store.tables.sessions)
-        .key(keys::PK, AttributeValue::S(keys::login_attempts(email, window_start(now))))
+        .key(
+            keys::PK,
+            AttributeValue::S(keys::login_attempts(email, window_start(now))),
+        )
         .build()?;
     store
         .client

@@ -5,10 +5,10 @@
 //! password is checked, so parallel guessing cannot pass the limit.
 
 use cloudhub::App;
+use cloudhub::accounts;
 use cloudhub::domain::{Email, InvalidValue, Password, PasswordHash, PasswordPolicy};
 use cloudhub::http::{ApiError, json, json_body};
 use cloudhub::sessions::{self, Attempt};
-use cloudhub::accounts;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};

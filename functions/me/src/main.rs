@@ -7,5 +7,8 @@ use lambda_http::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let app = cloudhub::App::from_env().await?;
-    lambda_http::run(service_fn(|request| async { Ok::<_, Error>(me::handle(&app, request).await) })).await
+    lambda_http::run(service_fn(|request| async {
+        Ok::<_, Error>(me::handle(&app, request).await)
+    }))
+    .await
 }

@@ -43,9 +43,17 @@ async fn main() -> anyhow::Result<()> {
     })?;
     let (listener, address) = infra::server::bind(options.port).await?;
 
-    println!("CloudHub local stack on http://{address}  (tables {}, {}; demo data {seeded:?})", tables.data, tables.sessions);
+    println!(
+        "CloudHub local stack on http://{address}  (tables {}, {}; demo data {seeded:?})",
+        tables.data, tables.sessions
+    );
     for route in gateway.routes() {
-        println!("  {:<6} {}{}", route.method, route.path, if route.authorized { "" } else { "  (public)" });
+        println!(
+            "  {:<6} {}{}",
+            route.method,
+            route.path,
+            if route.authorized { "" } else { "  (public)" }
+        );
     }
     println!(
         "Log in as the demo admin of customer {} ({}):\n  curl -s -X POST http://{address}/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{}\",\"password\":\"{}\"}}'",

@@ -11,7 +11,9 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use cloudhub::accounts;
 use cloudhub::customers::{self, FirstAdmin, NewCustomer};
-use cloudhub::domain::{CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, Permission, RoleName, UserId};
+use cloudhub::domain::{
+    CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, Permission, RoleName, UserId,
+};
 use cloudhub::schema::{Ttl, create_tables, local_client};
 use cloudhub::store::{Store, Tables};
 use std::collections::BTreeSet;
@@ -27,7 +29,12 @@ struct Options {
     #[arg(long, env = "DATA_TABLE_NAME", global = true, default_value = "cloudhub-local-data")]
     data_table: String,
     /// The sessions table (stack output SessionsTableName).
-    #[arg(long, env = "SESSIONS_TABLE_NAME", global = true, default_value = "cloudhub-local-sessions")]
+    #[arg(
+        long,
+        env = "SESSIONS_TABLE_NAME",
+        global = true,
+        default_value = "cloudhub-local-sessions"
+    )]
     sessions_table: String,
     #[command(subcommand)]
     command: Command,
@@ -93,7 +100,10 @@ async fn main() -> anyhow::Result<()> {
                 number: CustomerNumber::parse(&number)?,
                 company_name: CompanyName::parse(&company)?,
                 default_language: Language::parse(&language)?,
-                roles: roles.iter().map(|role| parse_role(role)).collect::<anyhow::Result<_>>()?,
+                roles: roles
+                    .iter()
+                    .map(|role| parse_role(role))
+                    .collect::<anyhow::Result<_>>()?,
             };
             let email = Email::parse(&admin_email)?;
             let admin = match accounts::find_credential(&store, &email).await? {
@@ -141,9 +151,15 @@ fn read_password() -> anyhow::Result<String> {
     if let Ok(password) = std::env::var("CLOUDHUB_ADMIN_PASSWORD") {
         return Ok(password);
     }
-    eprintln!("The admin's password ({}-{} characters), then Enter or end of input:", Password::MIN_CHARS, Password::MAX_CHARS);
+    eprintln!(
+        "The admin's password ({}-{} characters), then Enter or end of input:",
+        Password::MIN_CHARS,
+        Password::MAX_CHARS
+    );
     let mut input = String::new();
-    std::io::stdin().read_line(&mut input).context("Failed to read the password from standard input.")?;
+    std::io::stdin()
+        .read_line(&mut input)
+        .context("Failed to read the password from standard input.")?;
     Ok(input.trim_end_matches(['\r', '\n']).to_owned())
 }
 

@@ -3,44 +3,98 @@
 use crate::helpers::TestApp;
 use lambda_http::http::Method;
 
+/// Headers, body, and the status and code it must get.
+type Case<'a> = (&'a [(&'a str, &'a str)], Vec<u8>, u16, &'a str);
+
 #[tokio::test]
 async fn bad_log_in_bodies_are_refused_with_a_code_and_change_nothing() {
     let app = TestApp::with_demo_customer().await;
     let before = app.all_items().await;
     let json = [("content-type", "application/json")];
-    let cases: Vec<(&[(&str, &str)], Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (&json, b"{\"email\": ".to_vec(), 400, "malformed-json"),
         (&json, b"not json at all".to_vec(), 400, "malformed-json"),
         (&json, Vec::new(), 400, "malformed-json"),
         (&json, b"[]".to_vec(), 422, "invalid-body"),
-        (&json, br#"{"email": 42, "password": "x"}"#.to_vec(), 422, "invalid-body"),
-        (&json, br#"{"email": "admin@acme.example"}"#.to_vec(), 422, "invalid-body"),
-        (&json, br#"{"email": "admin@acme.example", "password": "x", "admin": true}"#.to_vec(), 422, "invalid-body"),
-        (&json, br#"{"email": "not an email", "password": "whatever it is"}"#.to_vec(), 422, "invalid-email"),
-        (&json, br#"{"email": "admin@acme.example", "password": ""}"#.to_vec(), 422, "invalid-password"),
-        (&json, format!(r#"{{"email": "admin@acme.example", "password": "{}"}}"#, "x".repeat(17 * 1024)).into_bytes(), 413, "body-too-large"),
-        (&[("content-type", "text/plain")], br#"{"email": "admin@acme.example", "password": "x"}"#.to_vec(), 415, "unsupported-media-type"),
+        (
+            &json,
+            br#"{"email": 42, "password": "x"}"#.to_vec(),
+            422,
+            "invalid-body",
+        ),
+        (
+            &json,
+            br#"{"email": "admin@acme.example"}"#.to_vec(),
+            422,
+            "invalid-body",
+        ),
+        (
+            &json,
+            br#"{"email": "admin@acme.example", "password": "x", "admin": true}"#.to_vec(),
+            422,
+            "invalid-body",
+        ),
+        (
+            &json,
+            br#"{"email": "not an email", "password": "whatever it is"}"#.to_vec(),
+            422,
+            "invalid-email",
+        ),
+        (
+            &json,
+            br#"{"email": "admin@acme.example", "password": ""}"#.to_vec(),
+            422,
+            "invalid-password",
+        ),
+        (
+            &json,
+            format!(
+                r#"{{"email": "admin@acme.example", "password": "{}"}}"#,
+                "x".repeat(17 * 1024)
+            )
+            .into_bytes(),
+            413,
+            "body-too-large",
+        ),
+        (
+            &[("content-type", "text/plain")],
+            br#"{"email": "admin@acme.example", "password": "x"}"#.to_vec(),
+            415,
+            "unsupported-media-type",
+        ),
         (&json, vec![0xff, 0xfe, 0x00], 400, "malformed-json"),
     ];
     for (headers, body, status, code) in cases {
         let response = app.request(Method::POST, "/auth/login", headers, body).await;
         response.assert_problem(status, code);
     }
-    assert_eq!(app.all_items().await, before, "a refused log-in counted an attempt or stored something");
+    assert_eq!(
+        app.all_items().await,
+        before,
+        "a refused log-in counted an attempt or stored something"
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems_too() {
     let app = TestApp::with_demo_customer().await;
-    app.request(Method::GET, "/nothing-here", &[], Vec::new()).await.assert_problem(404, "route-not-found");
-    app.request(Method::DELETE, "/me", &[], Vec::new()).await.assert_problem(404, "route-not-found");
+    app.request(Method::GET, "/nothing-here", &[], Vec::new())
+        .await
+        .assert_problem(404, "route-not-found");
+    app.request(Method::DELETE, "/me", &[], Vec::new())
+        .await
+        .assert_problem(404, "route-not-found");
 }
 
 #[tokio::test]
 async fn bad_sessions_on_log_out_change_nothing() {
     let app = TestApp::with_demo_customer().await;
     let before = app.all_items().await;
-    app.post_logout(Some("forged")).await.assert_problem(401, "invalid-session");
-    app.post_logout(Some(cloudhub::domain::SecretToken::generate().reveal())).await.assert_problem(401, "invalid-session");
+    app.post_logout(Some("forged"))
+        .await
+        .assert_problem(401, "invalid-session");
+    app.post_logout(Some(cloudhub::domain::SecretToken::generate().reveal()))
+        .await
+        .assert_problem(401, "invalid-session");
     assert_eq!(app.all_items().await, before);
 }

@@ -13,8 +13,16 @@ const EXPECTATIONS: &[(&str, &str, Expect)] = &[
     ("logout.json", "logout", Expect::Status(204)),
     ("me.json", "me", Expect::Status(200)),
     ("me-without-session.json", "me", Expect::Status(401)),
-    ("authorizer-valid-session.json", "authorizer", Expect::Caller(infra::seed::ADMIN_USER_ID)),
-    ("authorizer-without-header.json", "authorizer", Expect::Failure("missing-session")),
+    (
+        "authorizer-valid-session.json",
+        "authorizer",
+        Expect::Caller(infra::seed::ADMIN_USER_ID),
+    ),
+    (
+        "authorizer-without-header.json",
+        "authorizer",
+        Expect::Failure("missing-session"),
+    ),
 ];
 
 enum Expect {
@@ -42,7 +50,10 @@ async fn every_sample_event_answers_as_its_name_says() {
                     Expect::Caller(user_id) => assert_eq!(context.user_id.as_deref(), Some(*user_id), "{file}"),
                     Expect::Failure(code) => assert_eq!(
                         context,
-                        AuthorizerContext { failure: Some((*code).into()), ..Default::default() },
+                        AuthorizerContext {
+                            failure: Some((*code).into()),
+                            ..Default::default()
+                        },
                         "{file}"
                     ),
                     Expect::Status(_) => unreachable!(),
@@ -80,7 +91,9 @@ fn every_event_file_has_an_expectation_and_every_function_an_event() {
         .collect();
     for function in functions {
         assert!(
-            EXPECTATIONS.iter().any(|(file, f, _)| *f == function && file.starts_with(&function)),
+            EXPECTATIONS
+                .iter()
+                .any(|(file, f, _)| *f == function && file.starts_with(&function)),
             "functions/{function} has no sample event named after it"
         );
     }

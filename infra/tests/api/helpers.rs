@@ -46,14 +46,25 @@ impl TestApp {
     /// A test app with the demo customer and its admin.
     pub async fn with_demo_customer() -> Self {
         let test_app = Self::spawn().await;
-        seed::demo(&test_app.app.store, test_app.clock.now_for_tests()).await.expect("the demo data seeds");
+        seed::demo(&test_app.app.store, test_app.clock.now_for_tests())
+            .await
+            .expect("the demo data seeds");
         test_app
     }
 
-    pub async fn request(&self, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> TestResponse {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> TestResponse {
         let mut header_map = HeaderMap::new();
         for (name, value) in headers {
-            header_map.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+            header_map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
         }
         let response = self
             .gateway
@@ -88,7 +99,8 @@ impl TestApp {
     }
 
     pub async fn post_login(&self, email: &str, password: &str) -> TestResponse {
-        self.post_json("/auth/login", None, &json!({ "email": email, "password": password })).await
+        self.post_json("/auth/login", None, &json!({ "email": email, "password": password }))
+            .await
     }
 
     /// Logs the demo admin in and returns the session token.

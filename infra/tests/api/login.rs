@@ -42,16 +42,24 @@ async fn each_session_token_is_new_and_only_its_hash_is_stored() {
     assert_ne!(first, second);
     assert!(first.len() >= 43, "at least 256 bits, base64url");
     let stored = app.all_items().await.join("\n");
-    assert!(!stored.contains(&first) && !stored.contains(&second), "a token is stored in clear");
+    assert!(
+        !stored.contains(&first) && !stored.contains(&second),
+        "a token is stored in clear"
+    );
     assert!(!stored.contains(seed::ADMIN_PASSWORD), "a password is stored in clear");
-    assert!(stored.contains("$argon2id$v=19$m=19456,t=2,p=1$"), "passwords are argon2id with OWASP parameters");
+    assert!(
+        stored.contains("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "passwords are argon2id with OWASP parameters"
+    );
 }
 
 #[tokio::test]
 async fn repeated_failures_are_throttled_until_the_window_ends() {
     let app = TestApp::with_demo_customer().await;
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW {
-        app.post_login(seed::ADMIN_EMAIL, "wrong password").await.assert_problem(401, "invalid-credentials");
+        app.post_login(seed::ADMIN_EMAIL, "wrong password")
+            .await
+            .assert_problem(401, "invalid-credentials");
     }
     let throttled = app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
     throttled.assert_problem(429, "too-many-login-attempts");
@@ -60,18 +68,28 @@ async fn repeated_failures_are_throttled_until_the_window_ends() {
     assert_eq!(retry_after, LOGIN_WINDOW.whole_seconds());
 
     app.clock.advance(LOGIN_WINDOW);
-    assert_eq!(app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status, 200);
+    assert_eq!(
+        app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn unknown_emails_are_throttled_like_known_ones() {
     let app = TestApp::with_demo_customer().await;
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW {
-        app.post_login("nobody@acme.example", "wrong password").await.assert_problem(401, "invalid-credentials");
+        app.post_login("nobody@acme.example", "wrong password")
+            .await
+            .assert_problem(401, "invalid-credentials");
     }
-    app.post_login("nobody@acme.example", "wrong password").await.assert_problem(429, "too-many-login-attempts");
+    app.post_login("nobody@acme.example", "wrong password")
+        .await
+        .assert_problem(429, "too-many-login-attempts");
     // Another address is counted on its own.
-    assert_eq!(app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status, 200);
+    assert_eq!(
+        app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -82,7 +100,9 @@ async fn a_successful_log_in_forgets_earlier_failures() {
     }
     app.log_in_as_demo_admin().await;
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW - 1 {
-        app.post_login(seed::ADMIN_EMAIL, "wrong password").await.assert_problem(401, "invalid-credentials");
+        app.post_login(seed::ADMIN_EMAIL, "wrong password")
+            .await
+            .assert_problem(401, "invalid-credentials");
     }
 }
 
@@ -106,6 +126,9 @@ async fn parallel_guesses_cannot_pass_the_attempt_limit() {
             _ => panic!("unexpected answer {response:?}"),
         }
     }
-    assert_eq!(checked, LOGIN_ATTEMPTS_PER_WINDOW as usize, "exactly the limit reached the password check");
+    assert_eq!(
+        checked, LOGIN_ATTEMPTS_PER_WINDOW as usize,
+        "exactly the limit reached the password check"
+    );
     assert_eq!(throttled, guesses - LOGIN_ATTEMPTS_PER_WINDOW as usize);
 }

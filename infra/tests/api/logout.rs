@@ -8,7 +8,9 @@ async fn logging_out_ends_the_session_at_once() {
     let response = app.post_logout(Some(&token)).await;
     assert_eq!(response.status, 204, "{response:?}");
     app.get_me(Some(&token)).await.assert_problem(401, "invalid-session");
-    app.post_logout(Some(&token)).await.assert_problem(401, "invalid-session");
+    app.post_logout(Some(&token))
+        .await
+        .assert_problem(401, "invalid-session");
     assert_eq!(app.get_me(Some(&other)).await.status, 200, "other sessions live on");
 }
 

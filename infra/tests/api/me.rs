@@ -21,7 +21,10 @@ async fn me_shows_the_account_and_its_customers_with_roles() {
     assert_eq!(customers[0]["companyName"], seed::COMPANY_NAME);
     assert_eq!(customers[0]["admin"], true);
     assert_eq!(customers[0]["roles"][0]["name"], "Administrator");
-    assert_eq!(customers[0]["permissions"], json!(["orders", "invoices", "documents", "user-management"]));
+    assert_eq!(
+        customers[0]["permissions"],
+        json!(["orders", "invoices", "documents", "user-management"])
+    );
 }
 
 #[tokio::test]
@@ -33,7 +36,10 @@ async fn a_user_of_several_customers_sees_each_with_its_own_roles() {
             number: CustomerNumber::parse("200500").unwrap(),
             company_name: CompanyName::parse("Beta Logistik AG").unwrap(),
             default_language: Language::De,
-            roles: vec![(RoleName::parse("Buyer").unwrap(), [Permission::Orders].into_iter().collect())],
+            roles: vec![(
+                RoleName::parse("Buyer").unwrap(),
+                [Permission::Orders].into_iter().collect(),
+            )],
         },
         FirstAdmin::ExistingAccount {
             email: Email::parse(seed::ADMIN_EMAIL).unwrap(),
@@ -47,7 +53,12 @@ async fn a_user_of_several_customers_sees_each_with_its_own_roles() {
 
     let token = app.log_in_as_demo_admin().await;
     let me = app.get_me(Some(&token)).await;
-    let numbers: Vec<&str> = me.body["customers"].as_array().unwrap().iter().map(|c| c["customerNumber"].as_str().unwrap()).collect();
+    let numbers: Vec<&str> = me.body["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customerNumber"].as_str().unwrap())
+        .collect();
     assert_eq!(numbers, ["100234", "200500"]);
 }
 
@@ -67,10 +78,19 @@ async fn missing_forged_and_malformed_sessions_are_refused() {
     let app = TestApp::with_demo_customer().await;
     app.get_me(None).await.assert_problem(401, "missing-session");
     let forged = cloudhub::domain::SecretToken::generate();
-    app.get_me(Some(forged.reveal())).await.assert_problem(401, "invalid-session");
-    app.get_me(Some("not-a-token")).await.assert_problem(401, "invalid-session");
+    app.get_me(Some(forged.reveal()))
+        .await
+        .assert_problem(401, "invalid-session");
+    app.get_me(Some("not-a-token"))
+        .await
+        .assert_problem(401, "invalid-session");
     let basic = app
-        .request(lambda_http::http::Method::GET, "/me", &[("authorization", "Basic YWRtaW46cGFzcw==")], Vec::new())
+        .request(
+            lambda_http::http::Method::GET,
+            "/me",
+            &[("authorization", "Basic YWRtaW46cGFzcw==")],
+            Vec::new(),
+        )
         .await;
     basic.assert_problem(401, "invalid-session");
 }

@@ -20,16 +20,25 @@ async fn a_customer_number_can_be_created_only_once_and_a_refusal_writes_nothing
         FirstAdmin::NewAccount {
             user_id: UserId::generate(),
             email: Email::parse("other@else.example").unwrap(),
-            password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New).unwrap().hash().await.unwrap(),
+            password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New)
+                .unwrap()
+                .hash()
+                .await
+                .unwrap(),
             language: Language::En,
         },
         app.clock.now_for_tests(),
     )
     .await;
-    assert!(matches!(result, Err(CreateCustomerError::CustomerExists(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(CreateCustomerError::CustomerExists(_))),
+        "{result:?}"
+    );
     assert_eq!(app.all_items().await, before);
     // The would-be admin has no account.
-    app.post_login("other@else.example", "a long enough password").await.assert_problem(401, "invalid-credentials");
+    app.post_login("other@else.example", "a long enough password")
+        .await
+        .assert_problem(401, "invalid-credentials");
 }
 
 #[tokio::test]
@@ -47,12 +56,23 @@ async fn a_new_admin_account_must_not_exist_yet() {
         FirstAdmin::NewAccount {
             user_id: UserId::generate(),
             email: Email::parse(seed::ADMIN_EMAIL).unwrap(),
-            password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New).unwrap().hash().await.unwrap(),
+            password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New)
+                .unwrap()
+                .hash()
+                .await
+                .unwrap(),
             language: Language::En,
         },
         app.clock.now_for_tests(),
     )
     .await;
-    assert!(matches!(result, Err(CreateCustomerError::AccountChanged(_))), "{result:?}");
-    assert_eq!(app.all_items().await, before, "the demo admin's password was not replaced");
+    assert!(
+        matches!(result, Err(CreateCustomerError::AccountChanged(_))),
+        "{result:?}"
+    );
+    assert_eq!(
+        app.all_items().await,
+        before,
+        "the demo admin's password was not replaced"
+    );
 }

@@ -17,7 +17,11 @@ async fn the_local_server_serves_log_in_over_http() {
     let (listener, address) = infra::server::bind(0).await.unwrap();
     tokio::spawn(infra::server::serve(listener, app.gateway.clone()));
 
-    let body = format!(r#"{{"email":"{}","password":"{}"}}"#, infra::seed::ADMIN_EMAIL, infra::seed::ADMIN_PASSWORD);
+    let body = format!(
+        r#"{{"email":"{}","password":"{}"}}"#,
+        infra::seed::ADMIN_EMAIL,
+        infra::seed::ADMIN_PASSWORD
+    );
     let answer = exchange(
         address,
         format!(
@@ -29,7 +33,11 @@ async fn the_local_server_serves_log_in_over_http() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("sessionToken"), "{answer}");
 
-    let answer = exchange(address, "GET /me HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n".into()).await;
+    let answer = exchange(
+        address,
+        "GET /me HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n".into(),
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(answer.contains("application/problem+json"), "{answer}");
 }

@@ -63,7 +63,11 @@ mod tests {
     #[test]
     fn empty_long_or_odd_numbers_are_refused() {
         for raw in ["", "1".repeat(21).as_str(), "10 02", "10/02", "ü1", "CUSTOMER#1"] {
-            assert_eq!(CustomerNumber::parse(raw).unwrap_err().code, "invalid-customer-number", "{raw:?}");
+            assert_eq!(
+                CustomerNumber::parse(raw).unwrap_err().code,
+                "invalid-customer-number",
+                "{raw:?}"
+            );
         }
     }
 }

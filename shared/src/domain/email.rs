@@ -58,8 +58,14 @@ mod tests {
 
     #[test]
     fn valid_addresses_are_accepted_and_lower_cased() {
-        assert_eq!(Email::parse("Anna.Schmidt@Example.COM").unwrap().as_str(), "anna.schmidt@example.com");
-        assert_eq!(Email::parse("  a+tag@sub.example.de ").unwrap().as_str(), "a+tag@sub.example.de");
+        assert_eq!(
+            Email::parse("Anna.Schmidt@Example.COM").unwrap().as_str(),
+            "anna.schmidt@example.com"
+        );
+        assert_eq!(
+            Email::parse("  a+tag@sub.example.de ").unwrap().as_str(),
+            "a+tag@sub.example.de"
+        );
     }
 
     #[test]

@@ -85,7 +85,8 @@ impl std::fmt::Debug for PasswordHash {
 
 /// A hash of a random password nobody knows, with the same parameters as real ones: log-in
 /// verifies against it when the email is unknown, so both answers take the same time.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Y2xvdWRodWItZHVtbXktc2FsdA$ZCmVe6pe6Z4FN9ySl2AoRLyOTBwUPVIqOrLnpQH/dKA";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$Y2xvdWRodWItZHVtbXktc2FsdA$ZCmVe6pe6Z4FN9ySl2AoRLyOTBwUPVIqOrLnpQH/dKA";
 
 impl PasswordHash {
     /// Wraps a PHC string read from the store.
@@ -130,7 +131,10 @@ mod tests {
     #[test]
     fn new_passwords_follow_the_length_policy() {
         assert!(new_password("correct horse").is_ok());
-        assert!(new_password(&"ä".repeat(10)).is_ok(), "characters, not bytes, are counted");
+        assert!(
+            new_password(&"ä".repeat(10)).is_ok(),
+            "characters, not bytes, are counted"
+        );
         assert!(new_password(&"x".repeat(128)).is_ok());
         for raw in ["", "short", "123456789", &" ".repeat(12), &"x".repeat(129)] {
             assert_eq!(new_password(raw).unwrap_err().code, "invalid-password", "{raw:?}");
@@ -155,7 +159,12 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let hash = new_password("correct horse battery").unwrap().hash().await.unwrap();
         assert!(hash.as_stored().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(hash.clone().verify(new_password("correct horse battery").unwrap()).await.unwrap());
+        assert!(
+            hash.clone()
+                .verify(new_password("correct horse battery").unwrap())
+                .await
+                .unwrap()
+        );
         assert!(!hash.verify(new_password("wrong horse battery").unwrap()).await.unwrap());
     }
 
@@ -168,7 +177,10 @@ mod tests {
         assert_eq!(params.m_cost(), real.params().m_cost());
         assert_eq!(params.t_cost(), real.params().t_cost());
         assert_eq!(params.p_cost(), real.params().p_cost());
-        assert_eq!(params.output_len(), real.params().output_len().or(Some(Params::DEFAULT_OUTPUT_LEN)));
+        assert_eq!(
+            params.output_len(),
+            real.params().output_len().or(Some(Params::DEFAULT_OUTPUT_LEN))
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ impl SecretToken {
         if well_formed {
             Ok(Self(raw.into()))
         } else {
-            Err(InvalidValue::new("malformed-token", "The token is not one CloudHub issued."))
+            Err(InvalidValue::new(
+                "malformed-token",
+                "The token is not one CloudHub issued.",
+            ))
         }
     }
 

@@ -91,8 +91,16 @@ mod tests {
     fn missing_and_malformed_headers_are_told_apart() {
         assert!(matches!(bearer_token(&HeaderMap::new()), Err(ApiError::MissingSession)));
         let token = SecretToken::generate();
-        for value in [format!("Basic {}", token.reveal()), "Bearer".into(), "Bearer abc".into(), token.reveal().into()] {
-            assert!(matches!(bearer_token(&headers(&value)), Err(ApiError::InvalidSession)), "{value}");
+        for value in [
+            format!("Basic {}", token.reveal()),
+            "Bearer".into(),
+            "Bearer abc".into(),
+            token.reveal().into(),
+        ] {
+            assert!(
+                matches!(bearer_token(&headers(&value)), Err(ApiError::InvalidSession)),
+                "{value}"
+            );
         }
     }
 }

@@ -49,7 +49,9 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     match serde_json::to_vec(body) {
         Ok(bytes) => respond(status, "application/json", bytes),
-        Err(error) => ApiError::Unexpected(anyhow::Error::new(error).context("Failed to serialise an answer.")).into_response(),
+        Err(error) => {
+            ApiError::Unexpected(anyhow::Error::new(error).context("Failed to serialise an answer.")).into_response()
+        }
     }
 }
 

@@ -164,7 +164,10 @@ impl ApiError {
         let mut response = Response::new(Body::from(problem.to_string()));
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -212,7 +215,12 @@ mod tests {
     fn conflicts_carry_their_extensions() {
         let mut extensions = Map::new();
         extensions.insert("invitationId".into(), json!("01J"));
-        let response = ApiError::Conflict { code: "invitation-pending", detail: "d".into(), extensions }.into_response();
+        let response = ApiError::Conflict {
+            code: "invitation-pending",
+            detail: "d".into(),
+            extensions,
+        }
+        .into_response();
         assert_eq!(body_of(&response)["invitationId"], "01J");
     }
 }

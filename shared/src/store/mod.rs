@@ -55,7 +55,8 @@ pub struct Tables {
 impl Tables {
     /// Reads `DATA_TABLE_NAME` and `SESSIONS_TABLE_NAME`.
     pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| std::env::var(name).with_context(|| format!("The environment variable {name} is not set."));
+        let var =
+            |name: &str| std::env::var(name).with_context(|| format!("The environment variable {name} is not set."));
         Ok(Self {
             data: var("DATA_TABLE_NAME")?,
             sessions: var("SESSIONS_TABLE_NAME")?,
