@@ -69,7 +69,7 @@ impl Gateway {
     /// here, so the local stack can never silently miss a route.
     pub fn new(app: App) -> anyhow::Result<Self> {
         let mut routes = Vec::new();
-        for route in routes_in_template(cloudhub::schema::TEMPLATE)? {
+        for route in routes_in_template()? {
             let Some(function) = Function::from_code_uri(&route.code_uri) else {
                 bail!(
                     "The local stack has no handler for {} (route {} {}).",

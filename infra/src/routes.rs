@@ -19,21 +19,6 @@ pub struct Route {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Template {
-    resources: BTreeMap<String, Resource>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Resource {
-    #[serde(rename = "Type")]
-    kind: String,
-    #[serde(default)]
-    properties: serde_norway::Value,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
 struct FunctionProperties {
     code_uri: String,
     #[serde(default)]
@@ -64,15 +49,11 @@ struct EventAuth {
     authorizer: Option<String>,
 }
 
-/// Every `HttpApi` route of the template, sorted by path and method.
-pub fn routes_in_template(template: &str) -> anyhow::Result<Vec<Route>> {
-    let template: Template = serde_norway::from_str(template).context("template.yaml is not a valid SAM template.")?;
+/// Every `HttpApi` route of `template.yaml`, sorted by path and method.
+pub fn routes_in_template() -> anyhow::Result<Vec<Route>> {
     let mut routes = Vec::new();
-    for (logical_id, resource) in template.resources {
-        if resource.kind != "AWS::Serverless::Function" {
-            continue;
-        }
-        let function: FunctionProperties = serde_norway::from_value(resource.properties)
+    for (logical_id, properties) in cloudhub::schema::resources_of_type("AWS::Serverless::Function")? {
+        let function: FunctionProperties = serde_norway::from_value(properties)
             .with_context(|| format!("The function {logical_id} in template.yaml is malformed."))?;
         for (event_id, event) in function.events {
             if event.kind != "HttpApi" {

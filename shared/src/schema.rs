@@ -109,15 +109,23 @@ struct Resource {
     properties: serde_norway::Value,
 }
 
-/// Every `AWS::DynamoDB::Table` of the template, by logical id.
-pub fn tables_in_template() -> anyhow::Result<Vec<TableDefinition>> {
+/// The properties of every resource of the template of one `Type`, by logical id.
+pub fn resources_of_type(kind: &str) -> anyhow::Result<Vec<(String, serde_norway::Value)>> {
     let template: Template = serde_norway::from_str(TEMPLATE).context("template.yaml is not a valid SAM template.")?;
-    template
+    Ok(template
         .resources
         .into_iter()
-        .filter(|(_, resource)| resource.kind == "AWS::DynamoDB::Table")
-        .map(|(logical_id, resource)| {
-            let properties = serde_norway::from_value(resource.properties)
+        .filter(|(_, resource)| resource.kind == kind)
+        .map(|(logical_id, resource)| (logical_id, resource.properties))
+        .collect())
+}
+
+/// Every `AWS::DynamoDB::Table` of the template, by logical id.
+pub fn tables_in_template() -> anyhow::Result<Vec<TableDefinition>> {
+    resources_of_type("AWS::DynamoDB::Table")?
+        .into_iter()
+        .map(|(logical_id, properties)| {
+            let properties = serde_norway::from_value(properties)
                 .with_context(|| format!("The table {logical_id} in template.yaml has unexpected properties."))?;
             Ok(TableDefinition { logical_id, properties })
         })

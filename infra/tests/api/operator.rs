@@ -5,28 +5,36 @@ use cloudhub::customers::{self, CreateCustomerError, FirstAdmin, NewCustomer};
 use cloudhub::domain::{CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, UserId};
 use infra::seed;
 
+fn customer(number: &str) -> NewCustomer {
+    NewCustomer {
+        number: CustomerNumber::parse(number).unwrap(),
+        company_name: CompanyName::parse("Someone Else GmbH").unwrap(),
+        default_language: Language::En,
+        roles: vec![],
+    }
+}
+
+async fn new_admin(email: &str) -> FirstAdmin {
+    FirstAdmin::NewAccount {
+        user_id: UserId::generate(),
+        email: Email::parse(email).unwrap(),
+        password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New)
+            .unwrap()
+            .hash()
+            .await
+            .unwrap(),
+        language: Language::En,
+    }
+}
+
 #[tokio::test]
 async fn a_customer_number_can_be_created_only_once_and_a_refusal_writes_nothing() {
     let app = TestApp::with_demo_customer().await;
     let before = app.all_items().await;
     let result = customers::create(
         &app.app.store,
-        NewCustomer {
-            number: CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap(),
-            company_name: CompanyName::parse("Someone Else GmbH").unwrap(),
-            default_language: Language::En,
-            roles: vec![],
-        },
-        FirstAdmin::NewAccount {
-            user_id: UserId::generate(),
-            email: Email::parse("other@else.example").unwrap(),
-            password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New)
-                .unwrap()
-                .hash()
-                .await
-                .unwrap(),
-            language: Language::En,
-        },
+        customer(seed::CUSTOMER_NUMBER),
+        new_admin("other@else.example").await,
         app.clock.now_for_tests(),
     )
     .await;
@@ -47,22 +55,8 @@ async fn a_new_admin_account_must_not_exist_yet() {
     let before = app.all_items().await;
     let result = customers::create(
         &app.app.store,
-        NewCustomer {
-            number: CustomerNumber::parse("300700").unwrap(),
-            company_name: CompanyName::parse("Gamma KG").unwrap(),
-            default_language: Language::En,
-            roles: vec![],
-        },
-        FirstAdmin::NewAccount {
-            user_id: UserId::generate(),
-            email: Email::parse(seed::ADMIN_EMAIL).unwrap(),
-            password_hash: Password::parse("a long enough password".into(), PasswordPolicy::New)
-                .unwrap()
-                .hash()
-                .await
-                .unwrap(),
-            language: Language::En,
-        },
+        customer("300700"),
+        new_admin(seed::ADMIN_EMAIL).await,
         app.clock.now_for_tests(),
     )
     .await;
