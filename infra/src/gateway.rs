@@ -23,6 +23,18 @@ pub enum Function {
     Logout,
     /// `functions/me`
     Me,
+    /// `functions/invite`
+    Invite,
+    /// `functions/list`
+    List,
+    /// `functions/resend`
+    Resend,
+    /// `functions/delete`
+    Delete,
+    /// `functions/quota`
+    Quota,
+    /// `functions/roles`
+    Roles,
 }
 
 impl Function {
@@ -31,6 +43,12 @@ impl Function {
             "functions/login" => Some(Self::Login),
             "functions/logout" => Some(Self::Logout),
             "functions/me" => Some(Self::Me),
+            "functions/invite" => Some(Self::Invite),
+            "functions/list" => Some(Self::List),
+            "functions/resend" => Some(Self::Resend),
+            "functions/delete" => Some(Self::Delete),
+            "functions/quota" => Some(Self::Quota),
+            "functions/roles" => Some(Self::Roles),
             _ => None,
         }
     }
@@ -40,6 +58,12 @@ impl Function {
             Self::Login => login::handle(app, request).await,
             Self::Logout => logout::handle(app, request).await,
             Self::Me => me::handle(app, request).await,
+            Self::Invite => invite::handle(app, request).await,
+            Self::List => list::handle(app, request).await,
+            Self::Resend => resend::handle(app, request).await,
+            Self::Delete => delete::handle(app, request).await,
+            Self::Quota => quota::handle(app, request).await,
+            Self::Roles => roles::handle(app, request).await,
         }
     }
 }

@@ -23,6 +23,10 @@ pub const ADMIN_USER_ID: &str = "01KAWDEM0ADM1N000000000000";
 /// data only: it is created by the seed, never by a deployed function.
 pub const ADMIN_SESSION_TOKEN: &str = "DEMO-SESSION-TOKEN-for-local-use-only-00000";
 
+/// The key the local stack makes invitation links with, unless `LINK_SIGNING_KEY` is set.
+/// Development only: a deployed stack generates its own in Secrets Manager.
+pub const DEV_LINK_SIGNING_KEY: &str = "bG9jYWwtZGV2ZWxvcG1lbnQtb25seS1saW5rLWtleS0wMDAwMDAwMA";
+
 /// What the seed did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Seeded {

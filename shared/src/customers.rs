@@ -3,23 +3,14 @@
 use crate::accounts::{CredentialItem, User, UserItem};
 use crate::domain::{CompanyName, CustomerNumber, Email, Language, PasswordHash, Permission, RoleId, RoleName, UserId};
 use crate::memberships::{Membership, MembershipItem, MembershipStatus, RoleRef};
+use crate::roles::{Role, RoleItem};
+use crate::seats::SeatItem;
 use crate::store::{Store, cancellation_reasons, keys};
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
-
-/// A role of one customer: a name and the portal areas it opens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Role {
-    /// Its id.
-    pub id: RoleId,
-    /// Its name.
-    pub name: RoleName,
-    /// The areas it grants.
-    pub permissions: BTreeSet<Permission>,
-}
 
 /// What an operator supplies to create a customer.
 #[derive(Debug, Clone)]
@@ -100,39 +91,6 @@ struct CustomerItem {
     created_at: OffsetDateTime,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RoleItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    id: RoleId,
-    name: RoleName,
-    permissions: BTreeSet<Permission>,
-    /// Members holding the role.
-    member_count: u32,
-}
-
-/// How an email address is claimed in a customer; one item per (customer, email), so that
-/// "already a member" and "already invited" are conditions on a key the invite knows.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ClaimedEmailItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    status: ClaimStatus,
-    user_id: UserId,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ClaimStatus {
-    Member,
-}
-
 fn put(table: &str, item: impl Serialize, condition: &str) -> anyhow::Result<TransactWriteItem> {
     let put = Put::builder()
         .table_name(table)
@@ -200,14 +158,7 @@ pub async fn create(
     for role in &roles {
         items.push(put(
             table,
-            RoleItem {
-                pk: pk.clone(),
-                sk: keys::role_sk(&role.id),
-                id: role.id,
-                name: role.name.clone(),
-                permissions: role.permissions.clone(),
-                member_count: u32::from(role.id == administrator.id),
-            },
+            RoleItem::new(&customer.number, role),
             "attribute_not_exists(PK)",
         )?);
     }
@@ -251,12 +202,12 @@ pub async fn create(
     )?);
     items.push(put(
         table,
-        ClaimedEmailItem {
-            pk: pk.clone(),
-            sk: keys::claimed_email_sk(&email),
-            status: ClaimStatus::Member,
+        SeatItem::member(
+            &customer.number,
+            &email,
             user_id,
-        },
+            [administrator.id].into_iter().collect(),
+        ),
         "attribute_not_exists(PK)",
     )?);
 

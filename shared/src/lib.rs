@@ -9,9 +9,14 @@ pub mod clock;
 pub mod customers;
 pub mod domain;
 pub mod http;
+pub mod invitations;
+pub mod links;
 pub mod memberships;
+pub mod quota;
+pub mod roles;
 #[cfg(feature = "bootstrap")]
 pub mod schema;
+mod seats;
 pub mod sessions;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -26,6 +31,8 @@ pub struct App {
     pub store: store::Store,
     /// Where "now" comes from.
     pub clock: clock::SharedClock,
+    /// The secret invitation links are made with; only functions that make or read links have it.
+    pub links: Option<links::LinkKey>,
 }
 
 impl App {
@@ -34,6 +41,14 @@ impl App {
         Ok(Self {
             store: store::Store::from_env().await?,
             clock: Arc::new(clock::SystemClock),
+            links: links::LinkKey::from_env()?,
         })
+    }
+
+    /// The link key, or an error that names the missing configuration.
+    pub fn link_key(&self) -> anyhow::Result<&links::LinkKey> {
+        self.links
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("{} is not configured for this function.", links::LINK_KEY_VAR))
     }
 }

@@ -5,7 +5,10 @@
 //! changes the memberships holding it in the same transaction.
 
 use crate::domain::{CompanyName, CustomerNumber, Email, Permission, RoleId, RoleName, UserId};
-use crate::store::keys;
+use crate::store::transactions::built;
+use crate::store::{Store, keys};
+use anyhow::Context as _;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -112,4 +115,46 @@ impl From<MembershipItem> for Membership {
             joined_at: item.joined_at,
         }
     }
+}
+
+/// The condition, inside a transaction, that `user` is an active admin of `customer`.
+pub(crate) fn admin_check(
+    store: &Store,
+    customer: &CustomerNumber,
+    user: &UserId,
+) -> anyhow::Result<TransactWriteItem> {
+    let check = built(
+        ConditionCheck::builder()
+            .table_name(&store.tables.data)
+            .key(keys::PK, AttributeValue::S(keys::user(user)))
+            .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
+            .condition_expression("#status = :active AND contains(#permissions, :admin)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#permissions", "permissions")
+            .expression_attribute_values(":active", AttributeValue::S("active".into()))
+            .expression_attribute_values(":admin", AttributeValue::S(Permission::UserManagement.code().into()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
+            .build(),
+    )?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// Whether `user` is an active admin of `customer` (one consistent GetItem), for reads that
+/// cannot carry the check as a transaction condition.
+pub async fn is_admin(store: &Store, customer: &CustomerNumber, user: &UserId) -> anyhow::Result<bool> {
+    let output = store
+        .client
+        .get_item()
+        .table_name(&store.tables.data)
+        .key(keys::PK, AttributeValue::S(keys::user(user)))
+        .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
+        .consistent_read(true)
+        .send()
+        .await
+        .context("Failed to read a membership.")?;
+    let Some(item) = output.item else {
+        return Ok(false);
+    };
+    let membership: MembershipItem = serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
+    Ok(Membership::from(membership).is_admin())
 }

@@ -42,6 +42,81 @@ pub async fn fresh_app() -> (App, Arc<ManualClock>) {
     let app = App {
         store: fresh_store().await,
         clock: clock.clone(),
+        links: Some(test_link_key()),
     };
     (app, clock)
+}
+
+/// A fixed link key for tests.
+pub fn test_link_key() -> crate::links::LinkKey {
+    crate::links::LinkKey::parse("dGVzdC1vbmx5LWxpbmstc2lnbmluZy1rZXktMzItYnl0ZXMhIQ").expect("a 32-byte key")
+}
+
+/// Adds an account with a membership in `customer` holding `roles`, as accepting an invitation
+/// will; for tests that need a member who is not an admin. Returns the new user's id.
+pub async fn add_member(
+    store: &Store,
+    customer: &crate::domain::CustomerNumber,
+    company: &crate::domain::CompanyName,
+    email: &crate::domain::Email,
+    password: &str,
+    roles: &[crate::roles::Role],
+    now: OffsetDateTime,
+) -> crate::domain::UserId {
+    use crate::accounts::{CredentialItem, User, UserItem};
+    use crate::memberships::{Membership, MembershipItem, MembershipStatus, RoleRef};
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+    let user = User {
+        id: crate::domain::UserId::generate(),
+        email: email.clone(),
+        language: crate::domain::Language::En,
+        created_at: now,
+    };
+    let hash = crate::domain::Password::parse(password.into(), crate::domain::PasswordPolicy::New)
+        .expect("a valid test password")
+        .hash()
+        .await
+        .expect("hashing works");
+    let membership = Membership {
+        user_id: user.id,
+        email: email.clone(),
+        customer_number: customer.clone(),
+        company_name: company.clone(),
+        roles: roles
+            .iter()
+            .map(|r| RoleRef {
+                id: r.id,
+                name: r.name.clone(),
+            })
+            .collect(),
+        permissions: roles.iter().flat_map(|r| r.permissions.iter().copied()).collect(),
+        status: MembershipStatus::Active,
+        joined_at: now,
+    };
+    let seat = crate::seats::SeatItem::member(customer, email, user.id, roles.iter().map(|r| r.id).collect());
+    let put = |item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&store.tables.data)
+                    .set_item(Some(item))
+                    .build()
+                    .expect("a valid put"),
+            )
+            .build()
+    };
+    store
+        .client
+        .transact_write_items()
+        .transact_items(put(serde_dynamo::to_item(UserItem::new(&user)).unwrap()))
+        .transact_items(put(
+            serde_dynamo::to_item(CredentialItem::new(email, user.id, &hash)).unwrap()
+        ))
+        .transact_items(put(serde_dynamo::to_item(MembershipItem::from(&membership)).unwrap()))
+        .transact_items(put(serde_dynamo::to_item(seat).unwrap()))
+        .send()
+        .await
+        .expect("the member is stored");
+    user.id
 }

@@ -8,6 +8,7 @@
 use clap::Parser;
 use cloudhub::App;
 use cloudhub::clock::SystemClock;
+use cloudhub::links::LinkKey;
 use cloudhub::schema::{Ttl, create_tables, local_client, tables_named};
 use cloudhub::store::Store;
 use infra::gateway::Gateway;
@@ -23,6 +24,10 @@ struct Options {
     /// DynamoDB Local's endpoint.
     #[arg(long, env = "CLOUDHUB_DYNAMODB_ENDPOINT", default_value = "http://127.0.0.1:8100")]
     dynamodb_endpoint: String,
+    /// The key invitation links are made with (base64url, at least 32 bytes). The default is a
+    /// development key, for the local stack only.
+    #[arg(long, env = "LINK_SIGNING_KEY", default_value = infra::seed::DEV_LINK_SIGNING_KEY)]
+    link_signing_key: String,
     /// Tables are named `{prefix}-data` and `{prefix}-sessions`.
     #[arg(long, env = "CLOUDHUB_TABLE_PREFIX", default_value = "cloudhub-local")]
     table_prefix: String,
@@ -40,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let gateway = Gateway::new(App {
         store,
         clock: Arc::new(SystemClock),
+        links: Some(LinkKey::parse(&options.link_signing_key)?),
     })?;
     let (listener, address) = infra::server::bind(options.port).await?;
 

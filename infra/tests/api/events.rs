@@ -13,6 +13,14 @@ const EXPECTATIONS: &[(&str, &str, Expect)] = &[
     ("logout.json", "logout", Expect::Status(204)),
     ("me.json", "me", Expect::Status(200)),
     ("me-without-session.json", "me", Expect::Status(401)),
+    ("invite.json", "invite", Expect::Status(201)),
+    ("invite-existing-member.json", "invite", Expect::Status(409)),
+    ("list.json", "list", Expect::Status(200)),
+    ("resend-unknown-invitation.json", "resend", Expect::Status(404)),
+    ("delete-unknown-invitation.json", "delete", Expect::Status(404)),
+    ("quota.json", "quota", Expect::Status(200)),
+    ("roles-list.json", "roles", Expect::Status(200)),
+    ("roles-create.json", "roles", Expect::Status(201)),
     (
         "authorizer-valid-session.json",
         "authorizer",
@@ -65,6 +73,12 @@ async fn every_sample_event_answers_as_its_name_says() {
                     "login" => login::handle(&app.app, request).await,
                     "logout" => logout::handle(&app.app, request).await,
                     "me" => me::handle(&app.app, request).await,
+                    "invite" => invite::handle(&app.app, request).await,
+                    "list" => list::handle(&app.app, request).await,
+                    "resend" => resend::handle(&app.app, request).await,
+                    "delete" => delete::handle(&app.app, request).await,
+                    "quota" => quota::handle(&app.app, request).await,
+                    "roles" => roles::handle(&app.app, request).await,
                     other => panic!("no handler for {other}"),
                 };
                 assert_eq!(response.status().as_u16(), *status, "{file}: {:?}", response.body());

@@ -149,3 +149,160 @@ impl NowForTests for ManualClock {
         cloudhub::clock::Clock::now(self)
     }
 }
+
+/// A second tenant with its own admin, for tenancy tests.
+pub struct OtherCustomer {
+    pub number: String,
+    pub admin_email: String,
+    pub admin_password: String,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
+        let authorization = format!("Bearer {token}");
+        self.request(Method::GET, path, &[("authorization", &authorization)], Vec::new())
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
+        let authorization = format!("Bearer {token}");
+        self.request(Method::DELETE, path, &[("authorization", &authorization)], Vec::new())
+            .await
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> String {
+        let response = self.post_login(email, password).await;
+        assert_eq!(response.status, 200, "{response:?}");
+        response.body["sessionToken"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn invite(&self, token: &str, customer: &str, body: Value) -> TestResponse {
+        self.post_json(&format!("/customers/{customer}/invitations"), Some(token), &body)
+            .await
+    }
+
+    /// Invites `email` into the demo customer with no roles and returns the invitation id.
+    pub async fn invite_to_demo(&self, token: &str, email: &str) -> String {
+        let response = self
+            .invite(token, seed::CUSTOMER_NUMBER, json!({ "email": email }))
+            .await;
+        assert_eq!(response.status, 201, "{response:?}");
+        response.body["invitation"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn list_invitations(&self, token: &str, customer: &str, query: &str) -> TestResponse {
+        self.get(&format!("/customers/{customer}/invitations{query}"), token)
+            .await
+    }
+
+    pub async fn resend(&self, token: &str, customer: &str, id: &str) -> TestResponse {
+        self.post_json(
+            &format!("/customers/{customer}/invitations/{id}/resend"),
+            Some(token),
+            &json!({}),
+        )
+        .await
+    }
+
+    pub async fn delete_invitation(&self, token: &str, customer: &str, id: &str) -> TestResponse {
+        self.delete(&format!("/customers/{customer}/invitations/{id}"), token)
+            .await
+    }
+
+    pub async fn quota(&self, token: &str, customer: &str) -> TestResponse {
+        self.get(&format!("/customers/{customer}/invitation-quota"), token)
+            .await
+    }
+
+    /// The demo customer's role id by name.
+    pub async fn demo_role(&self, name: &str) -> String {
+        let roles = cloudhub::roles::list(
+            &self.app.store,
+            &cloudhub::domain::CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap(),
+        )
+        .await
+        .unwrap();
+        roles
+            .into_iter()
+            .find(|r| r.name.as_str() == name)
+            .unwrap()
+            .id
+            .to_string()
+    }
+
+    /// The current link token of an invitation, as the email will carry it.
+    pub async fn link_of(&self, customer: &str, id: &str) -> cloudhub::domain::SecretToken {
+        let invitation = cloudhub::invitations::find(
+            &self.app.store,
+            &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
+            &cloudhub::domain::InvitationId::parse(id).unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the invitation exists");
+        invitation.link_token(self.app.link_key().unwrap())
+    }
+
+    pub async fn open_link(&self, token: &cloudhub::domain::SecretToken) -> cloudhub::invitations::LinkState {
+        cloudhub::invitations::open_link(&self.app.store, token, self.clock.now_for_tests())
+            .await
+            .unwrap()
+    }
+
+    /// Creates customer 200500 whose admin is a new account.
+    pub async fn other_customer(&self) -> OtherCustomer {
+        let other = OtherCustomer {
+            number: "200500".into(),
+            admin_email: "admin@beta.example".into(),
+            admin_password: "beta admin password".into(),
+        };
+        cloudhub::customers::create(
+            &self.app.store,
+            cloudhub::customers::NewCustomer {
+                number: cloudhub::domain::CustomerNumber::parse(&other.number).unwrap(),
+                company_name: cloudhub::domain::CompanyName::parse("Beta Logistik AG").unwrap(),
+                default_language: cloudhub::domain::Language::De,
+                roles: vec![],
+            },
+            cloudhub::customers::FirstAdmin::NewAccount {
+                user_id: cloudhub::domain::UserId::generate(),
+                email: cloudhub::domain::Email::parse(&other.admin_email).unwrap(),
+                password_hash: cloudhub::domain::Password::parse(
+                    other.admin_password.clone(),
+                    cloudhub::domain::PasswordPolicy::New,
+                )
+                .unwrap()
+                .hash()
+                .await
+                .unwrap(),
+                language: cloudhub::domain::Language::En,
+            },
+            self.clock.now_for_tests(),
+        )
+        .await
+        .unwrap();
+        other
+    }
+
+    /// Adds a member of the demo customer holding the named roles; returns its session token.
+    pub async fn demo_member(&self, email: &str, role_names: &[&str]) -> String {
+        let customer = cloudhub::domain::CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap();
+        let roles: Vec<_> = cloudhub::roles::list(&self.app.store, &customer)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| role_names.contains(&r.name.as_str()))
+            .collect();
+        cloudhub::testing::add_member(
+            &self.app.store,
+            &customer,
+            &cloudhub::domain::CompanyName::parse(seed::COMPANY_NAME).unwrap(),
+            &cloudhub::domain::Email::parse(email).unwrap(),
+            "member password 1",
+            &roles,
+            self.clock.now_for_tests(),
+        )
+        .await;
+        self.log_in(email, "member password 1").await
+    }
+}

@@ -7,9 +7,12 @@
 mod bad_input;
 mod events;
 mod helpers;
+mod invitations;
 mod login;
 mod logout;
 mod me;
 mod operator;
+mod quota;
 mod schema;
 mod server;
+mod tenancy;

@@ -2,9 +2,11 @@
 //! and answers, with every failure mapped once to an RFC 9457 problem.
 
 mod caller;
+mod params;
 mod problem;
 
 pub use caller::{AuthorizerContext, Caller, bearer_token, caller};
+pub use params::{customer_in_path, invitation_in_path, query_parameter, role_in_path, user_in_path};
 pub use problem::ApiError;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};

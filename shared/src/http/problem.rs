@@ -21,6 +21,29 @@ pub enum ApiError {
     /// A field holds a value the domain refuses (an invalid email, a too-short password, ...).
     #[error(transparent)]
     InvalidValue(#[from] InvalidValue),
+    /// A query or path parameter the API cannot use (400).
+    #[error(transparent)]
+    InvalidQuery(InvalidValue),
+    /// The request is well-formed but names what cannot be (e.g. roles that do not exist).
+    #[error("{detail}")]
+    Unprocessable {
+        /// Stable code.
+        code: &'static str,
+        /// Human sentence.
+        detail: String,
+        /// Extra members of the problem object.
+        extensions: Map<String, Value>,
+    },
+    /// The admin's daily invitation quota is used up.
+    #[error("{detail}")]
+    QuotaExhausted {
+        /// Human sentence.
+        detail: String,
+        /// The next UTC midnight.
+        resets_at: time::OffsetDateTime,
+        /// Seconds until then.
+        retry_after_secs: u64,
+    },
     /// No `Authorization: Bearer` header.
     #[error("This request needs a session: send `Authorization: Bearer <session token>`.")]
     MissingSession,
@@ -83,8 +106,11 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidBody(_) | Self::InvalidValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MalformedJson(_) | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidBody(_) | Self::InvalidValue(_) | Self::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::QuotaExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MissingSession | Self::InvalidSession | Self::SessionExpired | Self::InvalidCredentials => {
@@ -106,7 +132,9 @@ impl ApiError {
             Self::InvalidBody(_) => "invalid-body",
             Self::BodyTooLarge => "body-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
-            Self::InvalidValue(invalid) => invalid.code,
+            Self::InvalidValue(invalid) | Self::InvalidQuery(invalid) => invalid.code,
+            Self::Unprocessable { code, .. } => code,
+            Self::QuotaExhausted { .. } => "invitation-quota-exhausted",
             Self::MissingSession => "missing-session",
             Self::InvalidSession => "invalid-session",
             Self::SessionExpired => "session-expired",
@@ -153,13 +181,24 @@ impl ApiError {
             "code": code,
         });
         let retry_after = match &self {
-            Self::TooManyLoginAttempts { retry_after_secs } | Self::Unavailable { retry_after_secs } => {
-                Some(*retry_after_secs)
-            }
+            Self::TooManyLoginAttempts { retry_after_secs }
+            | Self::Unavailable { retry_after_secs }
+            | Self::QuotaExhausted { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         };
-        if let (Self::Conflict { extensions, .. }, Some(object)) = (&self, problem.as_object_mut()) {
-            object.extend(extensions.clone());
+        if let Some(object) = problem.as_object_mut() {
+            match &self {
+                Self::Conflict { extensions, .. } | Self::Unprocessable { extensions, .. } => {
+                    object.extend(extensions.clone());
+                }
+                Self::QuotaExhausted { resets_at, .. } => {
+                    let resets_at = resets_at
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                    object.insert("resetsAt".into(), Value::String(resets_at));
+                }
+                _ => {}
+            }
         }
         let mut response = Response::new(Body::from(problem.to_string()));
         *response.status_mut() = status;

@@ -48,3 +48,36 @@ pub(crate) fn session(hash: &TokenHash) -> String {
 pub(crate) fn login_attempts(email: &Email, window_start: i64) -> String {
     format!("LOGIN#{email}#{window_start}")
 }
+
+pub(crate) fn quota(admin: &UserId, day: time::Date) -> String {
+    format!("QUOTA#{admin}#{day}")
+}
+
+pub(crate) const QUOTA_SK: &str = "QUOTA";
+
+pub(crate) fn invitation_sk(id: &crate::domain::InvitationId) -> String {
+    format!("INVITATION#{id}")
+}
+
+pub(crate) const INVITATION_SK_PREFIX: &str = "INVITATION#";
+
+/// The invitations' sort key in LSI1: by link expiry (milliseconds, zero-padded so text order is
+/// time order), then id.
+pub(crate) fn invitation_lsi1sk(expires_at: time::OffsetDateTime, id: &crate::domain::InvitationId) -> String {
+    format!("{}{id}", invitation_lsi1_prefix(expires_at))
+}
+
+pub(crate) fn invitation_lsi1_prefix(at: time::OffsetDateTime) -> String {
+    let millis = at.unix_timestamp_nanos() / 1_000_000;
+    format!("INVITATION#{millis:015}#")
+}
+
+pub(crate) fn link(hash: &TokenHash) -> String {
+    format!("LINK#{}", hash.as_str())
+}
+
+pub(crate) const LINK_SK: &str = "LINK";
+
+pub(crate) const ROLE_SK_PREFIX: &str = "ROLE#";
+
+pub(crate) const LSI1: &str = "LSI1";

@@ -37,6 +37,7 @@
 //!   membership, claimed email), all conditional on not existing yet.
 
 pub(crate) mod keys;
+pub(crate) mod transactions;
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::Client;

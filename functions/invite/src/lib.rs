@@ -1,0 +1,95 @@
+//! `POST /customers/{customerId}/invitations`: an admin invites an email address with roles.
+//! One DynamoDB transaction (quota, admin, roles, seat, invitation, link); the email is owed
+//! from the moment the invitation exists.
+
+use cloudhub::App;
+use cloudhub::domain::{Email, InvalidValue, Language, RoleId};
+use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body};
+use cloudhub::invitations::{self, InvitationView, MAX_ROLES, NewInvitation};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct InviteBody {
+    email: String,
+    #[serde(default)]
+    role_ids: Vec<String>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+struct Invite {
+    email: Email,
+    role_ids: BTreeSet<RoleId>,
+    language: Option<Language>,
+}
+
+impl TryFrom<InviteBody> for Invite {
+    type Error = InvalidValue;
+    fn try_from(body: InviteBody) -> Result<Self, Self::Error> {
+        if body.role_ids.len() > MAX_ROLES {
+            return Err(InvalidValue {
+                code: "too-many-roles",
+                reason: format!("An invitation carries at most {MAX_ROLES} roles."),
+            });
+        }
+        Ok(Self {
+            email: Email::parse(&body.email)?,
+            role_ids: body
+                .role_ids
+                .iter()
+                .map(|id| RoleId::parse(id))
+                .collect::<Result<_, _>>()?,
+            language: body.language.as_deref().map(Language::parse).transpose()?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invited {
+    invitation: InvitationView,
+    /// The email is owed from the moment the invitation exists; it is sent asynchronously.
+    email_status: &'static str,
+}
+
+/// Handles `POST /customers/{customerId}/invitations`.
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    invite(app, &request).await.unwrap_or_else(ApiError::into_response)
+}
+
+#[tracing::instrument(name = "Inviting a user", skip_all)]
+async fn invite(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let invite: Invite = json_body::<InviteBody>(request)?.try_into()?;
+    let now = app.clock.now();
+    let invitation = invitations::invite(
+        &app.store,
+        app.link_key()?,
+        &caller,
+        NewInvitation {
+            customer: customer.clone(),
+            email: invite.email,
+            role_ids: invite.role_ids,
+            language: invite.language,
+        },
+        now,
+    )
+    .await?;
+    let location = format!("/customers/{customer}/invitations/{}", invitation.id);
+    let mut response = json(
+        StatusCode::CREATED,
+        &Invited {
+            invitation: InvitationView::new(&invitation, None, now),
+            email_status: "queued",
+        },
+    );
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}

@@ -1,0 +1,73 @@
+//! `GET /customers/{customerId}/invitations?status=pending|expired|all&limit=&cursor=`: the
+//! Invitations table, newest send first, one DynamoDB Query per page.
+
+use cloudhub::App;
+use cloudhub::domain::InvalidValue;
+use cloudhub::http::{ApiError, caller, customer_in_path, json, query_parameter};
+use cloudhub::invitations::{self, InvitationView, MAX_PAGE_SIZE, StatusFilter};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+const DEFAULT_PAGE_SIZE: u16 = 25;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListAnswer {
+    invitations: Vec<InvitationView>,
+    next_cursor: Option<String>,
+}
+
+/// Handles `GET /customers/{customerId}/invitations`.
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    list(app, &request).await.unwrap_or_else(ApiError::into_response)
+}
+
+fn page_size(raw: Option<String>) -> Result<u16, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_PAGE_SIZE);
+    };
+    raw.parse::<u16>()
+        .ok()
+        .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
+        .ok_or_else(|| {
+            ApiError::InvalidQuery(InvalidValue {
+                code: "invalid-limit",
+                reason: format!("`limit` is a whole number from 1 to {MAX_PAGE_SIZE}."),
+            })
+        })
+}
+
+#[tracing::instrument(name = "Listing invitations", skip_all)]
+async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let filter = match query_parameter(request, "status")? {
+        Some(raw) => StatusFilter::parse(&raw).map_err(ApiError::InvalidQuery)?,
+        None => StatusFilter::All,
+    };
+    let page_size = page_size(query_parameter(request, "limit")?)?;
+    let cursor = query_parameter(request, "cursor")?;
+    let now = app.clock.now();
+    let page = invitations::list(
+        &app.store,
+        &caller.user_id,
+        &customer,
+        filter,
+        cursor.as_deref(),
+        page_size,
+        now,
+    )
+    .await?;
+    Ok(json(
+        StatusCode::OK,
+        &ListAnswer {
+            invitations: page
+                .invitations
+                .into_iter()
+                .map(|listed| InvitationView::new(&listed.invitation, Some(listed.roles), now))
+                .collect(),
+            next_cursor: page.next_cursor,
+        },
+    ))
+}

@@ -1,0 +1,29 @@
+//! `GET /customers/{customerId}/invitation-quota`: the caller's invitation quota today (it is
+//! per admin across all customers): limit, used, remaining, resets at.
+
+use cloudhub::App;
+use cloudhub::http::{ApiError, caller, customer_in_path, json};
+use cloudhub::invitations::InvitationError;
+use cloudhub::{memberships, quota};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+
+/// Handles `GET /customers/{customerId}/invitation-quota`.
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    read_quota(app, &request).await.unwrap_or_else(ApiError::into_response)
+}
+
+#[tracing::instrument(name = "Reading the invitation quota", skip_all)]
+async fn read_quota(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let now = app.clock.now();
+    let (admin, quota) = tokio::try_join!(
+        memberships::is_admin(&app.store, &customer, &caller.user_id),
+        quota::read(&app.store, &caller.user_id, now),
+    )?;
+    if !admin {
+        return Err(InvitationError::NotAdmin.into());
+    }
+    Ok(json(StatusCode::OK, &quota))
+}

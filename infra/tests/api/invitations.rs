@@ -1,0 +1,390 @@
+//! Inviting, listing, resending and deleting invitations (rules 3 to 6).
+
+use crate::helpers::TestApp;
+use cloudhub::invitations::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState};
+use infra::seed::{self, CUSTOMER_NUMBER};
+use serde_json::json;
+use std::collections::HashSet;
+use time::Duration;
+
+#[tokio::test]
+async fn an_admin_invites_with_roles_and_the_invitation_is_listed_as_pending() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let response = app
+        .invite(
+            &token,
+            CUSTOMER_NUMBER,
+            json!({ "email": "New.User@Example.com", "roleIds": [buyer], "language": "de" }),
+        )
+        .await;
+    assert_eq!(response.status, 201, "{response:?}");
+    let invitation = &response.body["invitation"];
+    let id = invitation["id"].as_str().unwrap();
+    assert_eq!(
+        response.headers["location"],
+        format!("/customers/{CUSTOMER_NUMBER}/invitations/{id}").as_str()
+    );
+    assert_eq!(invitation["email"], "new.user@example.com");
+    assert_eq!(invitation["status"], "pending");
+    assert_eq!(invitation["roleIds"], json!([buyer]));
+    assert_eq!(invitation["invitedBy"]["email"], seed::ADMIN_EMAIL);
+    assert_eq!(invitation["sendCount"], 1);
+    assert_eq!(
+        invitation["expiresAt"], "2026-11-25T09:30:00Z",
+        "valid for exactly 24 hours"
+    );
+    assert_eq!(response.body["emailStatus"], "queued");
+
+    let list = app.list_invitations(&token, CUSTOMER_NUMBER, "").await;
+    assert_eq!(list.status, 200, "{list:?}");
+    let listed = &list.body["invitations"][0];
+    assert_eq!(listed["id"], id);
+    assert_eq!(listed["roles"], json!([{ "id": buyer, "name": "Buyer" }]));
+    assert_eq!(listed["status"], "pending");
+    assert!(list.body["nextCursor"].is_null());
+}
+
+#[tokio::test]
+async fn a_second_invite_to_a_pending_email_is_a_conflict_naming_the_invitation() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let again = app
+        .invite(&token, CUSTOMER_NUMBER, json!({ "email": "ANNA@example.com" }))
+        .await;
+    again.assert_problem(409, "invitation-pending");
+    assert_eq!(again.body["invitationId"], id.as_str());
+    let quota = app.quota(&token, CUSTOMER_NUMBER).await;
+    assert_eq!(quota.body["used"], 1, "the refused invite spent nothing");
+}
+
+#[tokio::test]
+async fn inviting_an_active_member_is_a_conflict() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let response = app
+        .invite(&token, CUSTOMER_NUMBER, json!({ "email": seed::ADMIN_EMAIL }))
+        .await;
+    response.assert_problem(409, "already-member");
+    assert_eq!(app.quota(&token, CUSTOMER_NUMBER).await.body["used"], 0);
+}
+
+#[tokio::test]
+async fn roles_must_exist_in_that_customer_and_a_refusal_writes_nothing() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let unknown = cloudhub::domain::RoleId::generate().to_string();
+    let before = app.all_items().await;
+    let response = app
+        .invite(
+            &token,
+            CUSTOMER_NUMBER,
+            json!({ "email": "anna@example.com", "roleIds": [buyer, unknown] }),
+        )
+        .await;
+    response.assert_problem(422, "unknown-role");
+    assert_eq!(response.body["roleIds"], json!([unknown]));
+    // A role of another customer is unknown here too.
+    let other = app.other_customer().await;
+    let foreign_role = cloudhub::roles::list(
+        &app.app.store,
+        &cloudhub::domain::CustomerNumber::parse(&other.number).unwrap(),
+    )
+    .await
+    .unwrap()[0]
+        .id
+        .to_string();
+    let before_foreign = app.all_items().await;
+    app.invite(
+        &token,
+        CUSTOMER_NUMBER,
+        json!({ "email": "anna@example.com", "roleIds": [foreign_role] }),
+    )
+    .await
+    .assert_problem(422, "unknown-role");
+    assert_eq!(app.all_items().await, before_foreign);
+    assert!(before.len() < before_foreign.len());
+}
+
+#[tokio::test]
+async fn the_link_works_until_the_last_second_of_its_24_hours_even_while_stored() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let link = app.link_of(CUSTOMER_NUMBER, &id).await;
+    app.clock.advance(LINK_LIFETIME - Duration::seconds(1));
+    assert!(matches!(app.open_link(&link).await, LinkState::Live(_)));
+    app.clock.advance(Duration::seconds(1));
+    // TTL deletion is off in tests: the items are still there, and the link is expired anyway.
+    assert!(matches!(app.open_link(&link).await, LinkState::Expired(_)));
+    let forged = cloudhub::domain::SecretToken::generate();
+    assert_eq!(app.open_link(&forged).await, LinkState::Dead);
+}
+
+#[tokio::test]
+async fn expired_invitations_are_listed_as_expired_for_30_days_and_can_be_resent() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    app.clock.advance(LINK_LIFETIME);
+    let token = app.log_in_as_demo_admin().await;
+    let all = app.list_invitations(&token, CUSTOMER_NUMBER, "").await;
+    assert_eq!(all.body["invitations"][0]["status"], "expired");
+    assert_eq!(
+        app.list_invitations(&token, CUSTOMER_NUMBER, "?status=pending")
+            .await
+            .body["invitations"],
+        json!([])
+    );
+    assert_eq!(
+        app.list_invitations(&token, CUSTOMER_NUMBER, "?status=expired")
+            .await
+            .body["invitations"][0]["id"],
+        id.as_str()
+    );
+
+    app.clock.advance(LISTED_AFTER_EXPIRY - Duration::seconds(1));
+    let token = app.log_in_as_demo_admin().await;
+    assert_eq!(
+        app.list_invitations(&token, CUSTOMER_NUMBER, "?status=expired")
+            .await
+            .body["invitations"][0]["id"],
+        id.as_str()
+    );
+    let resent = app.resend(&token, CUSTOMER_NUMBER, &id).await;
+    assert_eq!(resent.status, 200, "{resent:?}");
+    assert_eq!(resent.body["status"], "pending");
+    let pending = app.list_invitations(&token, CUSTOMER_NUMBER, "?status=pending").await;
+    assert_eq!(pending.body["invitations"][0]["sendCount"], 2);
+}
+
+#[tokio::test]
+async fn expired_invitations_leave_the_list_after_30_days() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    app.invite_to_demo(&token, "anna@example.com").await;
+    app.clock
+        .advance(LINK_LIFETIME + LISTED_AFTER_EXPIRY + Duration::seconds(1));
+    let token = app.log_in_as_demo_admin().await;
+    assert_eq!(
+        app.list_invitations(&token, CUSTOMER_NUMBER, "").await.body["invitations"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn resending_issues_a_new_link_kills_the_old_one_and_counts_toward_the_quota() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let old_link = app.link_of(CUSTOMER_NUMBER, &id).await;
+    app.clock.advance(Duration::hours(3));
+    let resent = app.resend(&token, CUSTOMER_NUMBER, &id).await;
+    assert_eq!(resent.status, 200, "{resent:?}");
+    assert_eq!(
+        resent.body["expiresAt"], "2026-11-25T12:30:00Z",
+        "a new 24 hours from the resend"
+    );
+    let new_link = app.link_of(CUSTOMER_NUMBER, &id).await;
+    assert_ne!(old_link.hash(), new_link.hash());
+    assert_eq!(app.open_link(&old_link).await, LinkState::Dead);
+    assert!(matches!(app.open_link(&new_link).await, LinkState::Live(_)));
+    assert_eq!(app.quota(&token, CUSTOMER_NUMBER).await.body["used"], 2);
+}
+
+#[tokio::test]
+async fn deleting_kills_the_link_at_once_and_a_second_delete_is_not_found() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let link = app.link_of(CUSTOMER_NUMBER, &id).await;
+    let deleted = app.delete_invitation(&token, CUSTOMER_NUMBER, &id).await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(app.open_link(&link).await, LinkState::Dead);
+    app.delete_invitation(&token, CUSTOMER_NUMBER, &id)
+        .await
+        .assert_problem(404, "invitation-not-found");
+    app.resend(&token, CUSTOMER_NUMBER, &id)
+        .await
+        .assert_problem(404, "invitation-not-found");
+    assert_eq!(
+        app.list_invitations(&token, CUSTOMER_NUMBER, "").await.body["invitations"],
+        json!([])
+    );
+    // The email can be invited afresh.
+    let again = app.invite_to_demo(&token, "anna@example.com").await;
+    assert_ne!(again, id);
+}
+
+#[tokio::test]
+async fn inviting_an_email_whose_invitation_expired_sends_that_invitation_again() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    app.clock.advance(LINK_LIFETIME);
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let response = app
+        .invite(
+            &token,
+            CUSTOMER_NUMBER,
+            json!({ "email": "anna@example.com", "roleIds": [buyer] }),
+        )
+        .await;
+    assert_eq!(response.status, 201, "{response:?}");
+    assert_eq!(
+        response.body["invitation"]["id"],
+        id.as_str(),
+        "one invitation per email and customer"
+    );
+    assert_eq!(response.body["invitation"]["sendCount"], 2);
+    assert_eq!(response.body["invitation"]["status"], "pending");
+    let listed = app.list_invitations(&token, CUSTOMER_NUMBER, "").await;
+    assert_eq!(listed.body["invitations"].as_array().unwrap().len(), 1);
+    assert_eq!(listed.body["invitations"][0]["roles"][0]["name"], "Buyer");
+}
+
+#[tokio::test]
+async fn the_list_pages_newest_first_without_gaps_or_repeats() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let mut sent = Vec::new();
+    for i in 0..7 {
+        sent.push(app.invite_to_demo(&token, &format!("user{i}@example.com")).await);
+        app.clock.advance(Duration::minutes(1));
+    }
+    let mut seen = Vec::new();
+    let mut query = "?limit=3".to_owned();
+    loop {
+        let page = app.list_invitations(&token, CUSTOMER_NUMBER, &query).await;
+        assert_eq!(page.status, 200, "{page:?}");
+        let invitations = page.body["invitations"].as_array().unwrap();
+        assert!(invitations.len() <= 3);
+        seen.extend(invitations.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        match page.body["nextCursor"].as_str() {
+            Some(cursor) => query = format!("?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    sent.reverse();
+    assert_eq!(seen, sent, "newest first, each once");
+}
+
+#[tokio::test]
+async fn the_list_rejects_bad_filters_limits_and_cursors() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    for (query, code) in [
+        ("?status=open", "invalid-status-filter"),
+        ("?limit=0", "invalid-limit"),
+        ("?limit=101", "invalid-limit"),
+        ("?limit=ten", "invalid-limit"),
+        ("?cursor=not-a-cursor", "invalid-cursor"),
+        ("?cursor=eyJzayI6IkNVU1RPTUVSIzEiLCJsc2kiOiJ4In0", "invalid-cursor"),
+        ("?status=pending&status=expired", "invalid-query"),
+    ] {
+        app.list_invitations(&token, CUSTOMER_NUMBER, query)
+            .await
+            .assert_problem(400, code);
+    }
+}
+
+#[tokio::test]
+async fn invite_bodies_are_checked_and_refusals_change_nothing() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let before = app.all_items().await;
+    let many: Vec<String> = (0..21)
+        .map(|_| cloudhub::domain::RoleId::generate().to_string())
+        .collect();
+    for (body, status, code) in [
+        (json!({}), 422, "invalid-body"),
+        (json!({ "email": 42 }), 422, "invalid-body"),
+        (
+            json!({ "email": "a@example.com", "roleIds": "Buyer" }),
+            422,
+            "invalid-body",
+        ),
+        (json!({ "email": "a@example.com", "admin": true }), 422, "invalid-body"),
+        (json!({ "email": "not an email" }), 422, "invalid-email"),
+        (
+            json!({ "email": "a@example.com", "roleIds": ["Buyer"] }),
+            422,
+            "invalid-role-id",
+        ),
+        (
+            json!({ "email": "a@example.com", "roleIds": many }),
+            422,
+            "too-many-roles",
+        ),
+        (
+            json!({ "email": "a@example.com", "language": "fr" }),
+            422,
+            "invalid-language",
+        ),
+    ] {
+        app.invite(&token, CUSTOMER_NUMBER, body)
+            .await
+            .assert_problem(status, code);
+    }
+    let authorization = format!("Bearer {token}");
+    let path = format!("/customers/{CUSTOMER_NUMBER}/invitations");
+    let headers = [
+        ("authorization", authorization.as_str()),
+        ("content-type", "application/json"),
+    ];
+    app.request(lambda_http::http::Method::POST, &path, &headers, "{\"email\":")
+        .await
+        .assert_problem(400, "malformed-json");
+    app.request(lambda_http::http::Method::POST, &path, &headers, vec![b' '; 17 * 1024])
+        .await
+        .assert_problem(413, "body-too-large");
+    app.invite(&token, "not a number!", json!({ "email": "a@example.com" }))
+        .await
+        .assert_problem(404, "customer-not-found");
+    app.resend(&token, CUSTOMER_NUMBER, "not-an-id")
+        .await
+        .assert_problem(404, "invitation-not-found");
+    app.delete_invitation(&token, CUSTOMER_NUMBER, "not-an-id")
+        .await
+        .assert_problem(404, "invitation-not-found");
+    assert_eq!(app.all_items().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_resends_and_deletes_of_one_invitation_end_consistent() {
+    let app = std::sync::Arc::new(TestApp::with_demo_customer().await);
+    let token = app.log_in_as_demo_admin().await;
+    for round in 0..8 {
+        let id = app.invite_to_demo(&token, &format!("race{round}@example.com")).await;
+        let used_before = app.quota(&token, CUSTOMER_NUMBER).await.body["used"].as_u64().unwrap();
+        let (resend, delete) = {
+            let (a, b) = (app.clone(), app.clone());
+            let (t1, t2, i1, i2) = (token.clone(), token.clone(), id.clone(), id.clone());
+            tokio::join!(
+                tokio::spawn(async move { a.resend(&t1, CUSTOMER_NUMBER, &i1).await }),
+                tokio::spawn(async move { b.delete_invitation(&t2, CUSTOMER_NUMBER, &i2).await }),
+            )
+        };
+        let (resend, delete) = (resend.unwrap(), delete.unwrap());
+        assert_eq!(delete.status, 204, "the invitation existed for the delete: {delete:?}");
+        assert!(resend.status == 200 || resend.status == 404, "{resend:?}");
+        let used_after = app.quota(&token, CUSTOMER_NUMBER).await.body["used"].as_u64().unwrap();
+        assert_eq!(
+            used_after - used_before,
+            u64::from(resend.status == 200),
+            "only a successful resend spends quota"
+        );
+        // Either order ends with the invitation gone and every link of it dead.
+        let listed: HashSet<String> = app.list_invitations(&token, CUSTOMER_NUMBER, "").await.body["invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!listed.contains(&id));
+    }
+}

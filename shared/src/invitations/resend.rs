@@ -1,0 +1,101 @@
+use super::invite::time_text;
+use super::{InvitationError, LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkItem, quota_exhausted};
+use crate::domain::{CustomerNumber, InvitationId, UserId};
+use crate::links::{LinkKey, LinkNonce};
+use crate::memberships::admin_check;
+use crate::quota;
+use crate::store::transactions::{TransactionError, built, transact};
+use crate::store::{Store, epoch_seconds, keys};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use time::OffsetDateTime;
+
+/// What a resend changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resent {
+    /// The invitation.
+    pub id: InvitationId,
+    /// Now.
+    pub last_sent_at: OffsetDateTime,
+    /// 24 hours from now.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Sends an invitation again with a new link valid for 24 hours; every earlier link dies at
+/// once. Counts toward the admin's quota. One transaction: the counter, the admin check, the
+/// invitation's new link, and the link item.
+#[tracing::instrument(name = "Resending an invitation", skip_all, fields(customer = %customer, invitation = %id))]
+pub async fn resend(
+    store: &Store,
+    key: &LinkKey,
+    admin: &UserId,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+    now: OffsetDateTime,
+) -> Result<Resent, InvitationError> {
+    let nonce = LinkNonce::generate();
+    let hash = key.token(id, &nonce).hash();
+    let expires_at = now + LINK_LIFETIME;
+    let update = built(
+        Update::builder()
+            .table_name(&store.tables.data)
+            .key(keys::PK, AttributeValue::S(keys::customer(customer)))
+            .key(keys::SK, AttributeValue::S(keys::invitation_sk(id)))
+            .update_expression(
+                "SET lastSentAt = :sent, expiresAt = :expires, LSI1SK = :lsi, linkNonce = :nonce, \
+                 linkHash = :hash, #ttl = :ttl ADD sendCount :one",
+            )
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":sent", AttributeValue::S(time_text(now)?))
+            .expression_attribute_values(":expires", AttributeValue::S(time_text(expires_at)?))
+            .expression_attribute_values(":lsi", AttributeValue::S(keys::invitation_lsi1sk(expires_at, id)))
+            .expression_attribute_values(":nonce", AttributeValue::S(nonce.as_str().to_owned()))
+            .expression_attribute_values(":hash", AttributeValue::S(hash.as_str().to_owned()))
+            .expression_attribute_values(
+                ":ttl",
+                AttributeValue::N(epoch_seconds(expires_at + LISTED_AFTER_EXPIRY).to_string()),
+            )
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build(),
+    )?;
+    let link = LinkItem {
+        pk: keys::link(&hash),
+        sk: keys::LINK_SK.into(),
+        customer_number: customer.clone(),
+        invitation_id: *id,
+        ttl: epoch_seconds(expires_at),
+    };
+    let put_link = built(
+        Put::builder()
+            .table_name(&store.tables.data)
+            .set_item(Some(serde_dynamo::to_item(link).map_err(anyhow::Error::from)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build(),
+    )?;
+    let items = vec![
+        quota::spend_one(store, admin, now)?,
+        admin_check(store, customer, admin)?,
+        TransactWriteItem::builder().update(update).build(),
+        TransactWriteItem::builder().put(put_link).build(),
+    ];
+    match transact(store, items, "resend an invitation").await {
+        Ok(()) => Ok(Resent {
+            id: *id,
+            last_sent_at: now,
+            expires_at,
+        }),
+        Err(TransactionError::Cancelled(reasons)) => {
+            if reasons[1].condition_failed() {
+                Err(InvitationError::NotAdmin)
+            } else if reasons[2].condition_failed() {
+                Err(InvitationError::NotFound)
+            } else if reasons[0].condition_failed() {
+                Err(quota_exhausted(now))
+            } else {
+                Err(anyhow::anyhow!("A resend's transaction was cancelled: {reasons:?}").into())
+            }
+        }
+        Err(TransactionError::Contention) => Err(InvitationError::Busy),
+        Err(TransactionError::Other(error)) => Err(error.into()),
+    }
+}

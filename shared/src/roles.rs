@@ -1,0 +1,144 @@
+//! Roles: per customer, a name and the portal areas it opens. Created before they can be
+//! invited with; invitations refer to them by id, so editing a role changes what open
+//! invitations will grant, and a deleted role is granted by none.
+
+use crate::domain::{CustomerNumber, Permission, RoleId, RoleName, UserId};
+use crate::memberships::admin_check;
+use crate::store::transactions::{TransactionError, built, transact};
+use crate::store::{Store, keys};
+use anyhow::Context as _;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// While a role is being edited or deleted, its item carries this attribute (epoch seconds until
+/// which the change holds the role); invites and role assignments that name it are refused.
+pub(crate) const CHANGING_UNTIL: &str = "changingUntil";
+
+/// A role of one customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    /// Its id.
+    pub id: RoleId,
+    /// Its name.
+    pub name: RoleName,
+    /// The areas it grants.
+    pub permissions: BTreeSet<Permission>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RoleItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    id: RoleId,
+    name: RoleName,
+    permissions: BTreeSet<Permission>,
+}
+
+impl RoleItem {
+    pub(crate) fn new(customer: &CustomerNumber, role: &Role) -> Self {
+        Self {
+            pk: keys::customer(customer),
+            sk: keys::role_sk(&role.id),
+            id: role.id,
+            name: role.name.clone(),
+            permissions: role.permissions.clone(),
+        }
+    }
+}
+
+impl From<RoleItem> for Role {
+    fn from(item: RoleItem) -> Self {
+        Self {
+            id: item.id,
+            name: item.name,
+            permissions: item.permissions,
+        }
+    }
+}
+
+/// Why a role could not be created. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    /// The caller is not an admin of the customer.
+    #[error("Only an admin of the customer may manage its roles.")]
+    NotAdmin,
+    /// Other requests kept conflicting.
+    #[error("The service is busy.")]
+    Busy,
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Every role of a customer, by id (one consistent Query).
+pub async fn list(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Vec<Role>> {
+    let mut roles = Vec::new();
+    let mut start_key = None;
+    loop {
+        let output = store
+            .client
+            .query()
+            .table_name(&store.tables.data)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :roles)")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::customer(customer)))
+            .expression_attribute_values(":roles", AttributeValue::S(keys::ROLE_SK_PREFIX.into()))
+            .consistent_read(true)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .context("Failed to query a customer's roles.")?;
+        for item in output.items.unwrap_or_default() {
+            let item: RoleItem = serde_dynamo::from_item(item).context("A stored role is malformed.")?;
+            roles.push(item.into());
+        }
+        start_key = output.last_evaluated_key;
+        if start_key.is_none() {
+            return Ok(roles);
+        }
+    }
+}
+
+/// Creates a role, if `admin` is an admin of the customer (one transaction).
+#[tracing::instrument(name = "Creating a role", skip_all, fields(customer = %customer))]
+pub async fn create(
+    store: &Store,
+    admin: &UserId,
+    customer: &CustomerNumber,
+    name: RoleName,
+    permissions: BTreeSet<Permission>,
+) -> Result<Role, RoleError> {
+    let role = Role {
+        id: RoleId::generate(),
+        name,
+        permissions,
+    };
+    let put = built(
+        Put::builder()
+            .table_name(&store.tables.data)
+            .set_item(Some(
+                serde_dynamo::to_item(RoleItem::new(customer, &role)).context("Failed to serialise a role.")?,
+            ))
+            .condition_expression("attribute_not_exists(PK)")
+            .build(),
+    )?;
+    let items = vec![
+        admin_check(store, customer, admin)?,
+        TransactWriteItem::builder().put(put).build(),
+    ];
+    match transact(store, items, "create a role").await {
+        Ok(()) => Ok(role),
+        Err(TransactionError::Cancelled(reasons)) if reasons.first().is_some_and(|r| r.condition_failed()) => {
+            Err(RoleError::NotAdmin)
+        }
+        Err(TransactionError::Cancelled(reasons)) => {
+            Err(anyhow::anyhow!("A new role's id was taken: {reasons:?}").into())
+        }
+        Err(TransactionError::Contention) => Err(RoleError::Busy),
+        Err(TransactionError::Other(error)) => Err(error.into()),
+    }
+}
