@@ -35,6 +35,8 @@ pub enum Function {
     Quota,
     /// `functions/roles`
     Roles,
+    /// `functions/users`
+    Users,
 }
 
 impl Function {
@@ -49,6 +51,7 @@ impl Function {
             "functions/delete" => Some(Self::Delete),
             "functions/quota" => Some(Self::Quota),
             "functions/roles" => Some(Self::Roles),
+            "functions/users" => Some(Self::Users),
             _ => None,
         }
     }
@@ -64,6 +67,7 @@ impl Function {
             Self::Delete => delete::handle(app, request).await,
             Self::Quota => quota::handle(app, request).await,
             Self::Roles => roles::handle(app, request).await,
+            Self::Users => users::handle(app, request).await,
         }
     }
 }

@@ -207,6 +207,7 @@ pub async fn create(
             &email,
             user_id,
             [administrator.id].into_iter().collect(),
+            now,
         ),
         "attribute_not_exists(PK)",
     )?);

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod http;
 pub mod invitations;
 pub mod links;
+pub mod members;
 pub mod memberships;
 pub mod quota;
 pub mod roles;

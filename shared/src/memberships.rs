@@ -81,6 +81,10 @@ pub(crate) struct MembershipItem {
     pub status: MembershipStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub joined_at: OffsetDateTime,
+    /// Bumped by every change of roles, so a change computed from a read can require that
+    /// nothing changed since.
+    #[serde(default)]
+    pub revision: u32,
 }
 
 impl From<&Membership> for MembershipItem {
@@ -98,6 +102,7 @@ impl From<&Membership> for MembershipItem {
             permissions: m.permissions.clone(),
             status: m.status,
             joined_at: m.joined_at,
+            revision: 0,
         }
     }
 }

@@ -30,10 +30,23 @@ pub(crate) struct SeatItem {
     pub role_ids: BTreeSet<RoleId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation_id: Option<InvitationId>,
+    /// When a member joined.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub joined_at: Option<time::OffsetDateTime>,
 }
 
 impl SeatItem {
-    pub(crate) fn member(customer: &CustomerNumber, email: &Email, user: UserId, roles: BTreeSet<RoleId>) -> Self {
+    pub(crate) fn member(
+        customer: &CustomerNumber,
+        email: &Email,
+        user: UserId,
+        roles: BTreeSet<RoleId>,
+        joined_at: time::OffsetDateTime,
+    ) -> Self {
         Self {
             pk: keys::customer(customer),
             sk: keys::claimed_email_sk(email),
@@ -41,6 +54,7 @@ impl SeatItem {
             user_id: Some(user),
             role_ids: roles,
             invitation_id: None,
+            joined_at: Some(joined_at),
         }
     }
 
@@ -52,6 +66,7 @@ impl SeatItem {
             user_id: None,
             role_ids: BTreeSet::new(),
             invitation_id: Some(invitation),
+            joined_at: None,
         }
     }
 }

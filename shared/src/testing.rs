@@ -94,7 +94,7 @@ pub async fn add_member(
         status: MembershipStatus::Active,
         joined_at: now,
     };
-    let seat = crate::seats::SeatItem::member(customer, email, user.id, roles.iter().map(|r| r.id).collect());
+    let seat = crate::seats::SeatItem::member(customer, email, user.id, roles.iter().map(|r| r.id).collect(), now);
     let put = |item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
         TransactWriteItem::builder()
             .put(
@@ -106,9 +106,30 @@ pub async fn add_member(
             )
             .build()
     };
+    let admin = membership
+        .permissions
+        .contains(&crate::domain::Permission::UserManagement);
+    let count_admin = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&store.tables.data)
+        .key(
+            crate::store::keys::PK,
+            aws_sdk_dynamodb::types::AttributeValue::S(crate::store::keys::customer(customer)),
+        )
+        .key(
+            crate::store::keys::SK,
+            aws_sdk_dynamodb::types::AttributeValue::S(crate::store::keys::CUSTOMER_SK.into()),
+        )
+        .update_expression("ADD adminCount :n")
+        .expression_attribute_values(
+            ":n",
+            aws_sdk_dynamodb::types::AttributeValue::N(u8::from(admin).to_string()),
+        )
+        .build()
+        .expect("a valid update");
     store
         .client
         .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(count_admin).build())
         .transact_items(put(serde_dynamo::to_item(UserItem::new(&user)).unwrap()))
         .transact_items(put(
             serde_dynamo::to_item(CredentialItem::new(email, user.id, &hash)).unwrap()

@@ -1,13 +1,15 @@
-//! `GET, POST /customers/{customerId}/roles`: a customer's roles, and creating one.
+//! `GET, POST /customers/{customerId}/roles` and `PUT, DELETE .../roles/{roleId}`: a
+//! customer's roles with how many members and open invitations hold each (the frontend's note
+//! on editing and deleting), creating, editing and deleting them.
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Permission, RoleName};
-use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body};
+use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, role_in_path};
 use cloudhub::invitations::InvitationError;
 use cloudhub::memberships;
-use cloudhub::roles::{self, Role, RoleError};
+use cloudhub::roles::{self, Role, RoleChangeError, RoleError, RoleUsage};
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -39,16 +41,101 @@ impl TryFrom<RoleBody> for NewRole {
 
 #[derive(Serialize)]
 struct RolesAnswer {
-    roles: Vec<Role>,
+    roles: Vec<RoleWithUsage>,
 }
 
-/// Handles `GET` and `POST /customers/{customerId}/roles`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleWithUsage {
+    #[serde(flatten)]
+    role: Role,
+    usage: RoleUsage,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangeAnswer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
+    /// What the change reached: members whose access changed, open invitations that will grant
+    /// the new role (edit) or no longer grant it (delete).
+    affected: RoleUsage,
+}
+
+/// Handles the role routes.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    let result = match *request.method() {
-        Method::POST => create(app, &request).await,
+    let with_id = request.path_parameters_ref().and_then(|p| p.first("roleId")).is_some();
+    let result = match (request.method().clone(), with_id) {
+        (Method::POST, false) => create(app, &request).await,
+        (Method::PUT, true) => edit(app, &request).await,
+        (Method::DELETE, true) => delete(app, &request).await,
         _ => list(app, &request).await,
     };
     result.unwrap_or_else(ApiError::into_response)
+}
+
+fn change_error(error: RoleChangeError) -> ApiError {
+    let detail = error.to_string();
+    let conflict = |code| ApiError::Conflict {
+        code,
+        detail: detail.clone(),
+        extensions: Default::default(),
+    };
+    match error {
+        RoleChangeError::NotAdmin => InvitationError::NotAdmin.into(),
+        RoleChangeError::NotFound => ApiError::NotFound {
+            code: "role-not-found",
+            detail,
+        },
+        RoleChangeError::Busy => conflict("role-busy"),
+        RoleChangeError::InUse { members } => ApiError::Conflict {
+            code: "role-in-use",
+            detail,
+            extensions: [("members".to_owned(), serde_json::json!(members))]
+                .into_iter()
+                .collect(),
+        },
+        RoleChangeError::LastAdmin => conflict("last-admin"),
+        RoleChangeError::TooWidelyHeld => conflict("role-too-widely-held"),
+        RoleChangeError::Unexpected(error) => ApiError::Unexpected(error),
+    }
+}
+
+#[tracing::instrument(name = "Editing a role", skip_all)]
+async fn edit(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let role_id = role_in_path(request)?;
+    let changed: NewRole = json_body::<RoleBody>(request)?.try_into()?;
+    let edited = roles::edit(
+        &app.store,
+        &caller.user_id,
+        &customer,
+        &role_id,
+        changed.name,
+        changed.permissions,
+        app.clock.now(),
+    )
+    .await
+    .map_err(change_error)?;
+    Ok(json(
+        StatusCode::OK,
+        &ChangeAnswer {
+            role: Some(edited.role),
+            affected: edited.usage,
+        },
+    ))
+}
+
+#[tracing::instrument(name = "Deleting a role", skip_all)]
+async fn delete(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let role_id = role_in_path(request)?;
+    let affected = roles::delete(&app.store, &caller.user_id, &customer, &role_id, app.clock.now())
+        .await
+        .map_err(change_error)?;
+    Ok(json(StatusCode::OK, &ChangeAnswer { role: None, affected }))
 }
 
 fn role_error(error: RoleError) -> ApiError {
@@ -63,13 +150,21 @@ fn role_error(error: RoleError) -> ApiError {
 async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
-    let (admin, roles) = tokio::try_join!(
+    let (admin, roles, usage) = tokio::try_join!(
         memberships::is_admin(&app.store, &customer, &caller.user_id),
         roles::list(&app.store, &customer),
+        roles::usage(&app.store, &customer, app.clock.now()),
     )?;
     if !admin {
         return Err(InvitationError::NotAdmin.into());
     }
+    let roles = roles
+        .into_iter()
+        .map(|role| RoleWithUsage {
+            usage: usage.get(&role.id).copied().unwrap_or_default(),
+            role,
+        })
+        .collect();
     Ok(json(StatusCode::OK, &RolesAnswer { roles }))
 }
 

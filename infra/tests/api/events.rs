@@ -21,6 +21,10 @@ const EXPECTATIONS: &[(&str, &str, Expect)] = &[
     ("quota.json", "quota", Expect::Status(200)),
     ("roles-list.json", "roles", Expect::Status(200)),
     ("roles-create.json", "roles", Expect::Status(201)),
+    ("roles-edit-unknown-role.json", "roles", Expect::Status(404)),
+    ("roles-delete-unknown-role.json", "roles", Expect::Status(404)),
+    ("users-list.json", "users", Expect::Status(200)),
+    ("users-assign-unknown-user.json", "users", Expect::Status(404)),
     (
         "authorizer-valid-session.json",
         "authorizer",
@@ -79,6 +83,7 @@ async fn every_sample_event_answers_as_its_name_says() {
                     "delete" => delete::handle(&app.app, request).await,
                     "quota" => quota::handle(&app.app, request).await,
                     "roles" => roles::handle(&app.app, request).await,
+                    "users" => users::handle(&app.app, request).await,
                     other => panic!("no handler for {other}"),
                 };
                 assert_eq!(response.status().as_u16(), *status, "{file}: {:?}", response.body());

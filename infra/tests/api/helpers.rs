@@ -306,3 +306,59 @@ impl TestApp {
         self.log_in(email, "member password 1").await
     }
 }
+
+impl TestApp {
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> TestResponse {
+        let authorization = format!("Bearer {token}");
+        let headers = [
+            ("authorization", authorization.as_str()),
+            ("content-type", "application/json"),
+        ];
+        self.request(Method::PUT, path, &headers, body.to_string()).await
+    }
+
+    pub async fn roles(&self, token: &str) -> TestResponse {
+        self.get(&format!("/customers/{}/roles", seed::CUSTOMER_NUMBER), token)
+            .await
+    }
+
+    pub async fn users(&self, token: &str) -> TestResponse {
+        self.get(&format!("/customers/{}/users", seed::CUSTOMER_NUMBER), token)
+            .await
+    }
+
+    pub async fn assign(&self, token: &str, user_id: &str, role_ids: Value) -> TestResponse {
+        let path = format!("/customers/{}/users/{user_id}/roles", seed::CUSTOMER_NUMBER);
+        self.put_json(&path, token, &json!({ "roleIds": role_ids })).await
+    }
+
+    /// The raw role ids stored on every invitation of the demo customer.
+    pub async fn stored_invitation_roles(&self) -> Vec<Vec<String>> {
+        let invitations = self.all_items().await;
+        invitations
+            .iter()
+            .filter(|line| line.contains("\"SK\":\"INVITATION#"))
+            .map(|line| {
+                let json: Value = serde_json::from_str(line.split_once(": ").unwrap().1).unwrap();
+                json["roleIds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl TestApp {
+    pub async fn demo_role_exists(&self, id: &str) -> bool {
+        let roles = cloudhub::roles::list(
+            &self.app.store,
+            &cloudhub::domain::CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap(),
+        )
+        .await
+        .unwrap();
+        roles.iter().any(|r| r.id.to_string() == id)
+    }
+}

@@ -13,6 +13,8 @@ mod logout;
 mod me;
 mod operator;
 mod quota;
+mod roles;
 mod schema;
 mod server;
 mod tenancy;
+mod users;

@@ -2,6 +2,11 @@
 //! invited with; invitations refer to them by id, so editing a role changes what open
 //! invitations will grant, and a deleted role is granted by none.
 
+mod change;
+
+pub use change::{Edited, MAX_MEMBERS_PER_EDIT, RoleChangeError, RoleUsage, delete, edit, usage};
+pub(crate) use change::{change_admin_count, update_membership};
+
 use crate::domain::{CustomerNumber, Permission, RoleId, RoleName, UserId};
 use crate::memberships::admin_check;
 use crate::store::transactions::{TransactionError, built, transact};
@@ -34,9 +39,13 @@ pub(crate) struct RoleItem {
     pk: String,
     #[serde(rename = "SK")]
     sk: String,
-    id: RoleId,
-    name: RoleName,
-    permissions: BTreeSet<Permission>,
+    pub id: RoleId,
+    pub name: RoleName,
+    pub permissions: BTreeSet<Permission>,
+    /// Bumped by every edit, so writes that copy a role's name or permissions can require
+    /// that they copied the current ones.
+    #[serde(default)]
+    pub revision: u32,
 }
 
 impl RoleItem {
@@ -47,6 +56,7 @@ impl RoleItem {
             id: role.id,
             name: role.name.clone(),
             permissions: role.permissions.clone(),
+            revision: 0,
         }
     }
 }

@@ -1,0 +1,103 @@
+//! `GET /customers/{customerId}/users` and `PUT .../users/{userId}/roles`: the User Management
+//! table (members, roles, joined at, status) and assigning rights.
+
+use cloudhub::App;
+use cloudhub::domain::{InvalidValue, RoleId};
+use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, user_in_path};
+use cloudhub::invitations::{InvitationError, MAX_ROLES};
+use cloudhub::members::{self, Member, MemberError};
+use cloudhub::memberships::RoleRef;
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AssignBody {
+    role_ids: Vec<String>,
+}
+
+fn parse_roles(body: AssignBody) -> Result<BTreeSet<RoleId>, InvalidValue> {
+    if body.role_ids.len() > MAX_ROLES {
+        return Err(InvalidValue {
+            code: "too-many-roles",
+            reason: format!("A member holds at most {MAX_ROLES} roles."),
+        });
+    }
+    body.role_ids.iter().map(|id| RoleId::parse(id)).collect()
+}
+
+#[derive(Serialize)]
+struct UsersAnswer {
+    users: Vec<Member>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Assigned {
+    user_id: String,
+    roles: Vec<RoleRef>,
+    restricted: bool,
+}
+
+/// Handles the user routes.
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    let result = match *request.method() {
+        Method::PUT => assign(app, &request).await,
+        _ => list(app, &request).await,
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+fn member_error(error: MemberError) -> ApiError {
+    let detail = error.to_string();
+    match error {
+        MemberError::NotAdmin => InvitationError::NotAdmin.into(),
+        MemberError::NotFound => ApiError::NotFound {
+            code: "user-not-found",
+            detail,
+        },
+        MemberError::UnknownRoles(ids) => InvitationError::UnknownRoles(ids).into(),
+        MemberError::LastAdmin => ApiError::Conflict {
+            code: "last-admin",
+            detail,
+            extensions: Default::default(),
+        },
+        MemberError::Busy => ApiError::Conflict {
+            code: "concurrent-change",
+            detail,
+            extensions: Default::default(),
+        },
+        MemberError::Unexpected(error) => ApiError::Unexpected(error),
+    }
+}
+
+#[tracing::instrument(name = "Listing users", skip_all)]
+async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let users = members::list(&app.store, &caller.user_id, &customer)
+        .await
+        .map_err(member_error)?;
+    Ok(json(StatusCode::OK, &UsersAnswer { users }))
+}
+
+#[tracing::instrument(name = "Assigning roles", skip_all)]
+async fn assign(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let user = user_in_path(request)?;
+    let role_ids = parse_roles(json_body::<AssignBody>(request)?)?;
+    let roles = members::assign_roles(&app.store, &caller.user_id, &customer, &user, role_ids, app.clock.now())
+        .await
+        .map_err(member_error)?;
+    Ok(json(
+        StatusCode::OK,
+        &Assigned {
+            user_id: user.to_string(),
+            restricted: roles.is_empty(),
+            roles,
+        },
+    ))
+}

@@ -1,0 +1,254 @@
+//! Rule 6: roles exist before they are invited with; deleting a role removes it from open
+//! invitations; editing it changes what they will grant; the answers say what a change affects.
+
+use crate::helpers::TestApp;
+use infra::seed::CUSTOMER_NUMBER;
+use serde_json::json;
+use std::sync::Arc;
+
+fn role_path(id: &str) -> String {
+    format!("/customers/{CUSTOMER_NUMBER}/roles/{id}")
+}
+
+#[tokio::test]
+async fn roles_are_listed_with_the_members_and_open_invitations_holding_them() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    app.invite(
+        &token,
+        CUSTOMER_NUMBER,
+        json!({ "email": "anna@example.com", "roleIds": [buyer] }),
+    )
+    .await;
+    let roles = app.roles(&token).await;
+    assert_eq!(roles.status, 200, "{roles:?}");
+    let by_name = |name: &str| {
+        roles.body["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        by_name("Administrator")["usage"],
+        json!({ "members": 1, "openInvitations": 0 })
+    );
+    assert_eq!(by_name("Buyer")["usage"], json!({ "members": 0, "openInvitations": 1 }));
+    assert_eq!(by_name("Buyer")["permissions"], json!(["orders"]));
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_role_and_can_invite_with_it() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let created = app
+        .post_json(
+            &format!("/customers/{CUSTOMER_NUMBER}/roles"),
+            Some(&token),
+            &json!({ "name": " Warehouse ", "permissions": ["orders", "documents"] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(created.body["name"], "Warehouse");
+    let id = created.body["id"].as_str().unwrap();
+    let invited = app
+        .invite(
+            &token,
+            CUSTOMER_NUMBER,
+            json!({ "email": "w@example.com", "roleIds": [id] }),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    for (body, code) in [
+        (json!({ "name": "X", "permissions": ["admin"] }), "invalid-permission"),
+        (json!({ "name": "   ", "permissions": [] }), "invalid-role-name"),
+        (json!({ "name": "X" }), "invalid-body"),
+    ] {
+        app.post_json(&format!("/customers/{CUSTOMER_NUMBER}/roles"), Some(&token), &body)
+            .await
+            .assert_problem(422, code);
+    }
+}
+
+#[tokio::test]
+async fn editing_a_role_changes_what_members_hold_and_what_invitations_will_grant() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let member = app.demo_member("buyer@acme.example", &["Buyer"]).await;
+    app.invite(
+        &token,
+        CUSTOMER_NUMBER,
+        json!({ "email": "anna@example.com", "roleIds": [buyer] }),
+    )
+    .await;
+
+    let edited = app
+        .put_json(
+            &role_path(&buyer),
+            &token,
+            &json!({ "name": "Purchasing", "permissions": ["orders", "invoices"] }),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{edited:?}");
+    assert_eq!(edited.body["affected"], json!({ "members": 1, "openInvitations": 1 }));
+    assert_eq!(edited.body["role"]["name"], "Purchasing");
+
+    let me = app.get_me(Some(&member)).await;
+    assert_eq!(me.body["customers"][0]["roles"][0]["name"], "Purchasing");
+    assert_eq!(me.body["customers"][0]["permissions"], json!(["orders", "invoices"]));
+    let listed = app.list_invitations(&token, CUSTOMER_NUMBER, "").await;
+    assert_eq!(listed.body["invitations"][0]["roles"][0]["name"], "Purchasing");
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_lose_user_management_through_a_role_edit() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let administrator = app.demo_role("Administrator").await;
+    let before = app.all_items().await;
+    app.put_json(
+        &role_path(&administrator),
+        &token,
+        &json!({ "name": "Administrator", "permissions": ["orders"] }),
+    )
+    .await
+    .assert_problem(409, "last-admin");
+    assert_eq!(
+        app.all_items().await,
+        before,
+        "nothing changed and the role is not left locked"
+    );
+    assert_eq!(app.get_me(Some(&token)).await.body["customers"][0]["admin"], true);
+}
+
+#[tokio::test]
+async fn a_role_held_by_members_is_not_deleted_silently() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    app.demo_member("buyer@acme.example", &["Buyer"]).await;
+    let before = app.all_items().await;
+    let refused = app.delete(&role_path(&buyer), &token).await;
+    refused.assert_problem(409, "role-in-use");
+    assert_eq!(refused.body["members"], 1);
+    assert_eq!(app.all_items().await, before);
+}
+
+#[tokio::test]
+async fn deleting_a_role_removes_it_from_open_invitations() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let accounting = app.demo_role("Accounting").await;
+    app.invite(
+        &token,
+        CUSTOMER_NUMBER,
+        json!({ "email": "anna@example.com", "roleIds": [buyer, accounting] }),
+    )
+    .await;
+    app.invite(
+        &token,
+        CUSTOMER_NUMBER,
+        json!({ "email": "ben@example.com", "roleIds": [accounting] }),
+    )
+    .await;
+
+    let deleted = app.delete(&role_path(&accounting), &token).await;
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+    assert_eq!(deleted.body["affected"], json!({ "members": 0, "openInvitations": 2 }));
+    let mut stored = app.stored_invitation_roles().await;
+    stored.sort();
+    assert_eq!(stored, vec![vec![], vec![buyer.clone()]]);
+    app.delete(&role_path(&accounting), &token)
+        .await
+        .assert_problem(404, "role-not-found");
+    app.invite(
+        &token,
+        CUSTOMER_NUMBER,
+        json!({ "email": "cara@example.com", "roleIds": [accounting] }),
+    )
+    .await
+    .assert_problem(422, "unknown-role");
+    app.delete(&role_path("not-a-role"), &token)
+        .await
+        .assert_problem(404, "role-not-found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_invite_racing_a_role_deletion_never_keeps_the_deleted_role() {
+    let app = Arc::new(TestApp::with_demo_customer().await);
+    let token = app.log_in_as_demo_admin().await;
+    for round in 0..5 {
+        let created = app
+            .post_json(
+                &format!("/customers/{CUSTOMER_NUMBER}/roles"),
+                Some(&token),
+                &json!({ "name": format!("Temp {round}"), "permissions": ["orders"] }),
+            )
+            .await;
+        let role = created.body["id"].as_str().unwrap().to_owned();
+        let invites: Vec<_> = (0..8)
+            .map(|i| {
+                let (app, token, role) = (app.clone(), token.clone(), role.clone());
+                tokio::spawn(async move {
+                    app.invite(
+                        &token,
+                        CUSTOMER_NUMBER,
+                        json!({ "email": format!("r{round}-{i}@example.com"), "roleIds": [role] }),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let deletion = {
+            let (app, token, role) = (app.clone(), token.clone(), role.clone());
+            tokio::spawn(async move { app.delete(&role_path(&role), &token).await })
+        };
+        for invite in invites {
+            let response = invite.await.unwrap();
+            assert!(matches!(response.status, 201 | 409 | 422), "{response:?}");
+        }
+        let deletion = deletion.await.unwrap();
+        assert!(matches!(deletion.status, 200 | 409), "{deletion:?}");
+        let role_exists = app.demo_role_exists(&role).await;
+        assert_eq!(role_exists, deletion.status != 200);
+        if !role_exists {
+            for roles in app.stored_invitation_roles().await {
+                assert!(!roles.contains(&role), "an invitation kept the deleted role {role}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn role_changes_need_an_admin_and_a_valid_body() {
+    let app = TestApp::with_demo_customer().await;
+    let buyer = app.demo_role("Buyer").await;
+    let member = app.demo_member("buyer@acme.example", &["Buyer"]).await;
+    app.put_json(
+        &role_path(&buyer),
+        &member,
+        &json!({ "name": "Mine", "permissions": ["user-management"] }),
+    )
+    .await
+    .assert_problem(403, "not-an-admin");
+    app.delete(&role_path(&buyer), &member)
+        .await
+        .assert_problem(403, "not-an-admin");
+    let token = app.log_in_as_demo_admin().await;
+    app.put_json(
+        &role_path(&buyer),
+        &token,
+        &json!({ "name": "X", "permissions": "orders" }),
+    )
+    .await
+    .assert_problem(422, "invalid-body");
+    let unknown = cloudhub::domain::RoleId::generate().to_string();
+    app.put_json(&role_path(&unknown), &token, &json!({ "name": "X", "permissions": [] }))
+        .await
+        .assert_problem(404, "role-not-found");
+}
