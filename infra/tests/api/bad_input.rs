@@ -98,3 +98,49 @@ async fn bad_sessions_on_log_out_change_nothing() {
         .assert_problem(401, "invalid-session");
     assert_eq!(app.all_items().await, before);
 }
+
+#[tokio::test]
+async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let role = app.demo_role("Buyer").await;
+    let before = app.all_items().await;
+    let authorization = format!("Bearer {token}");
+    let routes: Vec<_> = app
+        .gateway
+        .routes()
+        .filter(|route| route.method == "POST" || route.method == "PUT")
+        .cloned()
+        .collect();
+    for route in routes {
+        let path = route
+            .path
+            .replace("{customerId}", infra::seed::CUSTOMER_NUMBER)
+            .replace("{invitationId}", &id)
+            .replace("{roleId}", &role)
+            .replace("{userId}", infra::seed::ADMIN_USER_ID);
+        let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+        let json = [("authorization", authorization.as_str()), ("content-type", "application/json")];
+        let text = [("authorization", authorization.as_str()), ("content-type", "text/plain")];
+        // Routes without a body (log-out, resend) ignore it; every other one must refuse.
+        if route.path.ends_with("/resend") || route.path == "/auth/logout" {
+            continue;
+        }
+        let cases: Vec<Case> = vec![
+            (&json, b"{\"broken\": ".to_vec(), 400, "malformed-json"),
+            (&json, b"[1, 2, 3]".to_vec(), 422, "invalid-body"),
+            (&json, br#"{"unexpected": true}"#.to_vec(), 422, "invalid-body"),
+            (&json, vec![b' '; 17 * 1024], 413, "body-too-large"),
+            (&text, b"{}".to_vec(), 415, "unsupported-media-type"),
+        ];
+        for (headers, body, status, code) in cases {
+            let response = app.request(method.clone(), &path, headers, body).await;
+            assert_eq!(response.status, status, "{} {}: {response:?}", route.method, route.path);
+            response.assert_problem(status, code);
+        }
+    }
+    let after = app.all_items().await;
+    // Log-in attempts are not made (bad bodies are refused first), sessions are untouched.
+    assert_eq!(after, before);
+}

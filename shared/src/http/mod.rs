@@ -41,10 +41,9 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::MalformedJson("The request needs a JSON body.".into()));
     }
-    serde_json::from_slice(bytes).map_err(|error| match error.classify() {
-        serde_json::error::Category::Data => ApiError::InvalidBody(error.to_string()),
-        _ => ApiError::MalformedJson(error.to_string()),
-    })
+    // Syntax first, so that broken JSON is `malformed-json` whatever field it breaks off in.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    serde_json::from_slice(bytes).map_err(|error| ApiError::InvalidBody(error.to_string()))
 }
 
 /// A JSON answer. API answers are personal, so nothing may cache them.

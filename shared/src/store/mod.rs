@@ -7,18 +7,23 @@
 //! **Data table** (`DataTable`, env `DATA_TABLE_NAME`): keys `PK`, `SK` (strings); TTL attribute
 //! `ttl` (epoch seconds); stream with new and old images (the write is the source of truth for
 //! events). Indexes:
-//! - `GSI1` (`GSI1PK`, `GSI1SK`): a customer's members, for the User Management table.
+//! - `GSI1` (`GSI1PK`, `GSI1SK`): a customer's memberships, eventually consistent. No request
+//!   reads it yet (the User Management table reads the seats, which are consistent); it is there
+//!   for fan-outs such as emailing every admin of a customer.
 //! - `LSI1` (`PK`, `LSI1SK`): a customer's invitations ordered by when their link expires, so
 //!   "pending" and "expired" are key ranges, and strongly consistent.
 //!
-//! | item | PK | SK | other keys |
-//! |---|---|---|---|
-//! | customer | `CUSTOMER#{number}` | `CUSTOMER` | |
-//! | role | `CUSTOMER#{number}` | `ROLE#{roleId}` | |
-//! | email claimed in a customer (member or invited) | `CUSTOMER#{number}` | `EMAIL#{email}` | |
-//! | user profile | `USER#{userId}` | `USER` | |
-//! | membership | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` |
-//! | credential | `EMAIL#{email}` | `CREDENTIAL` | |
+//! | item | PK | SK | other keys | TTL |
+//! |---|---|---|---|---|
+//! | customer (`adminCount` kept exact) | `CUSTOMER#{number}` | `CUSTOMER` | | |
+//! | role (`revision`, `changingUntil` lock) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
+//! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
+//! | invitation (link nonce and hash, role ids) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
+//! | invitation link | `LINK#{sha256(token)}` | `LINK` | | expiry |
+//! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
+//! | user profile | `USER#{userId}` | `USER` | | |
+//! | membership (role names, permissions, `revision`) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
+//! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
 //!
 //! **Sessions table** (`SessionsTable`, env `SESSIONS_TABLE_NAME`): key `PK` (string); TTL `ttl`.
 //!
@@ -27,14 +32,31 @@
 //! | session | `SESSION#{sha256(token)}` |
 //! | log-in attempts of one email in one 15-minute window | `LOGIN#{email}#{windowStart}` |
 //!
+//! TTL only cleans up: every read checks expiry against the clock, because DynamoDB may delete
+//! expired items days late (and DynamoDB Local within seconds).
+//!
 //! # Access patterns (round trips per request)
 //! - log-in: UpdateItem (count the attempt) and GetItem (credential), concurrently; then
 //!   TransactWriteItems (put session, clear the attempts) on success.
-//! - authorizer: GetItem session.
-//! - log-out: DeleteItem session.
+//! - authorizer: GetItem session. Log-out: DeleteItem session.
 //! - `GET /me`: one Query of `USER#{userId}` (profile and every membership).
+//! - invite: one TransactWriteItems (quota counter, admin check, a check per role, seat,
+//!   invitation, link). Only when the seat names an earlier invitation: GetItem of that
+//!   invitation, then one more transaction (take over a deleted one's seat, or send an expired
+//!   one again).
+//! - list: one Query of LSI1 (a key range per status, no filter), concurrently with GetItem
+//!   (admin check) and a Query of the customer's roles (names).
+//! - resend: one TransactWriteItems (quota, admin check, invitation's new link, link item).
+//! - delete: one TransactWriteItems (admin check, delete invitation).
+//! - quota: GetItem (admin check) and GetItem (counter), concurrently.
+//! - roles: list = GetItem + two Queries (roles; seats and invitations for usage); create = one
+//!   TransactWriteItems; edit and delete = GetItem (admin), UpdateItem (lock), Queries of the
+//!   customer's seats, invitations and roles, BatchGetItem (holders' memberships), then one
+//!   TransactWriteItems (delete: one per 98 invitations).
+//! - users: list = GetItem + Query (seats) + Query (roles); assign = GetItem (admin),
+//!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems.
 //! - operator's create-customer: one TransactWriteItems (customer, roles, user, credential,
-//!   membership, claimed email), all conditional on not existing yet.
+//!   membership, seat), all conditional on not existing yet.
 
 pub(crate) mod keys;
 pub(crate) mod transactions;
