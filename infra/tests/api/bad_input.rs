@@ -121,8 +121,14 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
             .replace("{roleId}", &role)
             .replace("{userId}", infra::seed::ADMIN_USER_ID);
         let method = Method::from_bytes(route.method.as_bytes()).unwrap();
-        let json = [("authorization", authorization.as_str()), ("content-type", "application/json")];
-        let text = [("authorization", authorization.as_str()), ("content-type", "text/plain")];
+        let json = [
+            ("authorization", authorization.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let text = [
+            ("authorization", authorization.as_str()),
+            ("content-type", "text/plain"),
+        ];
         // Routes without a body (log-out, resend) ignore it; every other one must refuse.
         if route.path.ends_with("/resend") || route.path == "/auth/logout" {
             continue;

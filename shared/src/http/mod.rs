@@ -42,7 +42,8 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
         return Err(ApiError::MalformedJson("The request needs a JSON body.".into()));
     }
     // Syntax first, so that broken JSON is `malformed-json` whatever field it breaks off in.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|error| ApiError::MalformedJson(error.to_string()))?;
     serde_json::from_slice(bytes).map_err(|error| ApiError::InvalidBody(error.to_string()))
 }
 
