@@ -37,6 +37,10 @@ pub enum Function {
     Roles,
     /// `functions/users`
     Users,
+    /// `functions/accept`
+    Accept,
+    /// `functions/leave-customer`
+    LeaveCustomer,
 }
 
 impl Function {
@@ -52,6 +56,8 @@ impl Function {
             "functions/quota" => Some(Self::Quota),
             "functions/roles" => Some(Self::Roles),
             "functions/users" => Some(Self::Users),
+            "functions/accept" => Some(Self::Accept),
+            "functions/leave-customer" => Some(Self::LeaveCustomer),
             _ => None,
         }
     }
@@ -68,6 +74,8 @@ impl Function {
             Self::Quota => quota::handle(app, request).await,
             Self::Roles => roles::handle(app, request).await,
             Self::Users => users::handle(app, request).await,
+            Self::Accept => accept::handle(app, request).await,
+            Self::LeaveCustomer => leave_customer::handle(app, request).await,
         }
     }
 }

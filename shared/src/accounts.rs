@@ -116,6 +116,18 @@ pub async fn find_credential(store: &Store, email: &Email) -> anyhow::Result<Opt
 /// The account and all its memberships, in one strongly consistent Query of its partition.
 #[tracing::instrument(name = "Loading an account", skip_all, fields(user_id = %user_id))]
 pub async fn load(store: &Store, user_id: &UserId) -> anyhow::Result<Option<Account>> {
+    let (user, memberships) = load_items(store, user_id).await?;
+    Ok(user.map(|item| Account {
+        user: item.into(),
+        memberships: memberships.into_iter().map(Membership::from).collect(),
+    }))
+}
+
+/// The user item and the membership items of an account, as stored (one consistent Query).
+pub(crate) async fn load_items(
+    store: &Store,
+    user_id: &UserId,
+) -> anyhow::Result<(Option<UserItem>, Vec<MembershipItem>)> {
     let mut user = None;
     let mut memberships = Vec::new();
     let mut start_key = None;
@@ -138,17 +150,9 @@ pub async fn load(store: &Store, user_id: &UserId) -> anyhow::Result<Option<Acco
                 .cloned()
                 .unwrap_or_default();
             if sk == keys::USER_SK {
-                let item: UserItem = serde_dynamo::from_item(item).context("A stored user is malformed.")?;
-                user = Some(User {
-                    id: item.id,
-                    email: item.email,
-                    language: item.language,
-                    created_at: item.created_at,
-                });
+                user = Some(serde_dynamo::from_item(item).context("A stored user is malformed.")?);
             } else if sk.starts_with(keys::MEMBERSHIP_SK_PREFIX) {
-                let item: MembershipItem =
-                    serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
-                memberships.push(item.into());
+                memberships.push(serde_dynamo::from_item(item).context("A stored membership is malformed.")?);
             }
         }
         start_key = output.last_evaluated_key;
@@ -156,5 +160,49 @@ pub async fn load(store: &Store, user_id: &UserId) -> anyhow::Result<Option<Acco
             break;
         }
     }
-    Ok(user.map(|user| Account { user, memberships }))
+    Ok((user, memberships))
+}
+
+impl From<UserItem> for User {
+    fn from(item: UserItem) -> Self {
+        Self {
+            id: item.id,
+            email: item.email,
+            language: item.language,
+            created_at: item.created_at,
+        }
+    }
+}
+
+/// Sets an account's language (of its screens and its emails). `None` if there is no such account.
+#[tracing::instrument(name = "Changing the language", skip_all, fields(user_id = %user_id, language = %language.code()))]
+pub async fn set_language(store: &Store, user_id: &UserId, language: Language) -> anyhow::Result<Option<User>> {
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.tables.data)
+        .key(keys::PK, AttributeValue::S(keys::user(user_id)))
+        .key(keys::SK, AttributeValue::S(keys::USER_SK.into()))
+        .update_expression("SET #language = :language")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#language", "language")
+        .expression_attribute_values(":language", AttributeValue::S(language.code().into()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(output) => {
+            let item: UserItem = serde_dynamo::from_item(output.attributes.unwrap_or_default())
+                .context("A stored user is malformed.")?;
+            Ok(Some(item.into()))
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error).context("Failed to change a user's language."),
+    }
 }

@@ -76,17 +76,17 @@ pub const ADMINISTRATOR_ROLE: &str = "Administrator";
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CustomerItem {
+pub(crate) struct CustomerItem {
     #[serde(rename = "PK")]
     pk: String,
     #[serde(rename = "SK")]
     sk: String,
-    number: CustomerNumber,
-    company_name: CompanyName,
-    default_language: Language,
+    pub number: CustomerNumber,
+    pub company_name: CompanyName,
+    pub default_language: Language,
     /// Members holding `user-management`; kept exact by every transaction that changes it, so
     /// that "the last admin cannot leave" is a condition, not a count.
-    admin_count: u32,
+    pub admin_count: u32,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -140,6 +140,7 @@ pub async fn create(
         permissions: administrator.permissions.clone(),
         status: MembershipStatus::Active,
         joined_at: now,
+        tour_seen: BTreeSet::new(),
     };
 
     let mut items = vec![put(

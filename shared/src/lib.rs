@@ -4,6 +4,7 @@
 //! DynamoDB access ([`accounts`], [`customers`], [`memberships`], [`sessions`]), the tables and
 //! their keys ([`store`]), and the HTTP edge with its problem+json errors ([`http`]).
 
+pub mod access;
 pub mod accounts;
 pub mod clock;
 pub mod customers;

@@ -26,7 +26,8 @@ pub struct Member {
     pub roles: Vec<RoleRef>,
     /// Holds user-management.
     pub admin: bool,
-    /// Has no roles: sees only Home, FAQ, Settings and Feedback until roles are assigned.
+    /// Has no rights (no roles, or roles without permissions): sees only Home, FAQ, Settings,
+    /// Feedback and the home page's links until an admin assigns rights.
     pub restricted: bool,
     /// Always `active`: members who left are no longer listed.
     pub status: MembershipStatus,
@@ -100,7 +101,7 @@ pub async fn list(store: &Store, admin: &UserId, customer: &CustomerNumber) -> R
                 user_id: seat.user_id.context("A member seat has no user id.")?,
                 email,
                 admin: held.iter().any(|r| r.permissions.contains(&Permission::UserManagement)),
-                restricted: held.is_empty(),
+                restricted: held.iter().all(|r| r.permissions.is_empty()),
                 roles: held
                     .iter()
                     .map(|r| RoleRef {
@@ -118,7 +119,8 @@ pub async fn list(store: &Store, admin: &UserId, customer: &CustomerNumber) -> R
 
 /// Replaces a member's roles in one transaction: the admin check, each role unchanged since it
 /// was read and not being changed, the membership (unchanged since read), its seat, and the
-/// customer's admin count when the member becomes or stops being an admin.
+/// customer's admin count when the member becomes or stops being an admin. Returns the roles and
+/// the permissions they grant.
 #[tracing::instrument(name = "Assigning roles", skip_all, fields(customer = %customer, user = %user))]
 pub async fn assign_roles(
     store: &Store,
@@ -127,7 +129,7 @@ pub async fn assign_roles(
     user: &UserId,
     role_ids: BTreeSet<RoleId>,
     now: OffsetDateTime,
-) -> Result<Vec<RoleRef>, MemberError> {
+) -> Result<(Vec<RoleRef>, BTreeSet<Permission>), MemberError> {
     let membership_read = async {
         let output = store
             .client
@@ -241,7 +243,7 @@ pub async fn assign_roles(
         items.push(change_admin_count(store, customer, admin_delta)?);
     }
     match transact(store, items, "assign roles").await {
-        Ok(()) => Ok(refs),
+        Ok(()) => Ok((refs, permissions)),
         Err(TransactionError::Cancelled(reasons)) => {
             if !acting_on_self && reasons[0].condition_failed() {
                 Err(MemberError::NotAdmin)

@@ -5,10 +5,12 @@
 //! changes the memberships holding it in the same transaction.
 
 use crate::domain::{CompanyName, CustomerNumber, Email, Permission, RoleId, RoleName, UserId};
-use crate::store::transactions::built;
+use crate::store::transactions::{TransactionError, built, transact};
 use crate::store::{Store, keys};
 use anyhow::Context as _;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -52,6 +54,8 @@ pub struct Membership {
     pub status: MembershipStatus,
     /// When access began.
     pub joined_at: OffsetDateTime,
+    /// The areas whose welcome-tour step the member has seen.
+    pub tour_seen: BTreeSet<Permission>,
 }
 
 impl Membership {
@@ -85,6 +89,10 @@ pub(crate) struct MembershipItem {
     /// nothing changed since.
     #[serde(default)]
     pub revision: u32,
+    /// A string set, so that completing tour steps is one atomic `ADD`; absent while empty
+    /// (DynamoDB has no empty sets).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tour_seen: BTreeSet<Permission>,
 }
 
 impl From<&Membership> for MembershipItem {
@@ -103,6 +111,7 @@ impl From<&Membership> for MembershipItem {
             status: m.status,
             joined_at: m.joined_at,
             revision: 0,
+            tour_seen: BTreeSet::new(),
         }
     }
 }
@@ -118,6 +127,7 @@ impl From<MembershipItem> for Membership {
             permissions: item.permissions,
             status: item.status,
             joined_at: item.joined_at,
+            tour_seen: item.tour_seen,
         }
     }
 }
@@ -162,4 +172,166 @@ pub async fn is_admin(store: &Store, customer: &CustomerNumber, user: &UserId) -
     };
     let membership: MembershipItem = serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
     Ok(Membership::from(membership).is_admin())
+}
+
+/// Where the portal goes after a member left a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextScreen {
+    /// Two or more customers remain: the user picks one.
+    ChooseCustomer,
+    /// One customer remains: its home page.
+    Home(Membership),
+    /// None remain: only language settings and log-out work.
+    NoAccess,
+}
+
+/// Why a member could not leave. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaveError {
+    /// The user has no active membership in the customer.
+    #[error("You have no access to this customer.")]
+    NotMember,
+    /// The user is the customer's last admin.
+    #[error("You are the last admin of this customer. Make another member an admin first, then leave.")]
+    LastAdmin,
+    /// The membership kept changing meanwhile.
+    #[error("Your access to this customer changed meanwhile; try again.")]
+    Busy,
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Cancels `user`'s membership in `customer`, blocking its access at once: every access check
+/// reads the membership consistently, so the very next request, on any session, is refused.
+/// One read of the account, then one transaction: the membership marked left (unchanged since
+/// read), its seat freed (so the user can be invited again), and the admin count lowered when
+/// the user was an admin, on condition another admin remains. The membership's change to `left`
+/// is what owes the admins their email (the table's stream publishes it).
+#[tracing::instrument(name = "Leaving a customer", skip_all, fields(user_id = %user, customer = %customer))]
+pub async fn leave(
+    store: &Store,
+    user: &UserId,
+    customer: &CustomerNumber,
+    now: OffsetDateTime,
+) -> Result<NextScreen, LeaveError> {
+    // A role change racing the leave changes the revision; read again and retry.
+    for _ in 0..3 {
+        let (_, memberships) = crate::accounts::load_items(store, user).await?;
+        let (leaving, others): (Vec<_>, Vec<_>) = memberships
+            .into_iter()
+            .filter(|m| m.status == MembershipStatus::Active)
+            .partition(|m| &m.customer_number == customer);
+        let leaving = leaving.into_iter().next().ok_or(LeaveError::NotMember)?;
+        let was_admin = leaving.permissions.contains(&Permission::UserManagement);
+
+        let mut items = vec![mark_left(store, &leaving, now)?, free_seat(store, &leaving)?];
+        if was_admin {
+            items.push(crate::roles::change_admin_count(store, customer, -1)?);
+        }
+        match transact(store, items, "leave a customer").await {
+            Ok(()) => {
+                tracing::info!("left the customer");
+                let mut others: Vec<Membership> = others.into_iter().map(Membership::from).collect();
+                return Ok(match others.len() {
+                    0 => NextScreen::NoAccess,
+                    1 => NextScreen::Home(others.remove(0)),
+                    _ => NextScreen::ChooseCustomer,
+                });
+            }
+            Err(TransactionError::Cancelled(reasons)) => {
+                if was_admin && reasons[2].condition_failed() && !reasons[0].condition_failed() {
+                    return Err(LeaveError::LastAdmin);
+                }
+            }
+            Err(TransactionError::Contention) => return Err(LeaveError::Busy),
+            Err(TransactionError::Other(error)) => return Err(error.into()),
+        }
+    }
+    Err(LeaveError::Busy)
+}
+
+fn mark_left(store: &Store, membership: &MembershipItem, now: OffsetDateTime) -> anyhow::Result<TransactWriteItem> {
+    let update = built(
+        Update::builder()
+            .table_name(&store.tables.data)
+            .key(keys::PK, AttributeValue::S(membership.pk.clone()))
+            .key(keys::SK, AttributeValue::S(membership.sk.clone()))
+            .update_expression("SET #status = :left, leftAt = :now ADD #revision :one")
+            .condition_expression(
+                "#status = :active AND (#revision = :seen OR (attribute_not_exists(#revision) AND :seen = :zero))",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#revision", "revision")
+            .expression_attribute_values(":left", AttributeValue::S("left".into()))
+            .expression_attribute_values(":active", AttributeValue::S("active".into()))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::S(
+                    now.format(&time::format_description::well_known::Rfc3339)
+                        .context("Failed to format a time.")?,
+                ),
+            )
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":seen", AttributeValue::N(membership.revision.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .build(),
+    )?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+fn free_seat(store: &Store, membership: &MembershipItem) -> anyhow::Result<TransactWriteItem> {
+    let delete = built(
+        Delete::builder()
+            .table_name(&store.tables.data)
+            .key(keys::PK, AttributeValue::S(keys::customer(&membership.customer_number)))
+            .key(keys::SK, AttributeValue::S(keys::claimed_email_sk(&membership.email)))
+            .condition_expression("#status = :member AND userId = :user")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":member", AttributeValue::S("member".into()))
+            .expression_attribute_values(":user", AttributeValue::S(membership.user_id.to_string()))
+            .build(),
+    )?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// Records welcome-tour steps as seen, atomically (a set `ADD`), and returns the membership
+/// after it. `None` if the user has no active membership in the customer.
+#[tracing::instrument(name = "Completing tour steps", skip_all, fields(user_id = %user, customer = %customer))]
+pub async fn complete_tour(
+    store: &Store,
+    user: &UserId,
+    customer: &CustomerNumber,
+    steps: &BTreeSet<Permission>,
+) -> anyhow::Result<Option<Membership>> {
+    let steps: Vec<String> = steps.iter().map(|step| step.code().to_owned()).collect();
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.tables.data)
+        .key(keys::PK, AttributeValue::S(keys::user(user)))
+        .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
+        .update_expression("ADD tourSeen :steps")
+        .condition_expression("#status = :active")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":steps", AttributeValue::Ss(steps))
+        .expression_attribute_values(":active", AttributeValue::S("active".into()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(output) => {
+            let item: MembershipItem = serde_dynamo::from_item(output.attributes.unwrap_or_default())
+                .context("A stored membership is malformed.")?;
+            Ok(Some(item.into()))
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error).context("Failed to record tour steps."),
+    }
 }

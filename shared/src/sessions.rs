@@ -78,13 +78,26 @@ pub async fn start_with_token(
     store_session(store, token, user_id, email, now).await
 }
 
-async fn store_session(
+/// A new session as one item of a transaction that also does something else (accepting an
+/// invitation), so the session exists exactly when that did.
+pub(crate) fn start_within(
+    store: &Store,
+    user_id: UserId,
+    email: &Email,
+    now: OffsetDateTime,
+) -> anyhow::Result<(SecretToken, Session, TransactWriteItem)> {
+    let token = SecretToken::generate();
+    let (session, put) = session_put(store, &token, user_id, email, now)?;
+    Ok((token, session, TransactWriteItem::builder().put(put).build()))
+}
+
+fn session_put(
     store: &Store,
     token: &SecretToken,
     user_id: UserId,
     email: &Email,
     now: OffsetDateTime,
-) -> anyhow::Result<Session> {
+) -> anyhow::Result<(Session, Put)> {
     let session = Session {
         user_id,
         email: email.clone(),
@@ -102,6 +115,17 @@ async fn store_session(
         .table_name(&store.tables.sessions)
         .set_item(Some(serde_dynamo::to_item(item)?))
         .build()?;
+    Ok((session, put))
+}
+
+async fn store_session(
+    store: &Store,
+    token: &SecretToken,
+    user_id: UserId,
+    email: &Email,
+    now: OffsetDateTime,
+) -> anyhow::Result<Session> {
+    let (session, put) = session_put(store, token, user_id, email, now)?;
     let forget_attempts = Delete::builder()
         .table_name(&store.tables.sessions)
         .key(

@@ -93,6 +93,7 @@ pub async fn add_member(
         permissions: roles.iter().flat_map(|r| r.permissions.iter().copied()).collect(),
         status: MembershipStatus::Active,
         joined_at: now,
+        tour_seen: std::collections::BTreeSet::new(),
     };
     let seat = crate::seats::SeatItem::member(customer, email, user.id, roles.iter().map(|r| r.id).collect(), now);
     let put = |item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {

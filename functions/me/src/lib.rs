@@ -1,13 +1,18 @@
-//! `GET /me`: the caller's account and the customers it can access, with their roles.
+//! The caller's own account: `GET /me` (account, customers, and per customer what the portal may
+//! show: restricted or not, the info banner, the pages, the welcome-tour steps due),
+//! `PUT /me/settings` (language) and `POST /me/tour/complete` (tour steps seen).
+//!
+//! All three work without any customer: a user who left every customer keeps its settings.
 
 use cloudhub::App;
-use cloudhub::accounts::{self, Account};
-use cloudhub::domain::{Language, Permission};
-use cloudhub::http::{ApiError, caller, json};
-use cloudhub::memberships::{MembershipStatus, RoleRef};
-use lambda_http::http::StatusCode;
+use cloudhub::access::{self, Access};
+use cloudhub::accounts::{self, Account, User};
+use cloudhub::domain::{CustomerNumber, InvalidValue, Language, Permission};
+use cloudhub::http::{ApiError, caller, json, json_body};
+use cloudhub::memberships::{self, Membership, MembershipStatus, RoleRef};
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
@@ -16,6 +21,10 @@ use time::OffsetDateTime;
 struct MeAnswer {
     user: UserView,
     customers: Vec<CustomerAccess>,
+    /// Where the portal starts: `choose-customer`, `home` or `no-access`.
+    screen: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_access_detail: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -28,6 +37,17 @@ struct UserView {
     created_at: OffsetDateTime,
 }
 
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            language: user.language,
+            created_at: user.created_at,
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CustomerAccess {
@@ -38,16 +58,27 @@ struct CustomerAccess {
     admin: bool,
     #[serde(with = "time::serde::rfc3339")]
     joined_at: OffsetDateTime,
+    #[serde(flatten)]
+    access: Access,
 }
+
+/// What a user with no customer is told.
+const NO_ACCESS_DETAIL: &str = "You have no access to any customer. Only your language settings and log-out remain. \
+     To be given access, contact an admin of a customer; to have your account deleted, contact CloudHub support.";
 
 impl From<Account> for MeAnswer {
     fn from(account: Account) -> Self {
-        let customers = account
+        let active: Vec<Membership> = account
             .memberships
             .into_iter()
             .filter(|m| m.status == MembershipStatus::Active)
+            .collect();
+        let count = active.len();
+        let customers = active
+            .into_iter()
             .map(|m| CustomerAccess {
                 admin: m.is_admin(),
+                access: access::access(&m, count),
                 customer_number: m.customer_number.to_string(),
                 company_name: m.company_name.to_string(),
                 roles: m.roles,
@@ -55,21 +86,86 @@ impl From<Account> for MeAnswer {
                 joined_at: m.joined_at,
             })
             .collect();
+        let (screen, no_access_detail) = match count {
+            0 => ("no-access", Some(NO_ACCESS_DETAIL)),
+            1 => ("home", None),
+            _ => ("choose-customer", None),
+        };
         Self {
-            user: UserView {
-                id: account.user.id.to_string(),
-                email: account.user.email.to_string(),
-                language: account.user.language,
-                created_at: account.user.created_at,
-            },
+            user: account.user.into(),
             customers,
+            screen,
+            no_access_detail,
         }
     }
 }
 
-/// Handles `GET /me`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    language: String,
+}
+
+#[derive(Serialize)]
+struct SettingsAnswer {
+    user: UserView,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TourBody {
+    customer_number: String,
+    steps: Vec<String>,
+}
+
+struct TourSteps {
+    customer: CustomerNumber,
+    steps: BTreeSet<Permission>,
+}
+
+impl TryFrom<TourBody> for TourSteps {
+    type Error = InvalidValue;
+    fn try_from(body: TourBody) -> Result<Self, Self::Error> {
+        let invalid_step = |reason: String| InvalidValue {
+            code: "invalid-tour-step",
+            reason,
+        };
+        if body.steps.is_empty() {
+            return Err(invalid_step("`steps` names at least one tour step.".into()));
+        }
+        if body.steps.len() > Permission::ALL.len() {
+            return Err(invalid_step(format!(
+                "There are {} tour steps; `steps` names each at most once.",
+                Permission::ALL.len()
+            )));
+        }
+        let steps = body
+            .steps
+            .iter()
+            .map(|raw| Permission::parse(raw).map_err(|_| invalid_step(format!("`{raw}` is not a tour step."))))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            customer: CustomerNumber::parse(&body.customer_number)?,
+            steps,
+        })
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TourAnswer {
+    customer_number: String,
+    tour: Vec<Permission>,
+}
+
+/// Handles `GET /me`, `PUT /me/settings` and `POST /me/tour/complete`.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    me(app, &request).await.unwrap_or_else(ApiError::into_response)
+    let result = match (request.method().clone(), request.uri().path()) {
+        (Method::PUT, path) if path.ends_with("/me/settings") => settings(app, &request).await,
+        (Method::POST, path) if path.ends_with("/me/tour/complete") => complete_tour(app, &request).await,
+        _ => me(app, &request).await,
+    };
+    result.unwrap_or_else(ApiError::into_response)
 }
 
 #[tracing::instrument(name = "Reading the caller's account", skip_all)]
@@ -80,4 +176,34 @@ async fn me(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
         .await?
         .ok_or(ApiError::InvalidSession)?;
     Ok(json(StatusCode::OK, &MeAnswer::from(account)))
+}
+
+#[tracing::instrument(name = "Changing settings", skip_all)]
+async fn settings(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let body: SettingsBody = json_body(request)?;
+    let language = Language::parse(&body.language)?;
+    let user = accounts::set_language(&app.store, &caller.user_id, language)
+        .await?
+        .ok_or(ApiError::InvalidSession)?;
+    Ok(json(StatusCode::OK, &SettingsAnswer { user: user.into() }))
+}
+
+#[tracing::instrument(name = "Completing tour steps", skip_all)]
+async fn complete_tour(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let seen = TourSteps::try_from(json_body::<TourBody>(request)?)?;
+    let membership = memberships::complete_tour(&app.store, &caller.user_id, &seen.customer, &seen.steps)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            code: "membership-not-found",
+            detail: "You have no access to this customer.".into(),
+        })?;
+    Ok(json(
+        StatusCode::OK,
+        &TourAnswer {
+            customer_number: membership.customer_number.to_string(),
+            tour: access::access(&membership, 1).tour,
+        },
+    ))
 }

@@ -51,6 +51,11 @@ impl Password {
         }
     }
 
+    /// Whether a password offered under the `Existing` policy would also pass as a new one.
+    pub fn check_new(&self) -> Result<(), InvalidValue> {
+        Self::parse(self.0.expose_secret().to_owned(), PasswordPolicy::New).map(drop)
+    }
+
     /// Hashes with argon2id on a blocking thread: it takes tens of milliseconds of CPU by design.
     pub async fn hash(self) -> anyhow::Result<PasswordHash> {
         tokio::task::spawn_blocking(move || self.hash_blocking()).await?

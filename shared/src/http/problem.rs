@@ -88,6 +88,14 @@ pub enum ApiError {
         /// Extra members of the problem object (e.g. the conflicting invitation's id).
         extensions: Map<String, Value>,
     },
+    /// What the request names existed but is over for good (an expired invitation link).
+    #[error("{detail}")]
+    Gone {
+        /// Stable code.
+        code: &'static str,
+        /// Human sentence.
+        detail: String,
+    },
     /// No route matches the method and path.
     #[error("No route matches {0}.")]
     RouteNotFound(String),
@@ -120,6 +128,7 @@ impl ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Gone { .. } => StatusCode::GONE,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -140,7 +149,10 @@ impl ApiError {
             Self::SessionExpired => "session-expired",
             Self::InvalidCredentials => "invalid-credentials",
             Self::TooManyLoginAttempts { .. } => "too-many-login-attempts",
-            Self::Forbidden { code, .. } | Self::NotFound { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Forbidden { code, .. }
+            | Self::NotFound { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Gone { code, .. } => code,
             Self::RouteNotFound(_) => "route-not-found",
             Self::Unavailable { .. } => "service-unavailable",
             Self::Unexpected(_) => "internal-error",
@@ -158,6 +170,7 @@ impl ApiError {
             StatusCode::FORBIDDEN => "Forbidden",
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::CONFLICT => "Conflict",
+            StatusCode::GONE => "Gone",
             StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
             _ => "Internal error",
         }

@@ -4,10 +4,12 @@
 //! 30 days after expiry, when DynamoDB's TTL removes it. Each send draws a new link nonce; the
 //! invitation keeps the hash of its current link, so older links die with every resend.
 
+mod accept;
 mod invite;
 mod list;
 mod resend;
 
+pub use accept::{AcceptError, Accepted, Preview, Proof, accept, preview};
 pub use invite::{NewInvitation, invite};
 pub use list::{ListError, ListedInvitation, MAX_PAGE_SIZE, Page, StatusFilter, list};
 pub use resend::{Resent, resend};

@@ -1,0 +1,137 @@
+//! `GET /invitations/{token}` and `POST /invitations/{token}/accept`: the invited person's side.
+//!
+//! Both routes are public (the link is the credential); accepting as an existing account may
+//! carry that account's session, which this function checks itself.
+
+use cloudhub::App;
+use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy, SecretToken};
+use cloudhub::http::{ApiError, bearer_token, json, json_body};
+use cloudhub::invitations::{self, Proof};
+use cloudhub::memberships::RoleRef;
+use cloudhub::sessions::{self, Lookup};
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    password: Option<String>,
+    language: Option<String>,
+}
+
+struct Offered {
+    password: Option<Password>,
+    language: Option<Language>,
+}
+
+impl TryFrom<AcceptBody> for Offered {
+    type Error = InvalidValue;
+    fn try_from(body: AcceptBody) -> Result<Self, Self::Error> {
+        Ok(Self {
+            // The policy for new passwords is applied once it is known that the account is new.
+            password: body
+                .password
+                .map(|raw| Password::parse(raw, PasswordPolicy::Existing))
+                .transpose()?,
+            language: body.language.as_deref().map(Language::parse).transpose()?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AcceptAnswer {
+    session_token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    user_id: String,
+    email: String,
+    account_created: bool,
+    customer: JoinedCustomer,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinedCustomer {
+    customer_number: String,
+    company_name: String,
+    roles: Vec<RoleRef>,
+    restricted: bool,
+}
+
+/// Handles the invitation link routes.
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    let result = match *request.method() {
+        Method::POST => accept(app, &request).await,
+        _ => preview(app, &request).await,
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+/// The `{token}` of the path. A token of the wrong shape opens nothing: 404.
+fn token_in_path(request: &Request) -> Result<SecretToken, ApiError> {
+    request
+        .path_parameters_ref()
+        .and_then(|p| p.first("token"))
+        .and_then(|raw| SecretToken::parse(raw).ok())
+        .ok_or_else(|| invitations::AcceptError::NotFound.into())
+}
+
+#[tracing::instrument(name = "Previewing an invitation link", skip_all)]
+async fn preview(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let token = token_in_path(request)?;
+    let preview = invitations::preview(&app.store, &token, app.clock.now()).await?;
+    Ok(json(StatusCode::OK, &preview))
+}
+
+#[tracing::instrument(name = "Accepting an invitation link", skip_all)]
+async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    // An existing account accepting while logged in may send no body at all.
+    let body: AcceptBody = if request.body().is_empty() {
+        AcceptBody::default()
+    } else {
+        json_body(request)?
+    };
+    let offered = Offered::try_from(body)?;
+    let token = token_in_path(request)?;
+    let now = app.clock.now();
+    let session = if request.headers().contains_key(header::AUTHORIZATION) {
+        let session_token = bearer_token(request.headers())?;
+        match sessions::find(&app.store, &session_token, now).await? {
+            Lookup::Valid(session) => Some(session),
+            Lookup::Expired => return Err(ApiError::SessionExpired),
+            Lookup::Unknown => return Err(ApiError::InvalidSession),
+        }
+    } else {
+        None
+    };
+    let proof = Proof {
+        password: offered.password,
+        language: offered.language,
+        session,
+    };
+    let accepted = invitations::accept(&app.store, &token, proof, now).await?;
+    let status = if accepted.account_created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(
+        status,
+        &AcceptAnswer {
+            session_token: accepted.session_token.reveal().to_owned(),
+            expires_at: accepted.session.expires_at,
+            user_id: accepted.user_id.to_string(),
+            email: accepted.email.to_string(),
+            account_created: accepted.account_created,
+            customer: JoinedCustomer {
+                customer_number: accepted.customer_number.to_string(),
+                company_name: accepted.company_name.to_string(),
+                restricted: accepted.permissions.is_empty(),
+                roles: accepted.roles,
+            },
+        },
+    ))
+}

@@ -1,0 +1,110 @@
+//! `POST /me/customers/{customerId}/leave`: the caller cancels its own access to one customer.
+//!
+//! The body must repeat the customer number (`{"confirmCustomerNumber": "100234"}`), the
+//! server-side half of the frontend's two confirmation windows. The answer names the next screen.
+
+use cloudhub::App;
+use cloudhub::domain::{CustomerNumber, InvalidValue};
+use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body};
+use cloudhub::memberships::{self, LeaveError, NextScreen};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LeaveBody {
+    confirm_customer_number: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LeaveAnswer {
+    left: String,
+    next: Next,
+}
+
+/// The screen the portal shows next.
+#[derive(Serialize)]
+#[serde(rename_all = "kebab-case", tag = "screen")]
+enum Next {
+    /// Two or more customers remain.
+    ChooseCustomer,
+    /// One remains.
+    #[serde(rename_all = "camelCase")]
+    Home {
+        customer_number: String,
+        company_name: String,
+    },
+    /// None remain.
+    NoAccess { detail: &'static str },
+}
+
+/// What a user with no customer left is told.
+pub const NO_ACCESS_DETAIL: &str = "You no longer have access to any customer. Only your language settings and log-out \
+     remain. To be given access again, contact an admin of a customer; to have your account deleted, contact CloudHub support.";
+
+/// Handles `POST /me/customers/{customerId}/leave`.
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    leave(app, &request).await.unwrap_or_else(ApiError::into_response)
+}
+
+fn confirmed(body: LeaveBody, customer: &CustomerNumber) -> Result<(), InvalidValue> {
+    if body.confirm_customer_number.trim() == customer.to_string() {
+        Ok(())
+    } else {
+        Err(InvalidValue {
+            code: "confirmation-mismatch",
+            reason: "To leave, `confirmCustomerNumber` must repeat the customer number of the path.".into(),
+        })
+    }
+}
+
+#[tracing::instrument(name = "Leaving a customer", skip_all)]
+async fn leave(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let body: LeaveBody = json_body(request)?;
+    let customer = customer_in_path(request)?;
+    confirmed(body, &customer)?;
+    let next = memberships::leave(&app.store, &caller.user_id, &customer, app.clock.now())
+        .await
+        .map_err(leave_error)?;
+    let next = match next {
+        NextScreen::ChooseCustomer => Next::ChooseCustomer,
+        NextScreen::Home(membership) => Next::Home {
+            customer_number: membership.customer_number.to_string(),
+            company_name: membership.company_name.to_string(),
+        },
+        NextScreen::NoAccess => Next::NoAccess {
+            detail: NO_ACCESS_DETAIL,
+        },
+    };
+    Ok(json(
+        StatusCode::OK,
+        &LeaveAnswer {
+            left: customer.to_string(),
+            next,
+        },
+    ))
+}
+
+fn leave_error(error: LeaveError) -> ApiError {
+    let detail = error.to_string();
+    match error {
+        LeaveError::NotMember => ApiError::NotFound {
+            code: "membership-not-found",
+            detail,
+        },
+        LeaveError::LastAdmin => ApiError::Conflict {
+            code: "last-admin",
+            detail,
+            extensions: Default::default(),
+        },
+        LeaveError::Busy => ApiError::Conflict {
+            code: "concurrent-change",
+            detail,
+            extensions: Default::default(),
+        },
+        LeaveError::Unexpected(error) => ApiError::Unexpected(error),
+    }
+}
