@@ -110,7 +110,10 @@ mod tests {
 
     #[test]
     fn rights_open_their_areas_and_the_tour_covers_the_unseen_ones() {
-        let access = access(&member(&[Permission::Orders, Permission::Invoices], &[Permission::Orders]), 1);
+        let access = access(
+            &member(&[Permission::Orders, Permission::Invoices], &[Permission::Orders]),
+            1,
+        );
         assert!(!access.restricted);
         assert_eq!(access.banner, None);
         assert!(access.pages.contains(&Page::Area(Permission::Orders)));

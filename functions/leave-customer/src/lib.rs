@@ -50,7 +50,8 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 }
 
 fn confirmed(body: LeaveBody, customer: &CustomerNumber) -> Result<(), InvalidValue> {
-    if body.confirm_customer_number.trim() == customer.to_string() {
+    let typed = CustomerNumber::parse(body.confirm_customer_number.trim());
+    if typed.as_ref() == Ok(customer) {
         Ok(())
     } else {
         Err(InvalidValue {

@@ -89,9 +89,10 @@ async fn assign(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let customer = customer_in_path(request)?;
     let user = user_in_path(request)?;
     let role_ids = parse_roles(json_body::<AssignBody>(request)?)?;
-    let (roles, permissions) = members::assign_roles(&app.store, &caller.user_id, &customer, &user, role_ids, app.clock.now())
-        .await
-        .map_err(member_error)?;
+    let (roles, permissions) =
+        members::assign_roles(&app.store, &caller.user_id, &customer, &user, role_ids, app.clock.now())
+            .await
+            .map_err(member_error)?;
     Ok(json(
         StatusCode::OK,
         &Assigned {

@@ -105,6 +105,7 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
     let token = app.log_in_as_demo_admin().await;
     let id = app.invite_to_demo(&token, "anna@example.com").await;
     let role = app.demo_role("Buyer").await;
+    let link = app.link_of(infra::seed::CUSTOMER_NUMBER, &id).await;
     let before = app.all_items().await;
     let authorization = format!("Bearer {token}");
     let routes: Vec<_> = app
@@ -119,7 +120,8 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
             .replace("{customerId}", infra::seed::CUSTOMER_NUMBER)
             .replace("{invitationId}", &id)
             .replace("{roleId}", &role)
-            .replace("{userId}", infra::seed::ADMIN_USER_ID);
+            .replace("{userId}", infra::seed::ADMIN_USER_ID)
+            .replace("{token}", link.reveal());
         let method = Method::from_bytes(route.method.as_bytes()).unwrap();
         let json = [
             ("authorization", authorization.as_str()),

@@ -13,6 +13,11 @@ const EXPECTATIONS: &[(&str, &str, Expect)] = &[
     ("logout.json", "logout", Expect::Status(204)),
     ("me.json", "me", Expect::Status(200)),
     ("me-without-session.json", "me", Expect::Status(401)),
+    ("me-settings.json", "me", Expect::Status(200)),
+    ("me-tour-complete.json", "me", Expect::Status(200)),
+    ("accept-preview-unknown-link.json", "accept", Expect::Status(404)),
+    ("accept-unknown-link.json", "accept", Expect::Status(404)),
+    ("leave-customer-last-admin.json", "leave-customer", Expect::Status(409)),
     ("invite.json", "invite", Expect::Status(201)),
     ("invite-existing-member.json", "invite", Expect::Status(409)),
     ("list.json", "list", Expect::Status(200)),
@@ -84,6 +89,8 @@ async fn every_sample_event_answers_as_its_name_says() {
                     "quota" => quota::handle(&app.app, request).await,
                     "roles" => roles::handle(&app.app, request).await,
                     "users" => users::handle(&app.app, request).await,
+                    "accept" => accept::handle(&app.app, request).await,
+                    "leave-customer" => leave_customer::handle(&app.app, request).await,
                     other => panic!("no handler for {other}"),
                 };
                 assert_eq!(response.status().as_u16(), *status, "{file}: {:?}", response.body());

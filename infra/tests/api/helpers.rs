@@ -362,3 +362,94 @@ impl TestApp {
         roles.iter().any(|r| r.id.to_string() == id)
     }
 }
+
+/// The invited person's side: links, accepting, leaving.
+impl TestApp {
+    /// Invites `email` into the demo customer with the named roles; returns the invitation id
+    /// and its link token, as the email will carry it.
+    pub async fn invite_with_link(&self, admin_token: &str, email: &str, role_names: &[&str]) -> (String, String) {
+        self.invite_to_customer_with_link(admin_token, seed::CUSTOMER_NUMBER, email, role_names)
+            .await
+    }
+
+    /// Invites `email` into `customer` with the named roles of that customer.
+    pub async fn invite_to_customer_with_link(
+        &self,
+        admin_token: &str,
+        customer: &str,
+        email: &str,
+        role_names: &[&str],
+    ) -> (String, String) {
+        let roles = cloudhub::roles::list(
+            &self.app.store,
+            &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
+        )
+        .await
+        .unwrap();
+        let role_ids: Vec<String> = role_names
+            .iter()
+            .map(|name| {
+                roles
+                    .iter()
+                    .find(|r| r.name.as_str() == *name)
+                    .unwrap_or_else(|| panic!("no role {name} in {customer}"))
+                    .id
+                    .to_string()
+            })
+            .collect();
+        let response = self
+            .invite(admin_token, customer, json!({ "email": email, "roleIds": role_ids }))
+            .await;
+        assert_eq!(response.status, 201, "{response:?}");
+        let id = response.body["invitation"]["id"].as_str().unwrap().to_owned();
+        let link = self.link_of(customer, &id).await.reveal().to_owned();
+        (id, link)
+    }
+
+    pub async fn preview(&self, link: &str) -> TestResponse {
+        self.request(Method::GET, &format!("/invitations/{link}"), &[], Vec::new())
+            .await
+    }
+
+    pub async fn accept(&self, link: &str, session: Option<&str>, body: &Value) -> TestResponse {
+        self.post_json(&format!("/invitations/{link}/accept"), session, body)
+            .await
+    }
+
+    /// Accepts as a new account with `password`; returns the new session token.
+    pub async fn accept_as_new(&self, link: &str, password: &str) -> String {
+        let response = self.accept(link, None, &json!({ "password": password })).await;
+        assert_eq!(response.status, 201, "{response:?}");
+        response.body["sessionToken"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn leave(&self, token: &str, customer: &str, confirmation: &str) -> TestResponse {
+        self.post_json(
+            &format!("/me/customers/{customer}/leave"),
+            Some(token),
+            &json!({ "confirmCustomerNumber": confirmation }),
+        )
+        .await
+    }
+
+    /// The caller's entry for `customer` in `GET /me`, if it has one.
+    pub async fn my_access(&self, token: &str, customer: &str) -> Option<Value> {
+        let me = self.get_me(Some(token)).await;
+        assert_eq!(me.status, 200, "{me:?}");
+        me.body["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["customerNumber"] == customer)
+            .cloned()
+    }
+
+    /// Stored items whose text contains `needle` (keys and attributes), for counting what exists.
+    pub async fn items_containing(&self, needle: &str) -> Vec<String> {
+        self.all_items()
+            .await
+            .into_iter()
+            .filter(|item| item.contains(needle))
+            .collect()
+    }
+}

@@ -4,10 +4,13 @@
 // The AWS SDK's futures nest deeply; computing their layout needs more than the default 128.
 #![recursion_limit = "256"]
 
+mod accept;
+mod access;
 mod bad_input;
 mod events;
 mod helpers;
 mod invitations;
+mod leave;
 mod login;
 mod logout;
 mod me;

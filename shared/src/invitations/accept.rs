@@ -105,7 +105,9 @@ pub enum AcceptError {
     #[error("An account with this email address exists now. Accept with its password instead.")]
     AccountExists,
     /// The request's session is of another account than the invited email's.
-    #[error("You are logged in with another account than the invited email address. Log out, or accept with the invited account's password.")]
+    #[error(
+        "You are logged in with another account than the invited email address. Log out, or accept with the invited account's password."
+    )]
     WrongAccount,
     /// The invited email has an account, and no password or session of it was given.
     #[error("The invited email address has an account: accept with its password or while logged in to it.")]
@@ -192,11 +194,7 @@ impl Context {
 }
 
 /// Opens a link that must be live: the invitation, or why not.
-async fn live_invitation(
-    store: &Store,
-    token: &SecretToken,
-    now: OffsetDateTime,
-) -> Result<Invitation, AcceptError> {
+async fn live_invitation(store: &Store, token: &SecretToken, now: OffsetDateTime) -> Result<Invitation, AcceptError> {
     match open_link(store, token, now).await? {
         LinkState::Live(invitation) => Ok(invitation),
         LinkState::Expired(_) => Err(AcceptError::Expired),
@@ -281,10 +279,7 @@ pub async fn preview(store: &Store, token: &SecretToken, now: OffsetDateTime) ->
 
 /// Who accepts.
 enum Acceptor {
-    New {
-        user: User,
-        password_hash: PasswordHash,
-    },
+    New { user: User, password_hash: PasswordHash },
     Existing(UserId),
 }
 
@@ -413,14 +408,10 @@ async fn commit(
     let seat = built(
         Put::builder()
             .table_name(table)
-            .set_item(Some(serde_dynamo::to_item(SeatItem::member(
-                customer,
-                &invitation.email,
-                user_id,
-                role_ids,
-                now,
+            .set_item(Some(
+                serde_dynamo::to_item(SeatItem::member(customer, &invitation.email, user_id, role_ids, now))
+                    .map_err(anyhow::Error::from)?,
             ))
-            .map_err(anyhow::Error::from)?))
             .condition_expression("#status = :invited AND invitationId = :invitation")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":invited", AttributeValue::S("invited".into()))
@@ -449,7 +440,10 @@ async fn commit(
     let account_from = items.len();
     if let Acceptor::New { user, password_hash } = &acceptor {
         items.push(put_new(table, UserItem::new(user))?);
-        items.push(put_new(table, CredentialItem::new(&user.email, user.id, password_hash))?);
+        items.push(put_new(
+            table,
+            CredentialItem::new(&user.email, user.id, password_hash),
+        )?);
     }
     let account_to = items.len();
     if permissions.contains(&Permission::UserManagement) {
@@ -476,7 +470,12 @@ async fn commit(
         Err(TransactionError::Contention) => return Err(AcceptError::Busy),
         Err(TransactionError::Other(error)) => return Err(error.into()),
     };
-    Err(refusal(&reasons, link, roles_from..account_from, account_from..account_to))
+    Err(refusal(
+        &reasons,
+        link,
+        roles_from..account_from,
+        account_from..account_to,
+    ))
 }
 
 /// Why the accept transaction was cancelled, judged in order: the invitation first, so that of

@@ -1,0 +1,414 @@
+//! Accepting an invitation: the preview, new and existing accounts, the link used once, expiry,
+//! and concurrent accepts of one link.
+
+use crate::helpers::{NowForTests, TestApp};
+use infra::seed;
+use serde_json::json;
+use std::sync::Arc;
+use time::Duration;
+
+const NEW_PASSWORD: &str = "a long new password";
+
+#[tokio::test]
+async fn the_preview_names_customer_email_roles_expiry_and_whether_an_account_exists() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "Anna@Example.com", &["Buyer"]).await;
+
+    let preview = app.preview(&link).await;
+    assert_eq!(preview.status, 200, "{preview:?}");
+    assert_eq!(preview.body["customerNumber"], seed::CUSTOMER_NUMBER);
+    assert_eq!(preview.body["companyName"], seed::COMPANY_NAME);
+    assert_eq!(preview.body["email"], "anna@example.com");
+    assert_eq!(preview.body["accountExists"], false);
+    assert_eq!(preview.body["invitedBy"], seed::ADMIN_EMAIL);
+    assert_eq!(preview.body["roles"][0]["name"], "Buyer");
+    let expires = time::OffsetDateTime::parse(
+        preview.body["expiresAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(expires, app.clock.now_for_tests() + Duration::hours(24));
+
+    // An invitation to someone who has an account says so, so the frontend asks for a log-in.
+    let (_, link) = app
+        .invite_to_customer_with_link(&admin, "100234", "x@example.com", &[])
+        .await;
+    app.accept_as_new(&link, NEW_PASSWORD).await;
+    let other = app.other_customer().await;
+    let beta_admin = app.log_in(&other.admin_email, &other.admin_password).await;
+    let (_, link) = app
+        .invite_to_customer_with_link(&beta_admin, &other.number, "x@example.com", &[])
+        .await;
+    let preview = app.preview(&link).await;
+    assert_eq!(preview.body["accountExists"], true, "{preview:?}");
+    assert_eq!(preview.body["companyName"], "Beta Logistik AG");
+}
+
+#[tokio::test]
+async fn a_new_user_sets_a_password_and_gets_account_membership_and_session() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (id, link) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
+
+    let response = app
+        .accept(&link, None, &json!({ "password": NEW_PASSWORD, "language": "de" }))
+        .await;
+    assert_eq!(response.status, 201, "{response:?}");
+    assert_eq!(response.body["accountCreated"], true);
+    assert_eq!(response.body["email"], "anna@example.com");
+    assert_eq!(response.body["customer"]["customerNumber"], seed::CUSTOMER_NUMBER);
+    assert_eq!(response.body["customer"]["roles"][0]["name"], "Buyer");
+    assert_eq!(response.body["customer"]["restricted"], false);
+
+    // The answer's session works at once.
+    let session = response.body["sessionToken"].as_str().unwrap();
+    let me = app.get_me(Some(session)).await;
+    assert_eq!(me.status, 200, "{me:?}");
+    assert_eq!(me.body["user"]["email"], "anna@example.com");
+    assert_eq!(me.body["user"]["language"], "de");
+    assert_eq!(me.body["customers"][0]["permissions"], json!(["orders"]));
+    assert_eq!(me.body["screen"], "home");
+
+    // The password is the account's password from now on.
+    app.log_in("anna@example.com", NEW_PASSWORD).await;
+
+    // The invitation left the list; the user is in the users table.
+    let list = app.list_invitations(&admin, seed::CUSTOMER_NUMBER, "?status=all").await;
+    assert!(list.body["invitations"].as_array().unwrap().is_empty(), "{list:?}");
+    assert_eq!(
+        app.delete_invitation(&admin, seed::CUSTOMER_NUMBER, &id).await.status,
+        404
+    );
+    let users = app.users(&admin).await;
+    let anna = users.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "anna@example.com")
+        .cloned()
+        .expect("anna is listed");
+    assert_eq!(anna["roles"][0]["name"], "Buyer");
+    assert_eq!(anna["status"], "active");
+}
+
+#[tokio::test]
+async fn without_a_language_the_new_account_takes_the_invitations_else_the_customers() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    // The demo customer's default language is German.
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    let session = app.accept_as_new(&link, NEW_PASSWORD).await;
+    assert_eq!(app.get_me(Some(&session)).await.body["user"]["language"], "de");
+
+    let response = app
+        .invite(
+            &admin,
+            seed::CUSTOMER_NUMBER,
+            json!({ "email": "ben@example.com", "language": "en" }),
+        )
+        .await;
+    let id = response.body["invitation"]["id"].as_str().unwrap();
+    let link = app.link_of(seed::CUSTOMER_NUMBER, id).await;
+    let session = app.accept_as_new(link.reveal(), NEW_PASSWORD).await;
+    assert_eq!(app.get_me(Some(&session)).await.body["user"]["language"], "en");
+}
+
+#[tokio::test]
+async fn a_link_works_once() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    app.accept_as_new(&link, NEW_PASSWORD).await;
+
+    let before = app.all_items().await;
+    app.preview(&link).await.assert_problem(404, "invitation-not-found");
+    app.accept(&link, None, &json!({ "password": NEW_PASSWORD }))
+        .await
+        .assert_problem(404, "invitation-not-found");
+    assert_eq!(app.all_items().await, before);
+}
+
+#[tokio::test]
+async fn an_expired_link_is_gone_at_exactly_24_hours_and_accepting_it_changes_nothing() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+
+    app.clock.advance(Duration::hours(24) - Duration::seconds(1));
+    assert_eq!(app.preview(&link).await.status, 200);
+    app.clock.advance(Duration::seconds(1));
+    app.preview(&link).await.assert_problem(410, "invitation-expired");
+    let before = app.all_items().await;
+    app.accept(&link, None, &json!({ "password": NEW_PASSWORD }))
+        .await
+        .assert_problem(410, "invitation-expired");
+    assert_eq!(app.all_items().await, before);
+}
+
+#[tokio::test]
+async fn a_link_resent_away_or_deleted_is_not_found() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (id, old_link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    assert_eq!(app.resend(&admin, seed::CUSTOMER_NUMBER, &id).await.status, 200);
+    app.accept(&old_link, None, &json!({ "password": NEW_PASSWORD }))
+        .await
+        .assert_problem(404, "invitation-not-found");
+
+    let new_link = app.link_of(seed::CUSTOMER_NUMBER, &id).await;
+    assert_eq!(
+        app.delete_invitation(&admin, seed::CUSTOMER_NUMBER, &id).await.status,
+        204
+    );
+    app.accept(new_link.reveal(), None, &json!({ "password": NEW_PASSWORD }))
+        .await
+        .assert_problem(404, "invitation-not-found");
+
+    for unknown in ["not-a-token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        app.preview(unknown).await.assert_problem(404, "invitation-not-found");
+        app.accept(unknown, None, &json!({ "password": NEW_PASSWORD }))
+            .await
+            .assert_problem(404, "invitation-not-found");
+    }
+}
+
+#[tokio::test]
+async fn a_new_account_needs_a_password_that_meets_the_policy() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    let before = app.all_items().await;
+    for body in [
+        json!({}),
+        json!({ "password": "short" }),
+        json!({ "password": " ".repeat(12) }),
+    ] {
+        app.accept(&link, None, &body)
+            .await
+            .assert_problem(422, "invalid-password");
+    }
+    app.accept(&link, None, &json!({ "password": NEW_PASSWORD, "language": "fr" }))
+        .await
+        .assert_problem(422, "invalid-language");
+    app.accept(&link, None, &json!({ "password": 12 }))
+        .await
+        .assert_problem(422, "invalid-body");
+    assert_eq!(app.all_items().await, before);
+}
+
+#[tokio::test]
+async fn an_existing_user_accepts_with_its_password() {
+    let app = TestApp::with_demo_customer().await;
+    let other = app.other_customer().await;
+    let beta_admin = app.log_in(&other.admin_email, &other.admin_password).await;
+    let admin = app.log_in_as_demo_admin().await;
+    // Beta's admin is invited into the demo customer.
+    let (_, link) = app.invite_with_link(&admin, &other.admin_email, &["Accounting"]).await;
+
+    let before = app.all_items().await;
+    app.accept(&link, None, &json!({}))
+        .await
+        .assert_problem(422, "credentials-required");
+    app.accept(&link, None, &json!({ "password": "not the password" }))
+        .await
+        .assert_problem(401, "invalid-credentials");
+    // Only the failed attempt's counter changed.
+    let after: Vec<String> = app
+        .all_items()
+        .await
+        .into_iter()
+        .filter(|item| !item.contains("LOGIN#"))
+        .collect();
+    assert_eq!(after, before);
+
+    let response = app
+        .accept(&link, None, &json!({ "password": other.admin_password }))
+        .await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body["accountCreated"], false);
+    let session = response.body["sessionToken"].as_str().unwrap();
+    let me = app.get_me(Some(session)).await;
+    assert_eq!(me.body["customers"].as_array().unwrap().len(), 2, "{me:?}");
+    assert_eq!(me.body["screen"], "choose-customer");
+    // Still one account, with its old session working too.
+    assert_eq!(app.items_containing("\"SK\":\"CREDENTIAL\"").await.len(), 2);
+    assert_eq!(app.get_me(Some(&beta_admin)).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_existing_user_accepts_with_its_session() {
+    let app = TestApp::with_demo_customer().await;
+    let other = app.other_customer().await;
+    let beta_admin = app.log_in(&other.admin_email, &other.admin_password).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, &other.admin_email, &["Buyer"]).await;
+
+    let preview = app.preview(&link).await;
+    assert_eq!(preview.body["accountExists"], true);
+    let response = app.accept(&link, Some(&beta_admin), &json!({})).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    let access = app.my_access(&beta_admin, seed::CUSTOMER_NUMBER).await.unwrap();
+    assert_eq!(access["roles"][0]["name"], "Buyer");
+}
+
+#[tokio::test]
+async fn a_session_of_another_account_is_refused_and_changes_nothing() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    let other = app.other_customer().await;
+    let beta_admin = app.log_in(&other.admin_email, &other.admin_password).await;
+    let (_, beta_link) = app.invite_with_link(&admin, &other.admin_email, &[]).await;
+
+    let before = app.all_items().await;
+    // Logged in as Beta's admin, accepting Anna's invitation (a new account) ...
+    app.accept(&link, Some(&beta_admin), &json!({ "password": NEW_PASSWORD }))
+        .await
+        .assert_problem(403, "wrong-account");
+    // ... or, logged in as the demo admin, Beta's admin's invitation.
+    app.accept(&beta_link, Some(&admin), &json!({}))
+        .await
+        .assert_problem(403, "wrong-account");
+    app.accept(
+        &beta_link,
+        Some("forged-session-token-forged-session-token-1"),
+        &json!({}),
+    )
+    .await
+    .assert_problem(401, "invalid-session");
+    assert_eq!(app.all_items().await, before);
+}
+
+#[tokio::test]
+async fn an_active_member_cannot_accept_again() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    // Anna joins by another way (here: directly) while her invitation is still open.
+    let anna = app.demo_member("anna@example.com", &["Buyer"]).await;
+    let before = app.all_items().await;
+    app.accept(&link, Some(&anna), &json!({}))
+        .await
+        .assert_problem(409, "already-member");
+    assert_eq!(app.all_items().await, before);
+}
+
+#[tokio::test]
+async fn only_roles_that_still_exist_are_granted() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let created = app
+        .post_json(
+            &format!("/customers/{}/roles", seed::CUSTOMER_NUMBER),
+            Some(&admin),
+            &json!({ "name": "Temporary", "permissions": ["documents"] }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let (_, link) = app
+        .invite_with_link(&admin, "anna@example.com", &["Buyer", "Temporary"])
+        .await;
+    let temporary = created.body["id"].as_str().unwrap();
+    let deleted = app
+        .delete(
+            &format!("/customers/{}/roles/{temporary}", seed::CUSTOMER_NUMBER),
+            &admin,
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+
+    let session = app.accept_as_new(&link, NEW_PASSWORD).await;
+    let access = app.my_access(&session, seed::CUSTOMER_NUMBER).await.unwrap();
+    assert_eq!(access["roles"].as_array().unwrap().len(), 1, "{access:?}");
+    assert_eq!(access["roles"][0]["name"], "Buyer");
+    assert_eq!(access["permissions"], json!(["orders"]));
+}
+
+#[tokio::test]
+async fn an_invited_admin_counts_as_admin_once_accepted() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app
+        .invite_with_link(&admin, "second.admin@example.com", &["Administrator"])
+        .await;
+    let second = app.accept_as_new(&link, NEW_PASSWORD).await;
+    assert_eq!(
+        app.list_invitations(&second, seed::CUSTOMER_NUMBER, "").await.status,
+        200
+    );
+    // With a second admin, the first may leave.
+    let left = app.leave(&admin, seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await;
+    assert_eq!(left.status, 200, "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn twenty_concurrent_accepts_of_one_link_make_one_account_and_one_membership() {
+    let app = Arc::new(TestApp::with_demo_customer().await);
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
+
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, link) = (app.clone(), link.clone());
+            tokio::spawn(async move { app.accept(&link, None, &json!({ "password": NEW_PASSWORD })).await })
+        })
+        .collect();
+    let mut responses = Vec::new();
+    for task in tasks {
+        responses.push(task.await.unwrap());
+    }
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [201, 404, 409].contains(s)), "{responses:?}");
+    assert_eq!(
+        app.items_containing("\"email\":\"anna@example.com\",\"id\"")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.items_containing("EMAIL#anna@example.com\",\"SK\":\"CREDENTIAL")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(app.items_containing("\"SK\":\"MEMBERSHIP#").await.len(), 2);
+    let sessions = app.items_containing("SESSION#").await;
+    assert_eq!(
+        sessions.iter().filter(|s| s.contains("anna@example.com")).count(),
+        1,
+        "one session for the one winner"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn twenty_concurrent_accepts_by_an_existing_user_make_one_membership() {
+    let app = Arc::new(TestApp::with_demo_customer().await);
+    let other = app.other_customer().await;
+    let beta_admin = app.log_in(&other.admin_email, &other.admin_password).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, &other.admin_email, &["Buyer"]).await;
+
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, link, session) = (app.clone(), link.clone(), beta_admin.clone());
+            tokio::spawn(async move { app.accept(&link, Some(&session), &json!({})).await })
+        })
+        .collect();
+    let mut responses = Vec::new();
+    for task in tasks {
+        responses.push(task.await.unwrap());
+    }
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [200, 404, 409].contains(s)), "{responses:?}");
+    let memberships = app
+        .items_containing(&format!("\"SK\":\"MEMBERSHIP#{}\"", seed::CUSTOMER_NUMBER))
+        .await;
+    assert_eq!(
+        memberships.len(),
+        2,
+        "the demo admin's and Beta's admin's: {memberships:?}"
+    );
+}
