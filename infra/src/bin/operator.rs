@@ -66,6 +66,20 @@ enum Command {
         #[arg(long, default_value = "en")]
         admin_language: String,
     },
+    /// Print the current link of an invitation (its token, and the portal URL that carries it),
+    /// e.g. when its email cannot be delivered. Needs the stack's link key in LINK_SIGNING_KEY;
+    /// against DynamoDB Local the development key is the default.
+    InvitationLink {
+        /// The customer number.
+        #[arg(long)]
+        customer: String,
+        /// The invitation id.
+        #[arg(long)]
+        invitation: String,
+        /// The portal's base URL the link points to.
+        #[arg(long, env = "PORTAL_BASE_URL", default_value = "http://127.0.0.1:3000")]
+        portal: String,
+    },
 }
 
 #[tokio::main]
@@ -139,6 +153,30 @@ async fn run(options: Options) -> anyhow::Result<()> {
                 let permissions: Vec<&str> = role.permissions.iter().map(|p| p.code()).collect();
                 println!("  role {} {:<16} {}", role.id, role.name, permissions.join(","));
             }
+        }
+        Command::InvitationLink {
+            customer,
+            invitation,
+            portal,
+        } => {
+            let key = match (cloudhub::links::LinkKey::from_env()?, &options.dynamodb_endpoint) {
+                (Some(key), _) => key,
+                (None, Some(_)) => cloudhub::links::LinkKey::parse(infra::seed::DEV_LINK_SIGNING_KEY)?,
+                (None, None) => bail!("Set LINK_SIGNING_KEY to the stack's link key (its Secrets Manager secret)."),
+            };
+            let customer = CustomerNumber::parse(&customer)?;
+            let id = cloudhub::domain::InvitationId::parse(&invitation)?;
+            let found = cloudhub::invitations::find(&store, &customer, &id)
+                .await?
+                .with_context(|| format!("Customer {customer} has no invitation {id}."))?;
+            let now = time::OffsetDateTime::now_utc();
+            if found.status(now) == cloudhub::invitations::InvitationStatus::Expired {
+                eprintln!("This invitation's link has expired; an admin can resend it.");
+            }
+            let token = found.link_token(&key);
+            println!("token {}", token.reveal());
+            println!("link  {}/invitations/{}", portal.trim_end_matches('/'), token.reveal());
+            println!("valid until {}", found.expires_at);
         }
     }
     Ok(())

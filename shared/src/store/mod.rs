@@ -22,7 +22,7 @@
 //! | invitation link | `LINK#{sha256(token)}` | `LINK` | | expiry |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile | `USER#{userId}` | `USER` | | |
-//! | membership (role names, permissions, `revision`) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
+//! | membership (role names, permissions, `revision`, `status` active or left, `tourSeen` string set) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
 //!
 //! **Sessions table** (`SessionsTable`, env `SESSIONS_TABLE_NAME`): key `PK` (string); TTL `ttl`.
@@ -55,6 +55,13 @@
 //!   TransactWriteItems (delete: one per 98 invitations).
 //! - users: list = GetItem + Query (seats) + Query (roles); assign = GetItem (admin),
 //!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems.
+//! - preview (`GET /invitations/{token}`): GetItem link, GetItem invitation, then one
+//!   BatchGetItem (customer, the email's credential, the invitation's roles).
+//! - accept: GetItem of the session first if one is sent; the same three reads; UpdateItem of the attempt counter when a password proves an existing account, then
+//!   one TransactWriteItems (invitation, link, seat, membership, a check per role, user and
+//!   credential when new, admin count when an admin role, session).
+//! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
+//!   freed, admin count when an admin leaves). Tour complete, settings: one UpdateItem.
 //! - operator's create-customer: one TransactWriteItems (customer, roles, user, credential,
 //!   membership, seat), all conditional on not existing yet.
 
