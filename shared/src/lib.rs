@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod clock;
 pub mod customers;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod invitations;
 pub mod links;

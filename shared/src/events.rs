@@ -1,0 +1,315 @@
+//! Domain events, derived from the data table's stream: the write is the source of truth, and an
+//! email is owed exactly when the write that owes it committed. No request path publishes
+//! anything itself, so a crash or an EventBridge outage after the write loses nothing: the
+//! stream keeps the record until the publisher has put its event on the bus.
+//!
+//! - `InvitationSent`: an invitation item written with a link nonce it did not have before
+//!   (invite, resend, an expired invitation sent again).
+//! - `UserRegistered`: a user item inserted (an accepted invitation's new account, or an
+//!   operator's first admin).
+//! - `MemberLeft`: a membership changed from `active` to `left`.
+//!
+//! Each event carries a key that names what it is about, the same however often the stream
+//! record is delivered or republished; the mailer sends at most one email per key and recipient.
+
+use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Language, UserId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The `source` of every CloudHub event on the bus.
+pub const SOURCE: &str = "cloudhub.invitations";
+
+/// An invitation email is owed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationSent {
+    /// `invitation#{id}#{nonce}`: one per send.
+    pub event_key: String,
+    /// The customer.
+    pub customer_number: CustomerNumber,
+    /// The invitation.
+    pub invitation_id: InvitationId,
+    /// Whom to write to.
+    pub email: Email,
+    /// The admin who sent it.
+    pub invited_by_email: Email,
+    /// The admin's choice of language, if any (else the customer's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+    /// The link's public random part; with the link key it gives the token. The token itself
+    /// never travels on the bus.
+    pub link_nonce: String,
+    /// Until when the link works.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A welcome email is owed to a new account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRegistered {
+    /// `user#{id}`.
+    pub event_key: String,
+    /// The account.
+    pub user_id: UserId,
+    /// Its address.
+    pub email: Email,
+    /// Its language.
+    pub language: Language,
+}
+
+/// Every admin of a customer is owed an email: a member left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberLeft {
+    /// `left#{userId}#{customer}#{revision}`: one per leave.
+    pub event_key: String,
+    /// Who left.
+    pub user_id: UserId,
+    /// That user's address.
+    pub email: Email,
+    /// The customer left.
+    pub customer_number: CustomerNumber,
+    /// Its company name.
+    pub company_name: CompanyName,
+}
+
+/// A domain event, as put on the bus (`detail-type` is the variant's name, `detail` its fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainEvent {
+    /// See [`InvitationSent`].
+    InvitationSent(InvitationSent),
+    /// See [`UserRegistered`].
+    UserRegistered(UserRegistered),
+    /// See [`MemberLeft`].
+    MemberLeft(MemberLeft),
+}
+
+/// An event whose `detail-type` or `detail` CloudHub does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("Not a CloudHub event: {0}")]
+pub struct UnknownEvent(String);
+
+impl DomainEvent {
+    /// The EventBridge `detail-type`.
+    pub fn detail_type(&self) -> &'static str {
+        match self {
+            Self::InvitationSent(_) => "InvitationSent",
+            Self::UserRegistered(_) => "UserRegistered",
+            Self::MemberLeft(_) => "MemberLeft",
+        }
+    }
+
+    /// What the event is about, stable across redeliveries.
+    pub fn event_key(&self) -> &str {
+        match self {
+            Self::InvitationSent(e) => &e.event_key,
+            Self::UserRegistered(e) => &e.event_key,
+            Self::MemberLeft(e) => &e.event_key,
+        }
+    }
+
+    /// The EventBridge `detail`, as JSON text.
+    pub fn detail(&self) -> String {
+        let value = match self {
+            Self::InvitationSent(e) => serde_json::to_string(e),
+            Self::UserRegistered(e) => serde_json::to_string(e),
+            Self::MemberLeft(e) => serde_json::to_string(e),
+        };
+        value.expect("events serialise")
+    }
+
+    /// Reads an event back from its `detail-type` and `detail`.
+    pub fn parse(detail_type: &str, detail: serde_json::Value) -> Result<Self, UnknownEvent> {
+        let wrong = |e: serde_json::Error| UnknownEvent(format!("{detail_type}: {e}"));
+        match detail_type {
+            "InvitationSent" => serde_json::from_value(detail).map(Self::InvitationSent).map_err(wrong),
+            "UserRegistered" => serde_json::from_value(detail).map(Self::UserRegistered).map_err(wrong),
+            "MemberLeft" => serde_json::from_value(detail).map(Self::MemberLeft).map_err(wrong),
+            other => Err(UnknownEvent(other.to_owned())),
+        }
+    }
+}
+
+/// The fields of stored items that events are made from. Items are read leniently: a stream
+/// carries every kind of item, and only these few attributes matter here.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Image {
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    user_id: Option<UserId>,
+    #[serde(default)]
+    email: Option<Email>,
+    #[serde(default)]
+    customer_number: Option<CustomerNumber>,
+    #[serde(default)]
+    company_name: Option<CompanyName>,
+    #[serde(default)]
+    invited_by_email: Option<Email>,
+    #[serde(default)]
+    language: Option<Language>,
+    #[serde(default)]
+    link_nonce: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    expires_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    revision: Option<u64>,
+}
+
+/// The event a change of one item owes, if any. `old` and `new` are the item's images before
+/// and after the write (`None` for an insert or a removal).
+pub fn from_change(
+    old: Option<serde_dynamo::Item>,
+    new: Option<serde_dynamo::Item>,
+) -> anyhow::Result<Option<DomainEvent>> {
+    use anyhow::Context as _;
+    let read = |item: Option<serde_dynamo::Item>| -> anyhow::Result<Option<Image>> {
+        item.filter(|item| !item.is_empty())
+            .map(|item| serde_dynamo::from_item(item).context("A changed item is malformed."))
+            .transpose()
+    };
+    let (old, Some(new)) = (read(old)?, read(new)?) else {
+        return Ok(None);
+    };
+    if new.sk.starts_with(crate::store::keys::INVITATION_SK_PREFIX) {
+        let nonce = new.link_nonce.clone().context("An invitation has no link nonce.")?;
+        if old.as_ref().and_then(|old| old.link_nonce.as_deref()) == Some(nonce.as_str()) {
+            return Ok(None);
+        }
+        let id: InvitationId = InvitationId::parse(new.id.as_deref().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("An invitation's id is malformed: {e}"))?;
+        return Ok(Some(DomainEvent::InvitationSent(InvitationSent {
+            event_key: format!("invitation#{id}#{nonce}"),
+            customer_number: new.customer_number.context("An invitation has no customer.")?,
+            invitation_id: id,
+            email: new.email.context("An invitation has no email.")?,
+            invited_by_email: new.invited_by_email.context("An invitation has no sender.")?,
+            language: new.language,
+            link_nonce: nonce,
+            expires_at: new.expires_at.context("An invitation has no expiry.")?,
+        })));
+    }
+    if new.sk == crate::store::keys::USER_SK && old.is_none() {
+        let id = UserId::parse(new.id.as_deref().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("A user's id is malformed: {e}"))?;
+        return Ok(Some(DomainEvent::UserRegistered(UserRegistered {
+            event_key: format!("user#{id}"),
+            user_id: id,
+            email: new.email.context("A user has no email.")?,
+            language: new.language.unwrap_or_default(),
+        })));
+    }
+    let was_active = old.as_ref().and_then(|old| old.status.as_deref()) == Some("active");
+    if new.sk.starts_with(crate::store::keys::MEMBERSHIP_SK_PREFIX)
+        && was_active
+        && new.status.as_deref() == Some("left")
+    {
+        let user_id = new.user_id.context("A membership has no user.")?;
+        let customer = new.customer_number.context("A membership has no customer.")?;
+        return Ok(Some(DomainEvent::MemberLeft(MemberLeft {
+            event_key: format!("left#{user_id}#{customer}#{}", new.revision.unwrap_or_default()),
+            user_id,
+            email: new.email.context("A membership has no email.")?,
+            customer_number: customer,
+            company_name: new.company_name.context("A membership has no company name.")?,
+        })));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(value: serde_json::Value) -> Option<serde_dynamo::Item> {
+        Some(serde_dynamo::to_item(value).unwrap())
+    }
+
+    fn invitation(nonce: &str) -> serde_json::Value {
+        json!({
+            "PK": "CUSTOMER#100234", "SK": "INVITATION#01KAWDEM0ADM1N000000000001",
+            "id": "01KAWDEM0ADM1N000000000001", "customerNumber": "100234",
+            "email": "anna@example.com", "invitedByEmail": "admin@acme.example",
+            "linkNonce": nonce, "linkHash": "secret-hash", "expiresAt": "2026-11-25T09:30:00Z",
+            "sendCount": 1, "roleIds": []
+        })
+    }
+
+    #[test]
+    fn a_new_invitation_and_every_resend_owe_an_invitation_email() {
+        let sent = from_change(None, item(invitation("n1"))).unwrap().unwrap();
+        assert_eq!(sent.detail_type(), "InvitationSent");
+        assert_eq!(sent.event_key(), "invitation#01KAWDEM0ADM1N000000000001#n1");
+        assert!(!sent.detail().contains("secret-hash"), "no link material but the nonce");
+        let resent = from_change(item(invitation("n1")), item(invitation("n2")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(resent.event_key(), "invitation#01KAWDEM0ADM1N000000000001#n2");
+        // A change that keeps the link (a role removed from it) owes nothing; nor does a removal.
+        assert_eq!(
+            from_change(item(invitation("n2")), item(invitation("n2"))).unwrap(),
+            None
+        );
+        assert_eq!(from_change(item(invitation("n2")), None).unwrap(), None);
+    }
+
+    #[test]
+    fn an_inserted_user_owes_a_welcome_email_once() {
+        let user = json!({
+            "PK": "USER#01KAWDEM0ADM1N000000000002", "SK": "USER", "id": "01KAWDEM0ADM1N000000000002",
+            "email": "anna@example.com", "language": "de", "createdAt": "2026-11-24T09:30:00Z"
+        });
+        let event = from_change(None, item(user.clone())).unwrap().unwrap();
+        assert_eq!(event.event_key(), "user#01KAWDEM0ADM1N000000000002");
+        let DomainEvent::UserRegistered(registered) = &event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(registered.language, Language::De);
+        // Changing the language later is not a registration.
+        assert_eq!(from_change(item(user.clone()), item(user)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_membership_turning_left_owes_the_admins_an_email() {
+        let membership = |status: &str, revision: u64| {
+            json!({
+                "PK": "USER#01KAWDEM0ADM1N000000000002", "SK": "MEMBERSHIP#100234",
+                "userId": "01KAWDEM0ADM1N000000000002", "email": "anna@example.com",
+                "customerNumber": "100234", "companyName": "ACME Maschinenbau GmbH",
+                "status": status, "revision": revision, "roles": [], "permissions": []
+            })
+        };
+        let event = from_change(item(membership("active", 3)), item(membership("left", 4)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.event_key(), "left#01KAWDEM0ADM1N000000000002#100234#4");
+        assert_eq!(
+            DomainEvent::parse(event.detail_type(), serde_json::from_str(&event.detail()).unwrap()).unwrap(),
+            event
+        );
+        // Joining, a role change, or rejoining owe nothing of this kind.
+        assert_eq!(from_change(None, item(membership("active", 1))).unwrap(), None);
+        assert_eq!(
+            from_change(item(membership("active", 1)), item(membership("active", 2))).unwrap(),
+            None
+        );
+        assert_eq!(
+            from_change(item(membership("left", 4)), item(membership("active", 5))).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn other_items_owe_nothing() {
+        let quota = json!({ "PK": "QUOTA#x#2026-11-24", "SK": "QUOTA", "sent": 3 });
+        assert_eq!(from_change(None, item(quota)).unwrap(), None);
+        assert!(DomainEvent::parse("SomethingElse", json!({})).is_err());
+    }
+}
