@@ -9,6 +9,8 @@ pub mod accounts;
 pub mod clock;
 pub mod customers;
 pub mod domain;
+#[cfg(feature = "mail")]
+pub mod emails;
 pub mod events;
 pub mod http;
 pub mod invitations;

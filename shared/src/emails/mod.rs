@@ -1,0 +1,313 @@
+//! The three emails, in English and German, as HTML and plain text, rendered with minijinja
+//! from the templates beside this file (compiled into the binary). A plain-text template's
+//! first line is the subject, then a blank line, then the body; HTML templates are escaped.
+
+use crate::domain::{CompanyName, CustomerNumber, Email, Language};
+use anyhow::Context as _;
+use minijinja::{Environment, Value, context};
+use std::sync::OnceLock;
+use time::OffsetDateTime;
+
+/// A rendered email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body.
+    pub html: String,
+}
+
+/// What the invitation email says.
+#[derive(Debug, Clone)]
+pub struct Invitation<'a> {
+    /// The customer's company name.
+    pub company_name: &'a CompanyName,
+    /// Its number.
+    pub customer_number: &'a CustomerNumber,
+    /// The admin who sent it.
+    pub inviter: &'a Email,
+    /// The link that accepts it.
+    pub link: &'a str,
+    /// Until when the link works.
+    pub valid_until: OffsetDateTime,
+}
+
+/// What the welcome email says.
+#[derive(Debug, Clone)]
+pub struct Welcome<'a> {
+    /// The new account's address.
+    pub email: &'a Email,
+    /// Where to log in.
+    pub portal_url: &'a str,
+}
+
+/// What the member-left email says.
+#[derive(Debug, Clone)]
+pub struct MemberLeft<'a> {
+    /// Who left.
+    pub member: &'a Email,
+    /// The customer's company name.
+    pub company_name: &'a CompanyName,
+    /// Its number.
+    pub customer_number: &'a CustomerNumber,
+    /// The customer's User Management page.
+    pub users_url: &'a str,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("templates/layout.html")),
+    ("button.html", include_str!("templates/button.html")),
+    ("invitation.en.txt", include_str!("templates/invitation.en.txt")),
+    ("invitation.en.html", include_str!("templates/invitation.en.html")),
+    ("invitation.de.txt", include_str!("templates/invitation.de.txt")),
+    ("invitation.de.html", include_str!("templates/invitation.de.html")),
+    ("welcome.en.txt", include_str!("templates/welcome.en.txt")),
+    ("welcome.en.html", include_str!("templates/welcome.en.html")),
+    ("welcome.de.txt", include_str!("templates/welcome.de.txt")),
+    ("welcome.de.html", include_str!("templates/welcome.de.html")),
+    ("member_left.en.txt", include_str!("templates/member_left.en.txt")),
+    ("member_left.en.html", include_str!("templates/member_left.en.html")),
+    ("member_left.de.txt", include_str!("templates/member_left.de.txt")),
+    ("member_left.de.html", include_str!("templates/member_left.de.html")),
+];
+
+fn environment() -> &'static Environment<'static> {
+    static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
+    ENVIRONMENT.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            // The templates are part of the binary and covered by tests; a broken one is a bug.
+            env.add_template(name, source).expect("the email templates parse");
+        }
+        env
+    })
+}
+
+fn render(name: &str, language: Language, values: Value) -> anyhow::Result<Rendered> {
+    let env = environment();
+    let lang = language.code();
+    let values = context! { lang, ..values };
+    let text = env
+        .get_template(&format!("{name}.{lang}.txt"))?
+        .render(&values)
+        .with_context(|| format!("Failed to render the {name} email's text."))?;
+    let html = env
+        .get_template(&format!("{name}.{lang}.html"))?
+        .render(&values)
+        .with_context(|| format!("Failed to render the {name} email's HTML."))?;
+    let (subject, body) = text
+        .split_once("\n\n")
+        .with_context(|| format!("The {name} text template has no subject line."))?;
+    Ok(Rendered {
+        subject: subject.trim().to_owned(),
+        text: format!("{}\n", body.trim()),
+        html,
+    })
+}
+
+/// A time as the recipient reads it, in UTC (the portal shows local time; an email cannot know it).
+pub fn readable_time(at: OffsetDateTime, language: Language) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    match language {
+        Language::En => {
+            let month = match at.month() {
+                time::Month::January => "January",
+                time::Month::February => "February",
+                time::Month::March => "March",
+                time::Month::April => "April",
+                time::Month::May => "May",
+                time::Month::June => "June",
+                time::Month::July => "July",
+                time::Month::August => "August",
+                time::Month::September => "September",
+                time::Month::October => "October",
+                time::Month::November => "November",
+                time::Month::December => "December",
+            };
+            format!(
+                "{} {month} {}, {:02}:{:02} UTC",
+                at.day(),
+                at.year(),
+                at.hour(),
+                at.minute()
+            )
+        }
+        Language::De => format!(
+            "{:02}.{:02}.{} um {:02}:{:02} Uhr (UTC)",
+            at.day(),
+            u8::from(at.month()),
+            at.year(),
+            at.hour(),
+            at.minute()
+        ),
+    }
+}
+
+/// The invitation email.
+pub fn invitation(language: Language, mail: &Invitation<'_>) -> anyhow::Result<Rendered> {
+    render(
+        "invitation",
+        language,
+        context! {
+            company_name => mail.company_name.to_string(),
+            customer_number => mail.customer_number.to_string(),
+            inviter => mail.inviter.to_string(),
+            link => mail.link,
+            valid_until => readable_time(mail.valid_until, language),
+        },
+    )
+}
+
+/// The welcome email.
+pub fn welcome(language: Language, mail: &Welcome<'_>) -> anyhow::Result<Rendered> {
+    render(
+        "welcome",
+        language,
+        context! { email => mail.email.to_string(), portal_url => mail.portal_url },
+    )
+}
+
+/// The email to each admin when a member left.
+pub fn member_left(language: Language, mail: &MemberLeft<'_>) -> anyhow::Result<Rendered> {
+    render(
+        "member_left",
+        language,
+        context! {
+            member => mail.member.to_string(),
+            company_name => mail.company_name.to_string(),
+            customer_number => mail.customer_number.to_string(),
+            users_url => mail.users_url,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn snapshot(name: &str, rendered: &Rendered) {
+        let actual = format!(
+            "Subject: {}\n\n----- text -----\n{}\n----- html -----\n{}\n",
+            rendered.subject, rendered.text, rendered.html
+        );
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("src/emails/snapshots/{name}.snap"));
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("no snapshot {}; run with UPDATE_SNAPSHOTS=1", path.display()));
+        assert_eq!(
+            actual, expected,
+            "{name} changed; if intended, run with UPDATE_SNAPSHOTS=1"
+        );
+    }
+
+    fn company() -> CompanyName {
+        CompanyName::parse("Müller & Söhne <GmbH>").unwrap()
+    }
+
+    #[test]
+    fn the_invitation_names_customer_company_inviter_link_and_expiry() {
+        let (company, number) = (company(), CustomerNumber::parse("100234").unwrap());
+        let inviter = Email::parse("admin@acme.example").unwrap();
+        let link = "https://portal.example/invitations/TOKEN";
+        let valid_until = time::macros::datetime!(2026-11-25 09:30 UTC);
+        for language in [Language::En, Language::De] {
+            let mail = invitation(
+                language,
+                &Invitation {
+                    company_name: &company,
+                    customer_number: &number,
+                    inviter: &inviter,
+                    link,
+                    valid_until,
+                },
+            )
+            .unwrap();
+            // HTML escapes `/` as `&#x2f;`, which mail clients decode like browsers do.
+            let escaped_link = link.replace('/', "&#x2f;");
+            for (body, link) in [(&mail.text, link), (&mail.html, escaped_link.as_str())] {
+                assert!(body.contains("100234"));
+                assert!(body.contains("admin@acme.example"));
+                assert!(body.contains("CloudHub"));
+                assert!(body.contains(link), "{body}");
+            }
+            assert!(mail.subject.contains("Müller & Söhne <GmbH>"), "text is not escaped");
+            assert!(mail.html.contains("Müller &amp; Söhne &lt;GmbH&gt;"), "HTML is escaped");
+            assert!(
+                mail.html.contains(&format!("href=\"{escaped_link}\"")),
+                "a button with the link"
+            );
+            snapshot(&format!("invitation.{}", language.code()), &mail);
+        }
+        let en = invitation(
+            Language::En,
+            &Invitation {
+                company_name: &company,
+                customer_number: &number,
+                inviter: &inviter,
+                link,
+                valid_until,
+            },
+        )
+        .unwrap();
+        assert!(en.text.contains("25 November 2026, 09:30 UTC"));
+    }
+
+    #[test]
+    fn the_welcome_email_gives_an_overview_in_both_languages() {
+        let email = Email::parse("anna@example.com").unwrap();
+        for (language, areas) in [
+            (Language::En, ["Orders", "Invoices", "User Management", "Settings"]),
+            (
+                Language::De,
+                ["Bestellungen", "Rechnungen", "Benutzerverwaltung", "Einstellungen"],
+            ),
+        ] {
+            let mail = welcome(
+                language,
+                &Welcome {
+                    email: &email,
+                    portal_url: "https://portal.example",
+                },
+            )
+            .unwrap();
+            for area in areas {
+                assert!(mail.text.contains(area) && mail.html.contains(area), "{area}");
+            }
+            snapshot(&format!("welcome.{}", language.code()), &mail);
+        }
+    }
+
+    #[test]
+    fn the_member_left_email_names_the_member_and_the_customer() {
+        let (company, number) = (company(), CustomerNumber::parse("100234").unwrap());
+        let member = Email::parse("anna@example.com").unwrap();
+        for language in [Language::En, Language::De] {
+            let mail = member_left(
+                language,
+                &MemberLeft {
+                    member: &member,
+                    company_name: &company,
+                    customer_number: &number,
+                    users_url: "https://portal.example/customers/100234/users",
+                },
+            )
+            .unwrap();
+            assert!(mail.subject.contains("anna@example.com") && mail.subject.contains("100234"));
+            assert!(mail.html.contains("anna@example.com"));
+            snapshot(&format!("member_left.{}", language.code()), &mail);
+        }
+    }
+
+    #[test]
+    fn times_read_naturally_in_each_language() {
+        let at = time::macros::datetime!(2026-03-05 07:05 +01:00);
+        assert_eq!(readable_time(at, Language::En), "5 March 2026, 06:05 UTC");
+        assert_eq!(readable_time(at, Language::De), "05.03.2026 um 06:05 Uhr (UTC)");
+    }
+}
