@@ -8,6 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod clock;
 pub mod customers;
+pub mod deliveries;
 pub mod domain;
 #[cfg(feature = "mail")]
 pub mod emails;
