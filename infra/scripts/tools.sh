@@ -5,6 +5,8 @@ CLOUDHUB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CLOUDHUB_TOOLS_DIR=${CLOUDHUB_TOOLS_DIR:-$CLOUDHUB_ROOT/.tools}
 DYNAMODB_LOCAL_VERSION=10.3.0
 DYNAMODB_LOCAL_DIR="$CLOUDHUB_TOOLS_DIR/dynamodb-local-$DYNAMODB_LOCAL_VERSION"
+MOTO_VERSION=5.2.5
+MOTO_VENV="$CLOUDHUB_TOOLS_DIR/moto-$MOTO_VERSION"
 
 log() { printf '[cloudhub] %s\n' "$*" >&2; }
 
@@ -54,6 +56,26 @@ start_dynamodb_local() {
   DYNAMODB_LOCAL_PID=$!
   wait_for_port "$port" "DynamoDB Local" "$DYNAMODB_LOCAL_PID"
   log "DynamoDB Local is up on http://127.0.0.1:$port (pid $DYNAMODB_LOCAL_PID)"
+}
+
+# moto's server mode (PyPI moto[server]) in its own virtualenv: EventBridge, SQS and SES v2 for
+# the tests of the email adapters.
+install_moto() {
+  if [ -x "$MOTO_VENV/bin/moto_server" ]; then return 0; fi
+  log "Installing moto[server]==$MOTO_VERSION into $MOTO_VENV"
+  rm -rf "$MOTO_VENV"
+  python3 -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
+# Starts moto's server on 127.0.0.1:$1 and sets MOTO_PID.
+start_moto() {
+  local port=$1 log_file=${2:-/dev/null}
+  install_moto
+  "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 &
+  MOTO_PID=$!
+  wait_for_port "$port" "moto" "$MOTO_PID"
+  log "moto is up on http://127.0.0.1:$port (pid $MOTO_PID)"
 }
 
 stop_pid() {

@@ -2,7 +2,9 @@
 //! with the functions' own handlers and the authorizer applied, the demo data, and the HTTP
 //! server of the local stack.
 
+pub mod delivery;
 pub mod gateway;
+pub mod mailbox;
 pub mod routes;
 pub mod seed;
 pub mod server;

@@ -9,6 +9,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// API Gateway's own limit would be 10 MB; the functions refuse anything over 16 KiB, and the
@@ -17,13 +19,25 @@ const READ_LIMIT: usize = 64 * MAX_BODY_BYTES;
 
 /// Serves the gateway on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, gateway: Gateway) -> anyhow::Result<()> {
+    serve_with_mailbox(listener, gateway, None).await
+}
+
+/// Serves the gateway, and with a mailbox folder also the local pages of [`crate::mailbox`].
+pub async fn serve_with_mailbox(
+    listener: TcpListener,
+    gateway: Gateway,
+    mailbox_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mailbox_dir = mailbox_dir.map(Arc::new);
     loop {
         let (stream, _) = listener.accept().await?;
         let gateway = gateway.clone();
+        let mailbox_dir = mailbox_dir.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let gateway = gateway.clone();
-                async move { Ok::<_, std::convert::Infallible>(answer(&gateway, request).await) }
+                let mailbox_dir = mailbox_dir.clone();
+                async move { Ok::<_, std::convert::Infallible>(answer(&gateway, mailbox_dir.as_deref(), request).await) }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -42,11 +56,20 @@ pub async fn bind(port: u16) -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, address))
 }
 
-async fn answer(gateway: &Gateway, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn answer(
+    gateway: &Gateway,
+    mailbox_dir: Option<&PathBuf>,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let started = std::time::Instant::now();
-    let response = match Limited::new(body, READ_LIMIT).collect().await {
-        Ok(collected) => {
+    let local_page = mailbox_dir
+        .filter(|_| parts.method == hyper::Method::GET)
+        .and_then(|dir| crate::mailbox::answer(dir, parts.uri.path()));
+    let collected = Limited::new(body, READ_LIMIT).collect().await;
+    let response = match (local_page, collected) {
+        (Some(page), _) => page,
+        (None, Ok(collected)) => {
             let incoming = IncomingRequest {
                 method: parts.method.clone(),
                 path_and_query: parts
@@ -59,7 +82,7 @@ async fn answer(gateway: &Gateway, request: hyper::Request<Incoming>) -> hyper::
             };
             gateway.handle(incoming).await
         }
-        Err(_) => ApiError::BodyTooLarge.into_response(),
+        (None, Err(_)) => ApiError::BodyTooLarge.into_response(),
     };
     tracing::info!(
         method = %parts.method,

@@ -19,6 +19,7 @@ pub mod links;
 pub mod members;
 pub mod memberships;
 pub mod quota;
+pub mod recipients;
 pub mod roles;
 #[cfg(feature = "bootstrap")]
 pub mod schema;

@@ -11,8 +11,10 @@ use cloudhub::clock::SystemClock;
 use cloudhub::links::LinkKey;
 use cloudhub::schema::{Ttl, create_tables, local_client, tables_named};
 use cloudhub::store::Store;
+use infra::delivery::{StreamPoller, local_streams_client};
 use infra::gateway::Gateway;
 use infra::seed;
+use mailer::{Mailer, Outbox};
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -31,6 +33,19 @@ struct Options {
     /// Tables are named `{prefix}-data` and `{prefix}-sessions`.
     #[arg(long, env = "CLOUDHUB_TABLE_PREFIX", default_value = "cloudhub-local")]
     table_prefix: String,
+    /// The folder the local mailer writes emails into (also served at /_mailbox).
+    #[arg(long, env = "CLOUDHUB_MAILBOX_DIR", default_value = ".local/mailbox")]
+    mailbox_dir: std::path::PathBuf,
+    /// The portal's base URL in email links; by default the local stand-in pages on this server.
+    #[arg(long, env = "PORTAL_BASE_URL")]
+    portal_base_url: Option<String>,
+    /// The sender address written into emails.
+    #[arg(
+        long,
+        env = "SENDER_ADDRESS",
+        default_value = "CloudHub <no-reply@cloudhub.localhost>"
+    )]
+    sender_address: String,
 }
 
 #[tokio::main]
@@ -40,14 +55,33 @@ async fn main() -> anyhow::Result<()> {
     let client = local_client(&options.dynamodb_endpoint);
     let tables = tables_named(&options.table_prefix);
     create_tables(&client, &tables, Ttl::AsTemplate).await?;
-    let store = Store::new(client, tables.clone());
+    let store = Store::new(client.clone(), tables.clone());
+    let links = LinkKey::parse(&options.link_signing_key)?;
+    let (listener, address) = infra::server::bind(options.port).await?;
+
+    // Emails: the table's stream → the publisher → the mailer → the mailbox folder.
+    let poller = StreamPoller::new(&client, local_streams_client(&options.dynamodb_endpoint), &tables.data).await?;
+    let mailer = Mailer {
+        store: store.clone(),
+        clock: Arc::new(SystemClock),
+        links: links.clone(),
+        outbox: Outbox::Folder {
+            dir: options.mailbox_dir.clone(),
+            sender: options.sender_address.clone(),
+        },
+        portal_base_url: options
+            .portal_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}{}", infra::mailbox::PORTAL_PREFIX)),
+    };
+    infra::delivery::spawn(poller, mailer);
+
     let seeded = seed::demo(&store, time::OffsetDateTime::now_utc()).await?;
     let gateway = Gateway::new(App {
         store,
         clock: Arc::new(SystemClock),
-        links: Some(LinkKey::parse(&options.link_signing_key)?),
+        links: Some(links),
     })?;
-    let (listener, address) = infra::server::bind(options.port).await?;
 
     println!(
         "CloudHub local stack on http://{address}  (tables {}, {}; demo data {seeded:?})",
@@ -68,7 +102,12 @@ async fn main() -> anyhow::Result<()> {
         seed::ADMIN_EMAIL,
         seed::ADMIN_PASSWORD
     );
-    infra::server::serve(listener, gateway).await
+    println!(
+        "Emails land in {} and on http://{address}{}",
+        options.mailbox_dir.display(),
+        infra::mailbox::MAILBOX_PREFIX
+    );
+    infra::server::serve_with_mailbox(listener, gateway, Some(options.mailbox_dir)).await
 }
 
 fn tracing_subscriber_init() {

@@ -7,6 +7,7 @@
 mod accept;
 mod access;
 mod bad_input;
+mod emails;
 mod events;
 mod helpers;
 mod invitations;
@@ -14,6 +15,7 @@ mod leave;
 mod login;
 mod logout;
 mod me;
+mod moto;
 mod operator;
 mod quota;
 mod roles;

@@ -1,0 +1,280 @@
+//! The mailer: turns each domain event from the bus into its emails and sends them through SES v2
+//! (or, on the local stack, into a mailbox folder).
+//!
+//! EventBridge delivers at least once, and the publisher may publish an event twice; the mailer
+//! still sends one email per event and recipient: it claims each delivery with a conditional put
+//! before sending ([`cloudhub::deliveries`]), marks it sent afterwards, and releases the claim
+//! when sending failed. A failed send makes the invocation fail, so Lambda retries it (twice) and
+//! then hands the event to the dead-letter queue; the deliveries already made are not repeated.
+//!
+//! - `InvitationSent` → the invitation email to the invited address, in the admin's chosen
+//!   language or else the customer's default; skipped when the invitation no longer has that link
+//!   (deleted, resent since, accepted) or the link has expired.
+//! - `UserRegistered` → the welcome email, in the account's language.
+//! - `MemberLeft` → to every active admin of the customer, each in their own language.
+
+use anyhow::Context as _;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_sdk_sesv2::error::DisplayErrorContext;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use cloudhub::clock::SharedClock;
+use cloudhub::deliveries::{self, Claim};
+use cloudhub::domain::Email;
+use cloudhub::emails::{self, Rendered};
+use cloudhub::events::DomainEvent;
+use cloudhub::links::{LinkKey, LinkNonce};
+use cloudhub::recipients;
+use cloudhub::store::Store;
+use lambda_runtime::{Error, LambdaEvent};
+use std::path::PathBuf;
+
+/// Where emails go.
+#[derive(Debug, Clone)]
+pub enum Outbox {
+    /// Amazon SES v2, from a verified sender address.
+    Ses {
+        /// The client, built once per cold start.
+        client: aws_sdk_sesv2::Client,
+        /// The `From` address (an SES identity).
+        sender: String,
+    },
+    /// A folder: each email as `{id}.txt` (headers and text) and `{id}.html`, for the local stack.
+    Folder {
+        /// The folder.
+        dir: PathBuf,
+        /// The `From` address written into each file.
+        sender: String,
+    },
+}
+
+impl Outbox {
+    /// Sends one email; returns its message id.
+    async fn send(&self, to: &Email, mail: &Rendered) -> anyhow::Result<String> {
+        match self {
+            Self::Ses { client, sender } => {
+                let content = |data: &str| {
+                    Content::builder()
+                        .data(data)
+                        .charset("UTF-8")
+                        .build()
+                        .context("An email part is malformed.")
+                };
+                let message = Message::builder()
+                    .subject(content(&mail.subject)?)
+                    .body(
+                        Body::builder()
+                            .text(content(&mail.text)?)
+                            .html(content(&mail.html)?)
+                            .build(),
+                    )
+                    .build();
+                let output = client
+                    .send_email()
+                    .from_email_address(sender)
+                    .destination(Destination::builder().to_addresses(to.as_str()).build())
+                    .content(EmailContent::builder().simple(message).build())
+                    .send()
+                    .await
+                    .map_err(|error| anyhow::anyhow!("SES refused an email: {}", DisplayErrorContext(&error)))?;
+                Ok(output.message_id().unwrap_or_default().to_owned())
+            }
+            Self::Folder { dir, sender } => {
+                let id = ulid::Ulid::new().to_string();
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .with_context(|| format!("Failed to create the mailbox folder {}.", dir.display()))?;
+                let date = time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc2822)
+                    .context("A date cannot be formatted.")?;
+                let text = format!(
+                    "From: {sender}\nTo: {to}\nSubject: {}\nDate: {date}\n\n{}",
+                    mail.subject, mail.text
+                );
+                // The HTML first: a reader that lists `.txt` files then always finds both.
+                tokio::fs::write(dir.join(format!("{id}.html")), &mail.html)
+                    .await
+                    .context("Failed to write an email's HTML into the mailbox.")?;
+                tokio::fs::write(dir.join(format!("{id}.txt")), text)
+                    .await
+                    .context("Failed to write an email into the mailbox.")?;
+                Ok(id)
+            }
+        }
+    }
+}
+
+/// What the mailer needs, built once per cold start.
+#[derive(Clone)]
+pub struct Mailer {
+    /// The data table: deliveries, customers, admins.
+    pub store: Store,
+    /// Where "now" comes from.
+    pub clock: SharedClock,
+    /// The key invitation links are made with.
+    pub links: LinkKey,
+    /// Where emails go.
+    pub outbox: Outbox,
+    /// The portal's base URL, e.g. `https://portal.example.com`; links are made from it.
+    pub portal_base_url: String,
+}
+
+impl Mailer {
+    /// The mailer from the environment: the tables, `LINK_SIGNING_KEY`, `SENDER_ADDRESS`,
+    /// `PORTAL_BASE_URL`, and SES through the SDK's default configuration.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let var =
+            |name: &str| std::env::var(name).with_context(|| format!("The environment variable {name} is not set."));
+        let config = aws_config::load_from_env().await;
+        Ok(Self {
+            store: Store::new(
+                aws_sdk_dynamodb::Client::new(&config),
+                cloudhub::store::Tables::from_env()?,
+            ),
+            clock: std::sync::Arc::new(cloudhub::clock::SystemClock),
+            links: LinkKey::from_env()?.context("The environment variable LINK_SIGNING_KEY is not set.")?,
+            outbox: Outbox::Ses {
+                client: aws_sdk_sesv2::Client::new(&config),
+                sender: var("SENDER_ADDRESS")?,
+            },
+            portal_base_url: var("PORTAL_BASE_URL")?,
+        })
+    }
+
+    fn portal(&self, path: &str) -> String {
+        format!("{}{path}", self.portal_base_url.trim_end_matches('/'))
+    }
+
+    /// The link an invitation email carries.
+    pub fn invitation_link(&self, token: &str) -> String {
+        self.portal(&format!("/invitations/{token}"))
+    }
+}
+
+/// What became of one event.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// Emails sent now.
+    pub sent: usize,
+    /// Emails sent by an earlier delivery of the same event.
+    pub already_sent: usize,
+    /// Why no email was owed any more, if so.
+    pub skipped: Option<&'static str>,
+}
+
+/// The emails an event owes, or why it owes none any more.
+async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<Vec<(Email, Rendered)>, &'static str>> {
+    match event {
+        DomainEvent::InvitationSent(sent) => {
+            if sent.expires_at <= mailer.clock.now() {
+                return Ok(Err("link-expired"));
+            }
+            let Some(context) =
+                recipients::invitation_context(&mailer.store, &sent.customer_number, &sent.invitation_id).await?
+            else {
+                return Ok(Err("customer-gone"));
+            };
+            if context.current_nonce.as_deref() != Some(sent.link_nonce.as_str()) {
+                return Ok(Err("link-superseded"));
+            }
+            let token = mailer
+                .links
+                .token(&sent.invitation_id, &LinkNonce::from_stored(sent.link_nonce.clone()));
+            let link = mailer.invitation_link(token.reveal());
+            let language = sent.language.unwrap_or(context.default_language);
+            let mail = emails::invitation(
+                language,
+                &emails::Invitation {
+                    company_name: &context.company_name,
+                    customer_number: &sent.customer_number,
+                    inviter: &sent.invited_by_email,
+                    link: &link,
+                    valid_until: sent.expires_at,
+                },
+            )?;
+            Ok(Ok(vec![(sent.email.clone(), mail)]))
+        }
+        DomainEvent::UserRegistered(registered) => {
+            let portal_url = mailer.portal("/");
+            let mail = emails::welcome(
+                registered.language,
+                &emails::Welcome {
+                    email: &registered.email,
+                    portal_url: &portal_url,
+                },
+            )?;
+            Ok(Ok(vec![(registered.email.clone(), mail)]))
+        }
+        DomainEvent::MemberLeft(left) => {
+            let users_url = mailer.portal(&format!("/customers/{}/users", left.customer_number));
+            let admins = recipients::admins(&mailer.store, &left.customer_number).await?;
+            admins
+                .into_iter()
+                .filter(|admin| admin.email != left.email)
+                .map(|admin| {
+                    let mail = emails::member_left(
+                        admin.language,
+                        &emails::MemberLeft {
+                            member: &left.email,
+                            company_name: &left.company_name,
+                            customer_number: &left.customer_number,
+                            users_url: &users_url,
+                        },
+                    )?;
+                    Ok((admin.email, mail))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+                .map(Ok)
+        }
+    }
+}
+
+/// Sends the emails `event` owes that no earlier delivery sent. Fails when any of them could
+/// not be sent (after trying every one); a retry then sends only those.
+#[tracing::instrument(name = "Delivering an event", skip_all, fields(event = event.event_key(), kind = event.detail_type()))]
+pub async fn deliver(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Outcome> {
+    let mails = match compose(mailer, event).await? {
+        Ok(mails) => mails,
+        Err(reason) => {
+            tracing::info!(reason, "no email owed any more");
+            return Ok(Outcome {
+                skipped: Some(reason),
+                ..Outcome::default()
+            });
+        }
+    };
+    let mut outcome = Outcome::default();
+    let mut failures = Vec::new();
+    for (to, mail) in mails {
+        match deliveries::claim(&mailer.store, event.event_key(), &to, mailer.clock.now()).await? {
+            Claim::AlreadySent => outcome.already_sent += 1,
+            Claim::InProgress => failures.push(anyhow::anyhow!("Another delivery of this email is in progress.")),
+            Claim::Claimed => match mailer.outbox.send(&to, &mail).await {
+                Ok(message_id) => {
+                    deliveries::mark_sent(&mailer.store, event.event_key(), &to).await?;
+                    tracing::info!(message_id, "email sent");
+                    outcome.sent += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "sending an email failed");
+                    deliveries::release(&mailer.store, event.event_key(), &to).await?;
+                    failures.push(error);
+                }
+            },
+        }
+    }
+    match failures.into_iter().next() {
+        Some(first) => Err(first.context(format!(
+            "Not every email of {} could be sent; the retry sends the rest.",
+            event.event_key()
+        ))),
+        None => Ok(outcome),
+    }
+}
+
+/// The Lambda handler: one event from the bus.
+pub async fn handle(mailer: &Mailer, event: LambdaEvent<EventBridgeEvent>) -> Result<Outcome, Error> {
+    let envelope = event.payload;
+    let domain = DomainEvent::parse(&envelope.detail_type, envelope.detail)?;
+    Ok(deliver(mailer, &domain).await?)
+}

@@ -1,0 +1,11 @@
+// The AWS SDK's futures nest deeply; computing their layout needs more than the default 128.
+#![recursion_limit = "256"]
+
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let mailer = mailer::Mailer::from_env().await?;
+    lambda_runtime::run(service_fn(|event| mailer::handle(&mailer, event))).await
+}

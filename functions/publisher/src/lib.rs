@@ -1,0 +1,203 @@
+//! The publisher: reads the data table's stream and puts one domain event on the CloudHub bus per
+//! change that owes an email ([`cloudhub::events::from_change`]).
+//!
+//! Nothing is lost between a write and its email: the stream holds each record until a batch
+//! succeeds. Entries that `PutEvents` refuses (or a bus that cannot be reached) are retried a few
+//! times within the invocation; what still fails is reported as a batch item failure naming the
+//! first record not published, so Lambda retries the batch from there (bisecting it on repeated
+//! errors) and, after its retry limit, hands the records to the on-failure destination. Records
+//! after the failed one may be published twice; the mailer sends one email per event key.
+
+use aws_lambda_events::event::dynamodb;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_eventbridge::error::DisplayErrorContext;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use cloudhub::events::{self, DomainEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use std::time::Duration;
+
+/// `PutEvents` takes at most ten entries.
+pub const MAX_ENTRIES: usize = 10;
+/// Attempts per entry within one invocation, before the record is reported failed.
+pub const ATTEMPTS: u32 = 4;
+/// The pause before the second attempt; doubled before each further one.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// One stream record: the item before and after a write.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The record's position in its shard.
+    pub sequence_number: String,
+    /// The item before the write (`None` for an insert).
+    pub old: Option<serde_dynamo::Item>,
+    /// The item after the write (`None` for a removal).
+    pub new: Option<serde_dynamo::Item>,
+}
+
+/// Where events go.
+#[derive(Debug, Clone)]
+pub enum Bus {
+    /// A custom EventBridge bus.
+    EventBridge {
+        /// The client, built once per cold start.
+        client: aws_sdk_eventbridge::Client,
+        /// The bus's name or ARN.
+        bus_name: String,
+    },
+    /// The local stack: each event, in EventBridge's envelope, to the local mailer.
+    Local(tokio::sync::mpsc::UnboundedSender<EventBridgeEvent>),
+}
+
+impl Bus {
+    /// The EventBridge bus named by `EVENT_BUS_NAME`, with the SDK configured from the environment.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let bus_name =
+            std::env::var("EVENT_BUS_NAME").context("The environment variable EVENT_BUS_NAME is not set.")?;
+        let config = aws_config::load_from_env().await;
+        Ok(Self::EventBridge {
+            client: aws_sdk_eventbridge::Client::new(&config),
+            bus_name,
+        })
+    }
+
+    /// Puts up to [`MAX_ENTRIES`] events; says for each whether the bus took it.
+    async fn put(&self, batch: &[&DomainEvent]) -> Vec<bool> {
+        match self {
+            Self::EventBridge { client, bus_name } => {
+                let entries = batch
+                    .iter()
+                    .map(|event| {
+                        PutEventsRequestEntry::builder()
+                            .event_bus_name(bus_name)
+                            .source(events::SOURCE)
+                            .detail_type(event.detail_type())
+                            .detail(event.detail())
+                            .build()
+                    })
+                    .collect();
+                match client.put_events().set_entries(Some(entries)).send().await {
+                    Ok(output) => {
+                        let results = output.entries();
+                        (0..batch.len())
+                            .map(|i| match results.get(i) {
+                                Some(result) if result.error_code().is_none() && result.event_id().is_some() => true,
+                                Some(result) => {
+                                    tracing::warn!(
+                                        event = batch[i].event_key(),
+                                        code = result.error_code().unwrap_or_default(),
+                                        message = result.error_message().unwrap_or_default(),
+                                        "EventBridge refused an event"
+                                    );
+                                    false
+                                }
+                                None => false,
+                            })
+                            .collect()
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %DisplayErrorContext(&error), "PutEvents failed");
+                        vec![false; batch.len()]
+                    }
+                }
+            }
+            Self::Local(sender) => batch.iter().map(|event| sender.send(envelope(event)).is_ok()).collect(),
+        }
+    }
+}
+
+/// The envelope EventBridge delivers an event in (for the local bus).
+pub fn envelope(event: &DomainEvent) -> EventBridgeEvent {
+    let mut envelope = EventBridgeEvent::default();
+    envelope.version = Some("0".into());
+    envelope.id = Some(ulid::Ulid::new().to_string());
+    envelope.detail_type = event.detail_type().into();
+    envelope.source = events::SOURCE.into();
+    envelope.detail = serde_json::from_str(&event.detail()).expect("event details are JSON");
+    envelope
+}
+
+/// Publishes the events `changes` owe, in order. Returns the sequence number of the first record
+/// whose event could not be published (or whose item cannot be read), if any: that record and
+/// every later one must be delivered again.
+pub async fn publish(bus: &Bus, changes: Vec<Change>) -> Option<String> {
+    let mut sequence_numbers = Vec::with_capacity(changes.len());
+    let mut pending: Vec<(usize, DomainEvent)> = Vec::new();
+    let mut unreadable = None;
+    for (position, change) in changes.into_iter().enumerate() {
+        match events::from_change(change.old, change.new) {
+            Ok(Some(event)) => pending.push((position, event)),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(
+                    sequence_number = change.sequence_number,
+                    error = format!("{error:#}"),
+                    "A changed item cannot be read; reporting its record as failed"
+                );
+                unreadable = Some(position);
+                sequence_numbers.push(change.sequence_number);
+                break;
+            }
+        }
+        sequence_numbers.push(change.sequence_number);
+    }
+    let owed = pending.len();
+    let mut backoff = FIRST_BACKOFF;
+    for attempt in 1..=ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        if attempt > 1 {
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        let mut refused = Vec::new();
+        for chunk in pending.chunks(MAX_ENTRIES) {
+            let batch: Vec<&DomainEvent> = chunk.iter().map(|(_, event)| event).collect();
+            let taken = bus.put(&batch).await;
+            refused.extend(
+                chunk
+                    .iter()
+                    .zip(taken)
+                    .filter(|(_, taken)| !taken)
+                    .map(|(entry, _)| entry.clone()),
+            );
+        }
+        pending = refused;
+    }
+    let failed = pending
+        .first()
+        .map(|(position, _)| *position)
+        .into_iter()
+        .chain(unreadable)
+        .min();
+    tracing::info!(
+        records = sequence_numbers.len(),
+        events = owed,
+        unpublished = pending.len(),
+        "published the events a batch of changes owes"
+    );
+    failed.map(|position| sequence_numbers[position].clone())
+}
+
+/// The Lambda handler: a batch of stream records in, the first unpublished one reported back.
+pub async fn handle(bus: &Bus, event: LambdaEvent<dynamodb::Event>) -> Result<DynamoDbEventResponse, Error> {
+    let changes = event
+        .payload
+        .records
+        .into_iter()
+        .map(|record| Change {
+            sequence_number: record.change.sequence_number.unwrap_or_default(),
+            old: Some(record.change.old_image),
+            new: Some(record.change.new_image),
+        })
+        .collect();
+    let mut response = DynamoDbEventResponse::default();
+    if let Some(sequence_number) = publish(bus, changes).await {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence_number);
+        response.batch_item_failures.push(failure);
+    }
+    Ok(response)
+}

@@ -1,0 +1,201 @@
+//! The local stack's pages beside the API: the mailbox (every email the local mailer wrote into
+//! its folder, newest first, with the HTML as sent so its buttons work) and a bare-bones stand-in
+//! for the portal's invitation page, so that the flow can be done by hand in a browser.
+//!
+//! - `GET /_mailbox`: the list; `GET /_mailbox/{id}`: one email's HTML; `/_mailbox/{id}.txt`: its
+//!   headers and text.
+//! - `GET /_portal/invitations/{token}`: shows the invitation (the API's preview) and accepts it
+//!   with a password (the API's accept). `GET /_portal/`: where the welcome email points.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use std::path::Path;
+
+/// The path prefix of the portal stand-in; the local stack's `PORTAL_BASE_URL` ends with it.
+pub const PORTAL_PREFIX: &str = "/_portal";
+/// The mailbox's path.
+pub const MAILBOX_PREFIX: &str = "/_mailbox";
+
+/// One email in the folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Its file stem (a ULID: sorts by time).
+    pub id: String,
+    /// `From:`.
+    pub from: String,
+    /// `To:`.
+    pub to: String,
+    /// `Subject:`.
+    pub subject: String,
+    /// `Date:`.
+    pub date: String,
+    /// The plain-text body.
+    pub text: String,
+}
+
+fn is_id(id: &str) -> bool {
+    id.len() == 26 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Reads one email's headers and text.
+pub fn read(dir: &Path, id: &str) -> Option<Mail> {
+    if !is_id(id) {
+        return None;
+    }
+    let content = std::fs::read_to_string(dir.join(format!("{id}.txt"))).ok()?;
+    let (headers, text) = content.split_once("\n\n")?;
+    let header = |name: &str| {
+        headers
+            .lines()
+            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Some(Mail {
+        id: id.to_owned(),
+        from: header("From"),
+        to: header("To"),
+        subject: header("Subject"),
+        date: header("Date"),
+        text: text.to_owned(),
+    })
+}
+
+/// Every email in the folder, newest first.
+pub fn list(dir: &Path) -> Vec<Mail> {
+    let mut ids: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.strip_suffix(".txt").map(str::to_owned))
+        .collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.iter().filter_map(|id| read(dir, id)).collect()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("cache-control", "no-store")
+        .body(Body::Text(body))
+        .expect("a valid response")
+}
+
+fn html(body: String) -> Response<Body> {
+    page(StatusCode::OK, "text/html; charset=utf-8", body)
+}
+
+fn not_found() -> Response<Body> {
+    page(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        "Not found.\n".into(),
+    )
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:56rem;margin:2rem auto;padding:0 1rem}\
+    table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.4rem;border-bottom:1px solid #ddd}\
+    input,button{font:inherit;padding:.3rem .6rem}pre{background:#f4f4f4;padding:1rem;white-space:pre-wrap}";
+
+fn mailbox_page(dir: &Path) -> Response<Body> {
+    let mails = list(dir);
+    let rows: String = mails
+        .iter()
+        .map(|mail| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td><a href=\"{MAILBOX_PREFIX}/{id}\">{}</a></td><td><a href=\"{MAILBOX_PREFIX}/{id}.txt\">text</a></td></tr>",
+                escape(&mail.date),
+                escape(&mail.to),
+                escape(&mail.subject),
+                id = mail.id,
+            )
+        })
+        .collect();
+    html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>CloudHub local mailbox</title><style>{STYLE}</style></head>\
+         <body><h1>Local mailbox</h1><p>{} emails in <code>{}</code>, newest first. The list does not refresh by itself.</p>\
+         <table><tr><th>Date</th><th>To</th><th>Subject</th><th></th></tr>{rows}</table></body></html>",
+        mails.len(),
+        escape(&dir.display().to_string()),
+    ))
+}
+
+const INVITATION_PAGE: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>CloudHub invitation (local)</title>
+<style>STYLE</style></head><body>
+<h1>Invitation</h1>
+<p>The local stand-in for the portal's invitation page: it calls the API's preview and accept.</p>
+<pre id="preview">Loading…</pre>
+<form id="accept"><label>Password (a new account's, or your existing account's)
+<input type="password" id="password" minlength="1" required autocomplete="new-password"></label>
+<button type="submit">Accept the invitation</button></form>
+<pre id="answer"></pre>
+<p><a href="/_mailbox">Mailbox</a></p>
+<script>
+const token = location.pathname.split("/").pop();
+const show = async (id, response) => {
+  document.getElementById(id).textContent = response.status + "\n" + JSON.stringify(await response.json(), null, 2);
+};
+fetch("/invitations/" + token).then(r => show("preview", r));
+document.getElementById("accept").addEventListener("submit", async event => {
+  event.preventDefault();
+  const password = document.getElementById("password").value;
+  const response = await fetch("/invitations/" + token + "/accept", {
+    method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify({password}),
+  });
+  await show("answer", response);
+});
+</script></body></html>"#;
+
+const PORTAL_HOME: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>CloudHub (local)</title>
+<style>STYLE</style></head><body><h1>CloudHub, local stack</h1>
+<p>There is no portal frontend here: the API answers on this host (see the README's walkthrough),
+and every email the local mailer sent is in the <a href="/_mailbox">mailbox</a>.</p></body></html>"#;
+
+/// The page for `path`, if it is one of the local pages.
+pub fn answer(mailbox_dir: &Path, path: &str) -> Option<Response<Body>> {
+    if path == MAILBOX_PREFIX || path == "/_mailbox/" {
+        return Some(mailbox_page(mailbox_dir));
+    }
+    if let Some(rest) = path.strip_prefix("/_mailbox/") {
+        return Some(match rest.strip_suffix(".txt") {
+            Some(id) => read(mailbox_dir, id).map_or_else(not_found, |mail| {
+                page(
+                    StatusCode::OK,
+                    "text/plain; charset=utf-8",
+                    format!(
+                        "From: {}\nTo: {}\nSubject: {}\nDate: {}\n\n{}",
+                        mail.from, mail.to, mail.subject, mail.date, mail.text
+                    ),
+                )
+            }),
+            None if is_id(rest) => {
+                std::fs::read_to_string(mailbox_dir.join(format!("{rest}.html"))).map_or_else(|_| not_found(), html)
+            }
+            None => not_found(),
+        });
+    }
+    if path == PORTAL_PREFIX || path == "/_portal/" {
+        return Some(html(PORTAL_HOME.replace("STYLE", STYLE)));
+    }
+    if let Some(token) = path.strip_prefix("/_portal/invitations/") {
+        let valid = !token.is_empty()
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        return Some(if valid {
+            html(INVITATION_PAGE.replace("STYLE", STYLE))
+        } else {
+            not_found()
+        });
+    }
+    path.starts_with("/_portal/").then(not_found)
+}

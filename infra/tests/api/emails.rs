@@ -1,0 +1,421 @@
+//! Emails: the data table's stream → the publisher → EventBridge → the mailer → SES v2, with
+//! moto's server standing in for EventBridge, SQS and SES, and the local stack's folder mailbox.
+
+use crate::helpers::TestApp;
+use crate::moto::{Moto, SentEmail};
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use infra::delivery::{StreamPoller, local_streams_client};
+use infra::seed;
+use lambda_runtime::{Context, LambdaEvent};
+use mailer::{Mailer, Outbox, Outcome};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const PORTAL: &str = "https://portal.example";
+
+async fn poller(app: &TestApp) -> StreamPoller {
+    StreamPoller::new(
+        app.app.store.client(),
+        local_streams_client(&cloudhub::testing::endpoint()),
+        &app.app.store.tables().data,
+    )
+    .await
+    .unwrap()
+}
+
+fn mailer(app: &TestApp, outbox: Outbox) -> Mailer {
+    Mailer {
+        store: app.app.store.clone(),
+        clock: app.app.clock.clone(),
+        links: app.app.link_key().unwrap().clone(),
+        outbox,
+        portal_base_url: PORTAL.into(),
+    }
+}
+
+async fn deliver(mailer: &Mailer, envelope: &Value) -> Result<Outcome, lambda_runtime::Error> {
+    let event: EventBridgeEvent = serde_json::from_value(envelope.clone()).unwrap();
+    mailer::handle(mailer, LambdaEvent::new(event, Context::default())).await
+}
+
+fn unique(name: &str) -> String {
+    format!("{name}.{}@example.com", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+fn to(emails: &[SentEmail], address: &str) -> Vec<SentEmail> {
+    emails.iter().filter(|e| e.to == [address]).cloned().collect()
+}
+
+fn invitation_events<'a>(events: &'a [Value], address: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["detail-type"] == "InvitationSent" && e["detail"]["email"] == address)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_invitation_reaches_the_bus_as_an_event_and_ses_as_one_email_however_often_it_is_delivered() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let mut poller = poller(&app).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let anna = unique("anna");
+    let (id, link) = app.invite_with_link(&admin, &anna, &["Buyer"]).await;
+
+    let polled = poller.poll_once(&moto.bus()).await.unwrap();
+    assert!(polled.records > 0 && !polled.failed, "{polled:?}");
+    let events = moto.received_events().await;
+    let invited = invitation_events(&events, &anna);
+    assert_eq!(invited.len(), 1, "{events:#?}");
+    let event = invited[0];
+    assert_eq!(event["source"], "cloudhub.invitations");
+    let detail = &event["detail"];
+    assert_eq!(detail["customerNumber"], seed::CUSTOMER_NUMBER);
+    assert_eq!(detail["invitationId"], id.as_str());
+    assert_eq!(detail["invitedByEmail"], seed::ADMIN_EMAIL);
+    assert!(
+        detail["eventKey"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("invitation#{id}#"))
+    );
+    assert!(
+        detail["linkNonce"].is_string() && detail["expiresAt"].is_string(),
+        "{detail}"
+    );
+    let text = event.to_string();
+    assert!(
+        !text.contains(&link) && !text.contains("linkHash"),
+        "no link secret on the bus: {text}"
+    );
+    // The demo admin's account was inserted by the seed: a welcome email is owed too.
+    assert!(
+        events
+            .iter()
+            .any(|e| e["detail-type"] == "UserRegistered" && e["detail"]["email"] == seed::ADMIN_EMAIL),
+        "{events:#?}"
+    );
+
+    let mailer = mailer(&app, moto.outbox());
+    let outcome = deliver(&mailer, event).await.unwrap();
+    assert_eq!(outcome.sent, 1, "{outcome:?}");
+    let sent = to(&moto.sent_emails().await, &anna);
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].subject.contains(seed::COMPANY_NAME), "{:?}", sent[0].subject);
+    assert_eq!(sent[0].link_token(), link, "the button carries the invitation's link");
+    assert!(
+        sent[0].html.contains(&format!(
+            "{}&#x2f;invitations&#x2f;{link}",
+            PORTAL.replace('/', "&#x2f;")
+        )),
+        "links are made from the portal's base URL: {}",
+        sent[0].html
+    );
+
+    // EventBridge delivers again, several times at once: no second email.
+    let again: Vec<_> = (0..4)
+        .map(|_| {
+            let (mailer, event) = (mailer.clone(), event.clone());
+            tokio::spawn(async move { deliver(&mailer, &event).await.map_err(|e| e.to_string()) })
+        })
+        .collect();
+    for outcome in again {
+        // None sends; one that met another delivery still sending fails and is retried later.
+        if let Ok(outcome) = outcome.await.unwrap() {
+            assert_eq!(outcome.sent, 0, "{outcome:?}");
+        }
+    }
+    assert_eq!(deliver(&mailer, event).await.unwrap().already_sent, 1);
+    assert_eq!(to(&moto.sent_emails().await, &anna).len(), 1);
+
+    // The stream offers the same records again (a retried batch): the same event key, no email.
+    let mut replay = self::poller(&app).await;
+    replay.poll_once(&moto.bus()).await.unwrap();
+    let replayed = moto.received_events().await;
+    let event = invitation_events(&replayed, &anna)[0];
+    assert_eq!(event["detail"]["eventKey"], detail["eventKey"]);
+    assert_eq!(deliver(&mailer, event).await.unwrap().sent, 0);
+    assert_eq!(to(&moto.sent_emails().await, &anna).len(), 1);
+
+    // The link in the email opens the invitation.
+    assert_eq!(app.preview(&sent[0].link_token()).await.status, 200);
+}
+
+#[tokio::test]
+async fn with_eventbridge_unreachable_the_invite_succeeds_and_the_email_goes_out_once_the_bus_is_back() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let mut poller = poller(&app).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let anna = unique("anna");
+    let (_, link) = app.invite_with_link(&admin, &anna, &[]).await;
+
+    // Nothing listens on this port: every PutEvents fails.
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+    let unreachable = publisher::Bus::EventBridge {
+        client: crate::moto::eventbridge(&closed),
+        bus_name: moto.bus_name.clone(),
+    };
+    for _ in 0..2 {
+        let polled = poller.poll_once(&unreachable).await.unwrap();
+        assert!(polled.failed, "the batch is reported failed, not dropped: {polled:?}");
+        assert!(polled.records > 0, "and read again: {polled:?}");
+    }
+    assert!(moto.received_events().await.is_empty());
+
+    // The bus is back: the same records are published, the email goes out once.
+    let polled = poller.poll_once(&moto.bus()).await.unwrap();
+    assert!(!polled.failed, "{polled:?}");
+    let events = moto.received_events().await;
+    let invited = invitation_events(&events, &anna);
+    assert_eq!(invited.len(), 1, "{events:#?}");
+    let mailer = mailer(&app, moto.outbox());
+    deliver(&mailer, invited[0]).await.unwrap();
+    let sent = to(&moto.sent_emails().await, &anna);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].link_token(), link);
+    // Read on (the stream now holds the mailer's delivery records): nothing more is published.
+    assert!(!poller.poll_once(&moto.bus()).await.unwrap().failed);
+    assert!(moto.received_events().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_send_is_retried_and_sends_once_the_outbox_works() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let mut poller = poller(&app).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let anna = unique("anna");
+    app.invite_with_link(&admin, &anna, &[]).await;
+    poller.poll_once(&moto.bus()).await.unwrap();
+    let events = moto.received_events().await;
+    let event = invitation_events(&events, &anna)[0];
+
+    // SES unreachable: the invocation fails (Lambda retries it), nothing is recorded as sent.
+    let broken = Outbox::Ses {
+        client: aws_sdk_sesv2::Client::new(
+            &aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .endpoint_url(format!("http://127.0.0.1:{}", closed_port()))
+                .region(aws_config::Region::new("eu-central-1"))
+                .credentials_provider(aws_sdk_sesv2::config::SharedCredentialsProvider::new(
+                    aws_sdk_sesv2::config::Credentials::new("dummy", "dummy", None, None, "test"),
+                ))
+                .build(),
+        ),
+        sender: moto.sender.clone(),
+    };
+    assert!(deliver(&mailer(&app, broken), event).await.is_err());
+    // An unverified sender: SES refuses; also retried.
+    let unverified = Outbox::Ses {
+        client: moto.ses.clone(),
+        sender: "nobody@unverified.test".into(),
+    };
+    assert!(deliver(&mailer(&app, unverified), event).await.is_err());
+    assert!(to(&moto.sent_emails().await, &anna).is_empty());
+
+    let outcome = deliver(&mailer(&app, moto.outbox()), event).await.unwrap();
+    assert_eq!(outcome.sent, 1);
+    assert_eq!(to(&moto.sent_emails().await, &anna).len(), 1);
+}
+
+#[tokio::test]
+async fn a_resent_or_deleted_invitation_gets_no_email_for_its_dead_link() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let mut poller = poller(&app).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (anna, ben) = (unique("anna"), unique("ben"));
+    let (anna_id, _) = app.invite_with_link(&admin, &anna, &[]).await;
+    let (ben_id, _) = app.invite_with_link(&admin, &ben, &[]).await;
+    assert_eq!(app.resend(&admin, seed::CUSTOMER_NUMBER, &anna_id).await.status, 200);
+    let new_link = app.link_of(seed::CUSTOMER_NUMBER, &anna_id).await;
+    assert_eq!(
+        app.delete_invitation(&admin, seed::CUSTOMER_NUMBER, &ben_id)
+            .await
+            .status,
+        204
+    );
+    poller.poll_once(&moto.bus()).await.unwrap();
+    let events = moto.received_events().await;
+    let mailer = mailer(&app, moto.outbox());
+
+    let to_anna = invitation_events(&events, &anna);
+    assert_eq!(to_anna.len(), 2, "the invitation and the resend: {events:#?}");
+    assert_eq!(
+        deliver(&mailer, to_anna[0]).await.unwrap().skipped,
+        Some("link-superseded")
+    );
+    assert_eq!(deliver(&mailer, to_anna[1]).await.unwrap().sent, 1);
+    let sent = to(&moto.sent_emails().await, &anna);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].link_token(), new_link.reveal());
+
+    let to_ben = invitation_events(&events, &ben);
+    assert_eq!(
+        deliver(&mailer, to_ben[0]).await.unwrap().skipped,
+        Some("link-superseded")
+    );
+    assert!(to(&moto.sent_emails().await, &ben).is_empty());
+
+    // An event delivered after the link's day is over sends nothing either.
+    app.clock.advance(time::Duration::days(1));
+    assert_eq!(
+        deliver(&mailer, to_anna[1]).await.unwrap().skipped,
+        Some("link-expired")
+    );
+}
+
+#[tokio::test]
+async fn the_invitation_is_written_in_the_admins_choice_or_else_the_customers_default_language() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let mut poller = poller(&app).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (anna, ben) = (unique("anna"), unique("ben"));
+    let invited = app
+        .invite(
+            &admin,
+            seed::CUSTOMER_NUMBER,
+            json!({ "email": anna, "roleIds": [], "language": "en" }),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    app.invite_with_link(&admin, &ben, &[]).await;
+    poller.poll_once(&moto.bus()).await.unwrap();
+    let events = moto.received_events().await;
+    let mailer = mailer(&app, moto.outbox());
+    for address in [&anna, &ben] {
+        deliver(&mailer, invitation_events(&events, address)[0]).await.unwrap();
+    }
+    // The demo customer's default language is German.
+    let emails = moto.sent_emails().await;
+    assert!(
+        to(&emails, &anna)[0].html.contains("lang=\"en\""),
+        "{:?}",
+        to(&emails, &anna)
+    );
+    assert!(to(&emails, &anna)[0].subject.starts_with("Invitation to CloudHub"));
+    assert!(
+        to(&emails, &ben)[0].html.contains("lang=\"de\""),
+        "{:?}",
+        to(&emails, &ben)
+    );
+    assert!(to(&emails, &ben)[0].subject.starts_with("Einladung zu CloudHub"));
+}
+
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The local stack's mailbox folder, read until `wanted` finds an email or 20 s pass.
+async fn wait_for_mail(dir: &Path, wanted: impl Fn(&infra::mailbox::Mail) -> bool) -> infra::mailbox::Mail {
+    for _ in 0..200 {
+        if let Some(mail) = infra::mailbox::list(dir).into_iter().find(|m| wanted(m)) {
+            return mail;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "no such email arrived in {}: {:#?}",
+        dir.display(),
+        infra::mailbox::list(dir)
+    );
+}
+
+fn token_in(text: &str) -> String {
+    let start = text.find("/invitations/").expect("an invitation link") + "/invitations/".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[tokio::test]
+async fn on_the_local_stack_invite_accept_and_leave_fill_the_mailbox() {
+    let app = TestApp::with_demo_customer().await;
+    let mailbox = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("mailbox-{}", ulid::Ulid::new()));
+    let (listener, address) = infra::server::bind(0).await.unwrap();
+    let portal = format!("http://{address}{}", infra::mailbox::PORTAL_PREFIX);
+    let mut local_mailer = mailer(
+        &app,
+        Outbox::Folder {
+            dir: mailbox.clone(),
+            sender: "CloudHub <no-reply@cloudhub.localhost>".into(),
+        },
+    );
+    local_mailer.portal_base_url = portal.clone();
+    infra::delivery::spawn(poller(&app).await, local_mailer);
+    tokio::spawn(infra::server::serve_with_mailbox(
+        listener,
+        app.gateway.clone(),
+        Some(mailbox.clone()),
+    ));
+
+    // A second admin, so that "every admin" is more than one.
+    let admin = app.log_in_as_demo_admin().await;
+    let second_admin = unique("second-admin");
+    app.demo_member(&second_admin, &["Administrator"]).await;
+
+    // Invite → the email is in the mailbox, with the link to the local portal page.
+    let anna = unique("anna");
+    app.invite_with_link(&admin, &anna, &["Buyer"]).await;
+    let invitation = wait_for_mail(&mailbox, |m| m.to == anna).await;
+    assert!(invitation.subject.contains(seed::COMPANY_NAME), "{invitation:?}");
+    assert!(
+        invitation.text.contains(&format!("{portal}/invitations/")),
+        "{invitation:?}"
+    );
+    let token = token_in(&invitation.text);
+
+    // The mailbox page lists it, and its HTML has the clickable button.
+    let page = http_get(address, "/_mailbox").await;
+    assert!(
+        page.contains(&anna) && page.contains(&format!("/_mailbox/{}", invitation.id)),
+        "{page}"
+    );
+    let html = http_get(address, &format!("/_mailbox/{}", invitation.id)).await;
+    assert!(
+        html.replace("&#x2f;", "/")
+            .contains(&format!("href=\"{portal}/invitations/{token}\"")),
+        "{html}"
+    );
+    let portal_page = http_get(address, &format!("/_portal/invitations/{token}")).await;
+    assert!(portal_page.contains("/accept"), "{portal_page}");
+
+    // The link accepts the invitation → the welcome email arrives.
+    let session = app.accept_as_new(&token, "a long new password").await;
+    let welcome = wait_for_mail(&mailbox, |m| m.to == anna && m.id != invitation.id).await;
+    assert!(welcome.text.contains(&format!("{portal}/")), "{welcome:?}");
+
+    // Leave → every admin gets the member-left email naming Anna and the customer.
+    let left = app.leave(&session, seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await;
+    assert_eq!(left.status, 200, "{left:?}");
+    for admin_email in [seed::ADMIN_EMAIL, second_admin.as_str()] {
+        let mail = wait_for_mail(&mailbox, |m| m.to == admin_email && m.text.contains(&anna)).await;
+        assert!(mail.text.contains(seed::CUSTOMER_NUMBER), "{mail:?}");
+    }
+    assert!(
+        !infra::mailbox::list(&mailbox).iter().any(|m| m.to == anna
+            && m.text.contains(seed::CUSTOMER_NUMBER)
+            && m.id != invitation.id
+            && m.id != welcome.id),
+        "the member who left is not told"
+    );
+    let _ = std::fs::remove_dir_all(&mailbox);
+}
+
+async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
