@@ -142,6 +142,9 @@ pub async fn publish(bus: &Bus, changes: Vec<Change>) -> Option<String> {
         }
         sequence_numbers.push(change.sequence_number);
     }
+    if sequence_numbers.is_empty() {
+        return None;
+    }
     let owed = pending.len();
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {

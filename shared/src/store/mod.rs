@@ -8,8 +8,8 @@
 //! `ttl` (epoch seconds); stream with new and old images (the write is the source of truth for
 //! events). Indexes:
 //! - `GSI1` (`GSI1PK`, `GSI1SK`): a customer's memberships, eventually consistent. No request
-//!   reads it yet (the User Management table reads the seats, which are consistent); it is there
-//!   for fan-outs such as emailing every admin of a customer.
+//!   reads it (the User Management table reads the seats, which are consistent); the mailer reads
+//!   it to email every admin of a customer.
 //! - `LSI1` (`PK`, `LSI1SK`): a customer's invitations ordered by when their link expires, so
 //!   "pending" and "expired" are key ranges, and strongly consistent.
 //!
@@ -24,6 +24,7 @@
 //! | user profile | `USER#{userId}` | `USER` | | |
 //! | membership (role names, permissions, `revision`, `status` active or left, `tourSeen` string set) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
+//! | email delivery (`status` sending or sent, `claimedUntil`) | `DELIVERY#{eventKey}#{recipient}` | `DELIVERY` | | 14 days |
 //!
 //! **Sessions table** (`SessionsTable`, env `SESSIONS_TABLE_NAME`): key `PK` (string); TTL `ttl`.
 //!
@@ -62,6 +63,9 @@
 //!   credential when new, admin count when an admin role, session).
 //! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
 //!   freed, admin count when an admin leaves). Tour complete, settings: one UpdateItem.
+//! - publisher (stream): no reads. Mailer, per event: invitation = BatchGetItem (customer,
+//!   invitation); member left = Query of GSI1 (the customer's admins) and BatchGetItem (their
+//!   users' languages); then per recipient PutItem (claim), the send, UpdateItem (sent).
 //! - operator's create-customer: one TransactWriteItems (customer, roles, user, credential,
 //!   membership, seat), all conditional on not existing yet.
 
