@@ -204,3 +204,58 @@ pub async fn handle(bus: &Bus, event: LambdaEvent<dynamodb::Event>) -> Result<Dy
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn change(sequence_number: &str, new: serde_json::Value) -> Change {
+        Change {
+            sequence_number: sequence_number.into(),
+            old: None,
+            new: Some(serde_dynamo::to_item(new).unwrap()),
+        }
+    }
+
+    fn user(id: &str) -> serde_json::Value {
+        json!({ "PK": format!("USER#{id}"), "SK": "USER", "id": id, "email": "anna@example.com", "language": "en" })
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_item_stops_the_batch_at_its_record_and_what_came_before_is_published() {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let bus = Bus::Local(sender);
+        let changes = vec![
+            change("100", json!({ "PK": "QUOTA#x#2026-11-24", "SK": "QUOTA", "sent": 1 })),
+            change("200", user("01KAWDEM0ADM1N000000000002")),
+            // An invitation without its link nonce cannot become an event.
+            change(
+                "300",
+                json!({ "PK": "CUSTOMER#100234", "SK": "INVITATION#01KAWDEM0ADM1N000000000001" }),
+            ),
+            change("400", user("01KAWDEM0ADM1N000000000003")),
+        ];
+        assert_eq!(publish(&bus, changes).await.as_deref(), Some("300"));
+        let published = receiver.try_recv().unwrap();
+        assert_eq!(published.detail_type, "UserRegistered");
+        assert_eq!(published.detail["userId"], "01KAWDEM0ADM1N000000000002");
+        assert!(receiver.try_recv().is_err(), "nothing after the unreadable record");
+    }
+
+    #[tokio::test]
+    async fn when_nothing_can_be_published_the_first_record_owing_an_event_is_reported() {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        drop(receiver);
+        let bus = Bus::Local(sender);
+        let changes = vec![
+            change("100", json!({ "PK": "QUOTA#x#2026-11-24", "SK": "QUOTA", "sent": 1 })),
+            change("200", user("01KAWDEM0ADM1N000000000002")),
+            change("300", user("01KAWDEM0ADM1N000000000003")),
+        ];
+        assert_eq!(publish(&bus, changes).await.as_deref(), Some("200"));
+        // A batch that owes nothing succeeds at once.
+        let nothing = vec![change("100", json!({ "PK": "QUOTA#x#2026-11-24", "SK": "QUOTA" }))];
+        assert_eq!(publish(&bus, nothing).await, None);
+    }
+}

@@ -181,6 +181,33 @@ async fn with_eventbridge_unreachable_the_invite_succeeds_and_the_email_goes_out
 }
 
 #[tokio::test]
+async fn an_entry_eventbridge_refuses_is_put_again_not_dropped() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let mut poller = poller(&app).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (anna, ben) = (unique("anna"), unique("ben"));
+    app.invite_with_link(&admin, &anna, &[]).await;
+    app.invite_with_link(&admin, &ben, &[]).await;
+
+    // The first PutEvents answers FailedEntryCount 1 for its first entry (the seed's welcome).
+    let flaky = publisher::Bus::EventBridge {
+        client: crate::moto::eventbridge(&crate::moto::refusing_first_entry(&moto.endpoint).await),
+        bus_name: moto.bus_name.clone(),
+    };
+    let polled = poller.poll_once(&flaky).await.unwrap();
+    assert!(!polled.failed, "retried within the invocation: {polled:?}");
+    let events = moto.received_events().await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["detail-type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["InvitationSent", "InvitationSent", "UserRegistered"],
+        "every event once, the refused one after the others: {events:#?}"
+    );
+    assert_eq!(events[2]["detail"]["email"], seed::ADMIN_EMAIL);
+}
+
+#[tokio::test]
 async fn a_failed_send_is_retried_and_sends_once_the_outbox_works() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
@@ -357,7 +384,11 @@ async fn on_the_local_stack_invite_accept_and_leave_fill_the_mailbox() {
     // A second admin, so that "every admin" is more than one.
     let admin = app.log_in_as_demo_admin().await;
     let second_admin = unique("second-admin");
-    app.demo_member(&second_admin, &["Administrator"]).await;
+    let second_session = app.demo_member(&second_admin, &["Administrator"]).await;
+    let german = app
+        .put_json("/me/settings", &second_session, &json!({ "language": "de" }))
+        .await;
+    assert_eq!(german.status, 200, "{german:?}");
 
     // Invite → the email is in the mailbox, with the link to the local portal page.
     let anna = unique("anna");
@@ -393,9 +424,19 @@ async fn on_the_local_stack_invite_accept_and_leave_fill_the_mailbox() {
     // Leave → every admin gets the member-left email naming Anna and the customer.
     let left = app.leave(&session, seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await;
     assert_eq!(left.status, 200, "{left:?}");
-    for admin_email in [seed::ADMIN_EMAIL, second_admin.as_str()] {
+    // Each admin in their own language.
+    for (admin_email, subject) in [
+        (
+            seed::ADMIN_EMAIL,
+            format!("{anna} left customer {}", seed::CUSTOMER_NUMBER),
+        ),
+        (
+            second_admin.as_str(),
+            format!("{anna} hat Kunde {}", seed::CUSTOMER_NUMBER),
+        ),
+    ] {
         let mail = wait_for_mail(&mailbox, |m| m.to == admin_email && m.text.contains(&anna)).await;
-        assert!(mail.text.contains(seed::CUSTOMER_NUMBER), "{mail:?}");
+        assert!(mail.subject.starts_with(&subject), "{mail:?}");
     }
     assert!(
         !infra::mailbox::list(&mailbox).iter().any(|m| m.to == anna

@@ -209,3 +209,101 @@ async fn sqs(endpoint: &str, action: &str, body: Value) -> Value {
     .await;
     serde_json::from_str(&answer).unwrap()
 }
+
+/// A proxy in front of moto that makes EventBridge refuse the first entry of the first
+/// `PutEvents` call it sees (the entry never reaches moto; the answer reports it failed, as
+/// EventBridge does with `FailedEntryCount`). Everything else passes through. Returns its endpoint.
+pub async fn refusing_first_entry(moto: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let moto = moto.trim_start_matches("http://").to_owned();
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tokio::spawn(async move {
+        loop {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let (moto, refused) = (moto.clone(), refused.clone());
+            tokio::spawn(async move {
+                let (head, body) = read_request(&mut client).await;
+                let put_events = head.to_lowercase().contains("x-amz-target: awsevents.putevents");
+                let refuse = put_events && !refused.swap(true, std::sync::atomic::Ordering::SeqCst);
+                let body = if refuse {
+                    let mut request: Value = serde_json::from_slice(&body).unwrap();
+                    request["Entries"].as_array_mut().unwrap().remove(0);
+                    serde_json::to_vec(&request).unwrap()
+                } else {
+                    body
+                };
+                let head: String = head
+                    .lines()
+                    .filter(|line| {
+                        let lower = line.to_lowercase();
+                        !line.is_empty() && !lower.starts_with("content-length:") && !lower.starts_with("connection:")
+                    })
+                    .map(|line| format!("{line}\r\n"))
+                    .collect();
+                let mut upstream = tokio::net::TcpStream::connect(&moto).await.unwrap();
+                upstream
+                    .write_all(format!("{head}content-length: {}\r\nconnection: close\r\n\r\n", body.len()).as_bytes())
+                    .await
+                    .unwrap();
+                upstream.write_all(&body).await.unwrap();
+                let mut answer = Vec::new();
+                upstream.read_to_end(&mut answer).await.unwrap();
+                let answer = String::from_utf8(answer).unwrap();
+                let (status, body) = answer.split_once("\r\n\r\n").unwrap();
+                let status = status.lines().next().unwrap().to_owned();
+                let body = if refuse {
+                    let mut response: Value = serde_json::from_str(body).unwrap();
+                    response["Entries"].as_array_mut().unwrap().insert(
+                        0,
+                        json!({ "ErrorCode": "InternalFailure", "ErrorMessage": "Injected by the test proxy." }),
+                    );
+                    response["FailedEntryCount"] = json!(1);
+                    response.to_string()
+                } else {
+                    body.to_owned()
+                };
+                client
+                    .write_all(
+                        format!(
+                            "{status}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .await
+                    .unwrap();
+            });
+        }
+    });
+    endpoint
+}
+
+/// Reads one HTTP/1.1 request with a content-length body: (head, body).
+async fn read_request(stream: &mut tokio::net::TcpStream) -> (String, Vec<u8>) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let read = stream.read(&mut chunk).await.unwrap();
+        assert!(read > 0, "the request ended early");
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8(buffer[..end].to_vec()).unwrap();
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            let mut body = buffer[end + 4..].to_vec();
+            while body.len() < length {
+                let read = stream.read(&mut chunk).await.unwrap();
+                assert!(read > 0, "the body ended early");
+                body.extend_from_slice(&chunk[..read]);
+            }
+            return (head, body);
+        }
+    }
+}
