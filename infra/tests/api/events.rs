@@ -31,6 +31,12 @@ const EXPECTATIONS: &[(&str, &str, Expect)] = &[
     ("users-list.json", "users", Expect::Status(200)),
     ("users-assign-unknown-user.json", "users", Expect::Status(404)),
     (
+        "publisher-invitation-created.json",
+        "publisher",
+        Expect::Published(&["InvitationSent"]),
+    ),
+    ("mailer-user-registered.json", "mailer", Expect::Mailed(1)),
+    (
         "authorizer-valid-session.json",
         "authorizer",
         Expect::Caller(infra::seed::ADMIN_USER_ID),
@@ -44,6 +50,10 @@ const EXPECTATIONS: &[(&str, &str, Expect)] = &[
 
 enum Expect {
     Status(u16),
+    /// The publisher puts these events on the bus and reports no failure.
+    Published(&'static [&'static str]),
+    /// The mailer sends this many emails.
+    Mailed(usize),
     Caller(&'static str),
     Failure(&'static str),
 }
@@ -58,6 +68,41 @@ async fn every_sample_event_answers_as_its_name_says() {
         let app = TestApp::with_demo_customer().await;
         let payload = std::fs::read_to_string(events_dir().join(file)).unwrap();
         match (*function, expect) {
+            ("publisher", Expect::Published(kinds)) => {
+                let event = serde_json::from_str(&payload).unwrap();
+                let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+                let bus = publisher::Bus::Local(sender);
+                let response = publisher::handle(&bus, lambda_runtime::LambdaEvent::new(event, Default::default()))
+                    .await
+                    .unwrap();
+                assert!(response.batch_item_failures.is_empty(), "{file}: {response:?}");
+                let mut published = Vec::new();
+                while let Ok(envelope) = receiver.try_recv() {
+                    published.push(envelope.detail_type);
+                }
+                assert_eq!(published, *kinds, "{file}");
+            }
+            ("mailer", Expect::Mailed(count)) => {
+                let event = serde_json::from_str(&payload).unwrap();
+                let dir =
+                    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("events-{}", ulid::Ulid::new()));
+                let mailer = mailer::Mailer {
+                    store: app.app.store.clone(),
+                    clock: app.app.clock.clone(),
+                    links: app.app.link_key().unwrap().clone(),
+                    outbox: mailer::Outbox::Folder {
+                        dir: dir.clone(),
+                        sender: "no-reply@cloudhub.localhost".into(),
+                    },
+                    portal_base_url: "https://portal.example".into(),
+                };
+                let outcome = mailer::handle(&mailer, lambda_runtime::LambdaEvent::new(event, Default::default()))
+                    .await
+                    .unwrap();
+                assert_eq!(outcome.sent, *count, "{file}: {outcome:?}");
+                assert_eq!(infra::mailbox::list(&dir).len(), *count, "{file}");
+                let _ = std::fs::remove_dir_all(&dir);
+            }
             ("authorizer", expect) => {
                 let event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&payload).unwrap();
                 let verdict = authorizer::authorize(&app.app, event).await;
@@ -73,7 +118,7 @@ async fn every_sample_event_answers_as_its_name_says() {
                         },
                         "{file}"
                     ),
-                    Expect::Status(_) => unreachable!(),
+                    _ => unreachable!(),
                 }
             }
             (function, Expect::Status(status)) => {
@@ -95,7 +140,7 @@ async fn every_sample_event_answers_as_its_name_says() {
                 };
                 assert_eq!(response.status().as_u16(), *status, "{file}: {:?}", response.body());
             }
-            _ => panic!("{file}: an HTTP function answers with a status"),
+            _ => panic!("{file}: no such expectation for {function}"),
         }
     }
 }
