@@ -125,13 +125,15 @@ impl StreamPoller {
                 Some(Position::At(iterator)) => iterator.clone(),
                 None => self.iterator(&id, ShardIteratorType::TrimHorizon, None).await?,
             };
-            let output = self
-                .client
-                .get_records()
-                .shard_iterator(iterator)
-                .send()
-                .await
-                .context("Failed to read stream records.")?;
+            let output = match self.client.get_records().shard_iterator(iterator).send().await {
+                Ok(output) => output,
+                Err(error) => {
+                    // An expired or otherwise unusable iterator: start the shard over next time
+                    // (what was delivered before is not sent twice; the mailer remembers).
+                    self.shards.remove(&id);
+                    return Err(error).context("Failed to read stream records.");
+                }
+            };
             let changes: Vec<Change> = output
                 .records()
                 .iter()

@@ -251,7 +251,11 @@ pub async fn deliver(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Out
             Claim::InProgress => failures.push(anyhow::anyhow!("Another delivery of this email is in progress.")),
             Claim::Claimed => match mailer.outbox.send(&to, &mail).await {
                 Ok(message_id) => {
-                    deliveries::mark_sent(&mailer.store, event.event_key(), &to).await?;
+                    // The email is out: failing now would only make the retries find the claim
+                    // held. Unmarked, the claim lapses and only a much later redelivery resends.
+                    if let Err(error) = deliveries::mark_sent(&mailer.store, event.event_key(), &to).await {
+                        tracing::warn!(error = format!("{error:#}"), "recording a sent email failed");
+                    }
                     tracing::info!(message_id, "email sent");
                     outcome.sent += 1;
                 }

@@ -460,3 +460,44 @@ async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     answer
 }
+
+#[tokio::test]
+async fn a_new_account_is_welcomed_once_and_an_existing_one_that_accepts_is_not() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let other = app.other_customer().await;
+    let mut poller = poller(&app).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let anna = unique("anna");
+    let (_, anna_link) = app.invite_with_link(&admin, &anna, &[]).await;
+    let (_, other_link) = app.invite_with_link(&admin, &other.admin_email, &[]).await;
+    app.accept_as_new(&anna_link, "a long new password").await;
+    let existing = app
+        .accept(&other_link, None, &json!({ "password": other.admin_password }))
+        .await;
+    assert_eq!(existing.status, 200, "{existing:?}");
+
+    poller.poll_once(&moto.bus()).await.unwrap();
+    let events = moto.received_events().await;
+    let welcomed = |address: &str| {
+        events
+            .iter()
+            .filter(|e| e["detail-type"] == "UserRegistered" && e["detail"]["email"] == address)
+            .count()
+    };
+    assert_eq!(welcomed(&anna), 1, "{events:#?}");
+    assert_eq!(
+        welcomed(&other.admin_email),
+        1,
+        "only when its account was created: {events:#?}"
+    );
+
+    let mailer = mailer(&app, moto.outbox());
+    for event in events.iter().filter(|e| e["detail-type"] == "UserRegistered") {
+        deliver(&mailer, event).await.unwrap();
+    }
+    let sent = to(&moto.sent_emails().await, &anna);
+    assert_eq!(sent.len(), 1);
+    // Anna's account took the customer's default language (German): so does her welcome.
+    assert_eq!(sent[0].subject, "Willkommen bei CloudHub");
+}
