@@ -7,6 +7,8 @@ DYNAMODB_LOCAL_VERSION=10.3.0
 DYNAMODB_LOCAL_DIR="$CLOUDHUB_TOOLS_DIR/dynamodb-local-$DYNAMODB_LOCAL_VERSION"
 MOTO_VERSION=5.2.5
 MOTO_VENV="$CLOUDHUB_TOOLS_DIR/moto-$MOTO_VERSION"
+SAM_VERSION=1.170.0
+SAM_VENV="$CLOUDHUB_TOOLS_DIR/sam-$SAM_VERSION"
 
 log() { printf '[cloudhub] %s\n' "$*" >&2; }
 
@@ -76,6 +78,22 @@ start_moto() {
   MOTO_PID=$!
   wait_for_port "$port" "moto" "$MOTO_PID"
   log "moto is up on http://127.0.0.1:$port (pid $MOTO_PID)"
+}
+
+# AWS SAM CLI (PyPI aws-sam-cli) in its own virtualenv, for `sam validate --lint`.
+install_sam() {
+  if [ -x "$SAM_VENV/bin/sam" ]; then return 0; fi
+  log "Installing aws-sam-cli==$SAM_VERSION into $SAM_VENV"
+  rm -rf "$SAM_VENV"
+  python3 -m venv "$SAM_VENV"
+  "$SAM_VENV/bin/pip" install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_VERSION"
+}
+
+# Validates template.yaml with SAM's own checks and cfn-lint; works offline.
+sam_validate() {
+  install_sam
+  SAM_CLI_TELEMETRY=0 AWS_REGION=${AWS_REGION:-eu-central-1} AWS_DEFAULT_REGION=${AWS_REGION:-eu-central-1} \
+    "$SAM_VENV/bin/sam" validate --lint --template "$CLOUDHUB_ROOT/template.yaml"
 }
 
 stop_pid() {
