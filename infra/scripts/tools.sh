@@ -7,6 +7,8 @@ DYNAMODB_LOCAL_VERSION=10.3.0
 DYNAMODB_LOCAL_DIR="$CLOUDHUB_TOOLS_DIR/dynamodb-local-$DYNAMODB_LOCAL_VERSION"
 MOTO_VERSION=5.2.5
 MOTO_VENV="$CLOUDHUB_TOOLS_DIR/moto-$MOTO_VERSION"
+CARGO_LAMBDA_VERSION=1.9.2
+CARGO_LAMBDA_VENV="$CLOUDHUB_TOOLS_DIR/cargo-lambda-$CARGO_LAMBDA_VERSION"
 SAM_VERSION=1.170.0
 SAM_VENV="$CLOUDHUB_TOOLS_DIR/sam-$SAM_VERSION"
 
@@ -78,6 +80,15 @@ start_moto() {
   MOTO_PID=$!
   wait_for_port "$port" "moto" "$MOTO_PID"
   log "moto is up on http://127.0.0.1:$port (pid $MOTO_PID)"
+}
+
+# cargo-lambda (PyPI) in its own virtualenv, for `cargo lambda watch` and `cargo lambda invoke`.
+install_cargo_lambda() {
+  if [ -x "$CARGO_LAMBDA_VENV/bin/cargo-lambda" ]; then return 0; fi
+  log "Installing cargo-lambda==$CARGO_LAMBDA_VERSION into $CARGO_LAMBDA_VENV"
+  rm -rf "$CARGO_LAMBDA_VENV"
+  python3 -m venv "$CARGO_LAMBDA_VENV"
+  "$CARGO_LAMBDA_VENV/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
 }
 
 # AWS SAM CLI (PyPI aws-sam-cli) in its own virtualenv, for `sam validate --lint`.

@@ -39,6 +39,10 @@ struct Options {
     /// The portal's base URL in email links; by default the local stand-in pages on this server.
     #[arg(long, env = "PORTAL_BASE_URL")]
     portal_base_url: Option<String>,
+    /// Whether the local stack delivers emails itself (off when something else, e.g. the
+    /// publisher and mailer under `cargo lambda watch`, reads the events).
+    #[arg(long, env = "CLOUDHUB_DELIVER_EMAILS", default_value_t = true, action = clap::ArgAction::Set)]
+    deliver_emails: bool,
     /// The sender address written into emails.
     #[arg(
         long,
@@ -74,7 +78,9 @@ async fn main() -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| format!("http://{address}{}", infra::mailbox::PORTAL_PREFIX)),
     };
-    infra::delivery::spawn(poller, mailer);
+    if options.deliver_emails {
+        infra::delivery::spawn(poller, mailer);
+    }
 
     let seeded = seed::demo(&store, time::OffsetDateTime::now_utc()).await?;
     let gateway = Gateway::new(App {

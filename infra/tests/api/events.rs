@@ -6,56 +6,38 @@ use cloudhub::http::AuthorizerContext;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use std::path::Path;
 
-/// File, function, and what it answers (an HTTP status, or the authorizer's verdict).
-const EXPECTATIONS: &[(&str, &str, Expect)] = &[
-    ("login.json", "login", Expect::Status(200)),
-    ("login-wrong-password.json", "login", Expect::Status(401)),
-    ("logout.json", "logout", Expect::Status(204)),
-    ("me.json", "me", Expect::Status(200)),
-    ("me-without-session.json", "me", Expect::Status(401)),
-    ("me-settings.json", "me", Expect::Status(200)),
-    ("me-tour-complete.json", "me", Expect::Status(200)),
-    ("accept-preview-unknown-link.json", "accept", Expect::Status(404)),
-    ("accept-unknown-link.json", "accept", Expect::Status(404)),
-    ("leave-customer-last-admin.json", "leave-customer", Expect::Status(409)),
-    ("invite.json", "invite", Expect::Status(201)),
-    ("invite-existing-member.json", "invite", Expect::Status(409)),
-    ("list.json", "list", Expect::Status(200)),
-    ("resend-unknown-invitation.json", "resend", Expect::Status(404)),
-    ("delete-unknown-invitation.json", "delete", Expect::Status(404)),
-    ("quota.json", "quota", Expect::Status(200)),
-    ("roles-list.json", "roles", Expect::Status(200)),
-    ("roles-create.json", "roles", Expect::Status(201)),
-    ("roles-edit-unknown-role.json", "roles", Expect::Status(404)),
-    ("roles-delete-unknown-role.json", "roles", Expect::Status(404)),
-    ("users-list.json", "users", Expect::Status(200)),
-    ("users-assign-unknown-user.json", "users", Expect::Status(404)),
-    (
-        "publisher-invitation-created.json",
-        "publisher",
-        Expect::Published(&["InvitationSent"]),
-    ),
-    ("mailer-user-registered.json", "mailer", Expect::Mailed(1)),
-    (
-        "authorizer-valid-session.json",
-        "authorizer",
-        Expect::Caller(infra::seed::ADMIN_USER_ID),
-    ),
-    (
-        "authorizer-without-header.json",
-        "authorizer",
-        Expect::Failure("missing-session"),
-    ),
-];
-
+/// What a sample event answers (see `infra/events.tsv`).
 enum Expect {
     Status(u16),
+    Caller(String),
+    Failure(String),
     /// The publisher puts these events on the bus and reports no failure.
-    Published(&'static [&'static str]),
+    Published(Vec<String>),
     /// The mailer sends this many emails.
     Mailed(usize),
-    Caller(&'static str),
-    Failure(&'static str),
+}
+
+/// File, function, and what it answers, from `infra/events.tsv`.
+fn expectations() -> Vec<(String, String, Expect)> {
+    include_str!("../../events.tsv")
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [file, function, kind, value] = fields[..] else {
+                panic!("events.tsv: not four tab-separated fields: {line}")
+            };
+            let expect = match kind {
+                "status" => Expect::Status(value.parse().unwrap()),
+                "caller" => Expect::Caller(value.into()),
+                "failure" => Expect::Failure(value.into()),
+                "published" => Expect::Published(value.split(',').map(str::to_owned).collect()),
+                "mailed" => Expect::Mailed(value.parse().unwrap()),
+                other => panic!("events.tsv: unknown expectation {other}"),
+            };
+            (file.to_owned(), function.to_owned(), expect)
+        })
+        .collect()
 }
 
 fn events_dir() -> std::path::PathBuf {
@@ -64,10 +46,10 @@ fn events_dir() -> std::path::PathBuf {
 
 #[tokio::test]
 async fn every_sample_event_answers_as_its_name_says() {
-    for (file, function, expect) in EXPECTATIONS {
+    for (file, function, expect) in &expectations() {
         let app = TestApp::with_demo_customer().await;
         let payload = std::fs::read_to_string(events_dir().join(file)).unwrap();
-        match (*function, expect) {
+        match (function.as_str(), expect) {
             ("publisher", Expect::Published(kinds)) => {
                 let event = serde_json::from_str(&payload).unwrap();
                 let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -109,11 +91,11 @@ async fn every_sample_event_answers_as_its_name_says() {
                 assert!(verdict.is_authorized);
                 let context = verdict.context;
                 match expect {
-                    Expect::Caller(user_id) => assert_eq!(context.user_id.as_deref(), Some(*user_id), "{file}"),
+                    Expect::Caller(user_id) => assert_eq!(context.user_id.as_deref(), Some(user_id.as_str()), "{file}"),
                     Expect::Failure(code) => assert_eq!(
                         context,
                         AuthorizerContext {
-                            failure: Some((*code).into()),
+                            failure: Some(code.clone()),
                             ..Default::default()
                         },
                         "{file}"
@@ -152,7 +134,7 @@ fn every_event_file_has_an_expectation_and_every_function_an_event() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let mut expected: Vec<String> = EXPECTATIONS.iter().map(|(file, _, _)| (*file).to_owned()).collect();
+    let mut expected: Vec<String> = expectations().into_iter().map(|(file, _, _)| file).collect();
     expected.sort();
     assert_eq!(files, expected);
 
@@ -162,7 +144,7 @@ fn every_event_file_has_an_expectation_and_every_function_an_event() {
         .collect();
     for function in functions {
         assert!(
-            EXPECTATIONS
+            expectations()
                 .iter()
                 .any(|(file, f, _)| *f == function && file.starts_with(&function)),
             "functions/{function} has no sample event named after it"
