@@ -62,15 +62,18 @@ start_dynamodb_local() {
   log "DynamoDB Local is up on http://127.0.0.1:$port (pid $DYNAMODB_LOCAL_PID)"
 }
 
+# Installs a PyPI package pinned to a version into its own virtualenv under .tools/, once.
+install_pip_tool() { # venv, requirement, executable
+  if [ -x "$1/bin/$3" ]; then return 0; fi
+  log "Installing $2 into $1"
+  rm -rf "$1"
+  python3 -m venv "$1"
+  "$1/bin/pip" install --quiet --disable-pip-version-check "$2"
+}
+
 # moto's server mode (PyPI moto[server]) in its own virtualenv: EventBridge, SQS and SES v2 for
 # the tests of the email adapters.
-install_moto() {
-  if [ -x "$MOTO_VENV/bin/moto_server" ]; then return 0; fi
-  log "Installing moto[server]==$MOTO_VERSION into $MOTO_VENV"
-  rm -rf "$MOTO_VENV"
-  python3 -m venv "$MOTO_VENV"
-  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-}
+install_moto() { install_pip_tool "$MOTO_VENV" "moto[server]==$MOTO_VERSION" moto_server; }
 
 # Starts moto's server on 127.0.0.1:$1 and sets MOTO_PID.
 start_moto() {
@@ -83,22 +86,10 @@ start_moto() {
 }
 
 # cargo-lambda (PyPI) in its own virtualenv, for `cargo lambda watch` and `cargo lambda invoke`.
-install_cargo_lambda() {
-  if [ -x "$CARGO_LAMBDA_VENV/bin/cargo-lambda" ]; then return 0; fi
-  log "Installing cargo-lambda==$CARGO_LAMBDA_VERSION into $CARGO_LAMBDA_VENV"
-  rm -rf "$CARGO_LAMBDA_VENV"
-  python3 -m venv "$CARGO_LAMBDA_VENV"
-  "$CARGO_LAMBDA_VENV/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
-}
+install_cargo_lambda() { install_pip_tool "$CARGO_LAMBDA_VENV" "cargo-lambda==$CARGO_LAMBDA_VERSION" cargo-lambda; }
 
 # AWS SAM CLI (PyPI aws-sam-cli) in its own virtualenv, for `sam validate --lint`.
-install_sam() {
-  if [ -x "$SAM_VENV/bin/sam" ]; then return 0; fi
-  log "Installing aws-sam-cli==$SAM_VERSION into $SAM_VENV"
-  rm -rf "$SAM_VENV"
-  python3 -m venv "$SAM_VENV"
-  "$SAM_VENV/bin/pip" install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_VERSION"
-}
+install_sam() { install_pip_tool "$SAM_VENV" "aws-sam-cli==$SAM_VERSION" sam; }
 
 # Validates template.yaml with SAM's own checks and cfn-lint; works offline.
 sam_validate() {
