@@ -4,9 +4,9 @@
 
 use crate::customers::CustomerItem;
 use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Language, Permission, UserId};
-use crate::store::{Store, keys};
+use crate::store::{Store, item_key, keys};
 use anyhow::Context as _;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -50,40 +50,6 @@ struct UserLanguage {
     language: Language,
 }
 
-type Item = HashMap<String, AttributeValue>;
-
-/// Reads `keys` with consistent BatchGetItem calls, following unprocessed keys.
-async fn batch_get(store: &Store, keys: Vec<Item>) -> anyhow::Result<Vec<Item>> {
-    let mut found = Vec::new();
-    for chunk in keys.chunks(100) {
-        let wanted = KeysAndAttributes::builder()
-            .set_keys(Some(chunk.to_vec()))
-            .consistent_read(true)
-            .build()
-            .context("A BatchGetItem request is malformed.")?;
-        let mut request = HashMap::from([(store.tables.data.clone(), wanted)]);
-        while !request.is_empty() {
-            let output = store
-                .client
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await
-                .context("Failed to read items for an email.")?;
-            found.extend(output.responses.unwrap_or_default().into_values().flatten());
-            request = output.unprocessed_keys.unwrap_or_default();
-        }
-    }
-    Ok(found)
-}
-
-fn key(pk: String, sk: String) -> Item {
-    HashMap::from([
-        (keys::PK.to_owned(), AttributeValue::S(pk)),
-        (keys::SK.to_owned(), AttributeValue::S(sk)),
-    ])
-}
-
 /// The customer of an invitation and the invitation's current link nonce (one BatchGetItem).
 #[tracing::instrument(name = "Reading an invitation's customer", skip_all, fields(customer = %customer))]
 pub async fn invitation_context(
@@ -91,14 +57,12 @@ pub async fn invitation_context(
     customer: &CustomerNumber,
     invitation: &InvitationId,
 ) -> anyhow::Result<Option<InvitationContext>> {
-    let items = batch_get(
-        store,
-        vec![
-            key(keys::customer(customer), keys::CUSTOMER_SK.into()),
-            key(keys::customer(customer), keys::invitation_sk(invitation)),
-        ],
-    )
-    .await?;
+    let items = store
+        .batch_get(vec![
+            item_key(keys::customer(customer), keys::CUSTOMER_SK.into()),
+            item_key(keys::customer(customer), keys::invitation_sk(invitation)),
+        ])
+        .await?;
     let (mut found, mut current_nonce) = (None, None);
     for item in items {
         if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
@@ -146,14 +110,14 @@ pub async fn admins(store: &Store, customer: &CustomerNumber) -> anyhow::Result<
     if admins.is_empty() {
         return Ok(Vec::new());
     }
-    let users = batch_get(
-        store,
-        admins
-            .iter()
-            .map(|admin| key(keys::user(&admin.user_id), keys::USER_SK.into()))
-            .collect(),
-    )
-    .await?;
+    let users = store
+        .batch_get(
+            admins
+                .iter()
+                .map(|admin| item_key(keys::user(&admin.user_id), keys::USER_SK.into()))
+                .collect(),
+        )
+        .await?;
     let languages: HashMap<UserId, Language> = users
         .into_iter()
         .map(|item| {

@@ -22,14 +22,13 @@ use crate::roles::{CHANGING_UNTIL, RoleItem, change_admin_count};
 use crate::seats::{SeatItem, SeatStatus};
 use crate::sessions::{self, Attempt, Session};
 use crate::store::transactions::{Reason, TransactionError, built, transact};
-use crate::store::{Store, epoch_seconds, keys};
+use crate::store::{Store, epoch_seconds, item_key, keys};
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 /// What a link holder sees before accepting.
@@ -204,54 +203,32 @@ async fn live_invitation(store: &Store, token: &SecretToken, now: OffsetDateTime
 
 /// The customer, the credential and the roles, in one consistent BatchGetItem.
 async fn read_context(store: &Store, invitation: &Invitation) -> anyhow::Result<Context> {
-    let table = &store.tables.data;
-    let key = |pk: String, sk: String| {
-        HashMap::from([
-            (keys::PK.to_owned(), AttributeValue::S(pk)),
-            (keys::SK.to_owned(), AttributeValue::S(sk)),
-        ])
-    };
     let customer_pk = keys::customer(&invitation.customer_number);
     let mut wanted = vec![
-        key(customer_pk.clone(), keys::CUSTOMER_SK.into()),
-        key(keys::credential(&invitation.email), keys::CREDENTIAL_SK.into()),
+        item_key(customer_pk.clone(), keys::CUSTOMER_SK.into()),
+        item_key(keys::credential(&invitation.email), keys::CREDENTIAL_SK.into()),
     ];
     wanted.extend(
         invitation
             .role_ids
             .iter()
-            .map(|role| key(customer_pk.clone(), keys::role_sk(role))),
+            .map(|role| item_key(customer_pk.clone(), keys::role_sk(role))),
     );
-    let mut request = HashMap::from([(
-        table.clone(),
-        built(
-            KeysAndAttributes::builder()
-                .set_keys(Some(wanted))
-                .consistent_read(true)
-                .build(),
-        )?,
-    )]);
+    let items = store
+        .batch_get(wanted)
+        .await
+        .context("Failed to read an invitation's customer, credential and roles.")?;
     let (mut customer, mut credential, mut roles) = (None, None, Vec::new());
-    while !request.is_empty() {
-        let output = store
-            .client
-            .batch_get_item()
-            .set_request_items(Some(request))
-            .send()
-            .await
-            .context("Failed to read an invitation's customer, credential and roles.")?;
-        for item in output.responses.unwrap_or_default().into_values().flatten() {
-            match item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) {
-                Some(keys::CUSTOMER_SK) => {
-                    customer = Some(serde_dynamo::from_item(item).context("A stored customer is malformed.")?);
-                }
-                Some(keys::CREDENTIAL_SK) => {
-                    credential = Some(serde_dynamo::from_item(item).context("A stored credential is malformed.")?);
-                }
-                _ => roles.push(serde_dynamo::from_item::<_, RoleItem>(item).context("A stored role is malformed.")?),
+    for item in items {
+        match item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) {
+            Some(keys::CUSTOMER_SK) => {
+                customer = Some(serde_dynamo::from_item(item).context("A stored customer is malformed.")?);
             }
+            Some(keys::CREDENTIAL_SK) => {
+                credential = Some(serde_dynamo::from_item(item).context("A stored credential is malformed.")?);
+            }
+            _ => roles.push(serde_dynamo::from_item::<_, RoleItem>(item).context("A stored role is malformed.")?),
         }
-        request = output.unprocessed_keys.unwrap_or_default();
     }
     roles.sort_by_key(|role| role.id);
     Ok(Context {

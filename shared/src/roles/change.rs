@@ -9,11 +9,10 @@ use crate::domain::{CustomerNumber, InvitationId, Permission, RoleId, RoleName, 
 use crate::memberships::{MembershipItem, RoleRef, admin_check, is_admin};
 use crate::seats::{SeatItem, SeatStatus};
 use crate::store::transactions::{TransactionError, built, transact};
-use crate::store::{Store, epoch_seconds, keys};
+use crate::store::{Store, epoch_seconds, item_key, keys};
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, Delete, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use time::{Duration, OffsetDateTime};
@@ -379,32 +378,20 @@ pub(crate) async fn read_memberships(
     customer: &CustomerNumber,
     seats: &[&SeatItem],
 ) -> anyhow::Result<Vec<MembershipItem>> {
-    let mut memberships = Vec::new();
-    for chunk in seats.chunks(100) {
-        let mut keys_and_attributes = KeysAndAttributes::builder().consistent_read(true);
-        for seat in chunk {
+    let wanted = seats
+        .iter()
+        .map(|seat| {
             let user = seat.user_id.context("A member seat has no user id.")?;
-            keys_and_attributes = keys_and_attributes.keys(HashMap::from([
-                (keys::PK.to_owned(), AttributeValue::S(keys::user(&user))),
-                (keys::SK.to_owned(), AttributeValue::S(keys::membership_sk(customer))),
-            ]));
-        }
-        let mut request = HashMap::from([(store.tables.data.clone(), keys_and_attributes.build()?)]);
-        // Unprocessed keys are retried until none are left.
-        while !request.is_empty() {
-            let output = store
-                .client
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await
-                .context("Failed to read memberships.")?;
-            for item in output.responses.unwrap_or_default().into_values().flatten() {
-                memberships.push(serde_dynamo::from_item(item).context("A stored membership is malformed.")?);
-            }
-            request = output.unprocessed_keys.unwrap_or_default();
-        }
-    }
+            Ok(item_key(keys::user(&user), keys::membership_sk(customer)))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let memberships = store
+        .batch_get(wanted)
+        .await
+        .context("Failed to read memberships.")?
+        .into_iter()
+        .map(|item| serde_dynamo::from_item(item).context("A stored membership is malformed."))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(memberships)
 }
 

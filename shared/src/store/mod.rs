@@ -127,6 +127,44 @@ impl Store {
     pub fn tables(&self) -> &Tables {
         &self.tables
     }
+
+    /// Reads `keys` of the data table with consistent BatchGetItem calls (100 keys each),
+    /// retrying unprocessed keys until none are left. Items come back in no particular order.
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> anyhow::Result<Vec<Item>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let wanted = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .context("A BatchGetItem request is malformed.")?;
+            let mut request = std::collections::HashMap::from([(self.tables.data.clone(), wanted)]);
+            while !request.is_empty() {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(request))
+                    .send()
+                    .await
+                    .context("BatchGetItem failed.")?;
+                found.extend(output.responses.unwrap_or_default().into_values().flatten());
+                request = output.unprocessed_keys.unwrap_or_default();
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A stored item, as the SDK returns it.
+pub(crate) type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The primary key of a data-table item.
+pub(crate) fn item_key(pk: String, sk: String) -> Item {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    std::collections::HashMap::from([
+        (keys::PK.to_owned(), AttributeValue::S(pk)),
+        (keys::SK.to_owned(), AttributeValue::S(sk)),
+    ])
 }
 
 /// Why each item of a cancelled transaction failed, in request order (`None` where it did not).
