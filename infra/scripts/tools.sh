@@ -11,6 +11,8 @@ CARGO_LAMBDA_VERSION=1.9.2
 CARGO_LAMBDA_VENV="$CLOUDHUB_TOOLS_DIR/cargo-lambda-$CARGO_LAMBDA_VERSION"
 SAM_VERSION=1.170.0
 SAM_VENV="$CLOUDHUB_TOOLS_DIR/sam-$SAM_VERSION"
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV="$CLOUDHUB_TOOLS_DIR/schemathesis-$SCHEMATHESIS_VERSION"
 
 log() { printf '[cloudhub] %s\n' "$*" >&2; }
 
@@ -90,6 +92,9 @@ install_cargo_lambda() { install_pip_tool "$CARGO_LAMBDA_VENV" "cargo-lambda==$C
 
 # AWS SAM CLI (PyPI aws-sam-cli) in its own virtualenv, for `sam validate --lint`.
 install_sam() { install_pip_tool "$SAM_VENV" "aws-sam-cli==$SAM_VERSION" sam; }
+
+# schemathesis (PyPI) in its own virtualenv: fuzzes the local stack against infra/openapi.yaml.
+install_schemathesis() { install_pip_tool "$SCHEMATHESIS_VENV" "schemathesis==$SCHEMATHESIS_VERSION" st; }
 
 # Validates template.yaml with SAM's own checks and cfn-lint; works offline.
 sam_validate() {

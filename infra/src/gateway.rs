@@ -156,7 +156,9 @@ impl Gateway {
             event["requestContext"]["authorizer"] = json!({ "lambda": verdict.context });
         }
         match lambda_http::request::from_str(&event.to_string()) {
-            Ok(lambda_request) => function.call(&self.app, lambda_request).await,
+            Ok(lambda_request) => {
+                cloudhub::http::observed(lambda_request, |request| function.call(&self.app, request)).await
+            }
             Err(error) => {
                 ApiError::Unexpected(anyhow::Error::new(error).context("The local gateway built an invalid event."))
                     .into_response()

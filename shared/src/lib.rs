@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod links;
 pub mod members;
 pub mod memberships;
+pub mod metrics;
 pub mod quota;
 pub mod recipients;
 pub mod roles;

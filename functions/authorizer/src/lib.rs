@@ -23,6 +23,7 @@ pub struct AuthorizerResponse {
 /// Checks the request's session.
 #[tracing::instrument(name = "Authorizing a request", skip_all, fields(route = request.route_key.as_deref().unwrap_or("")))]
 pub async fn authorize(app: &App, request: ApiGatewayV2CustomAuthorizerV2Request) -> AuthorizerResponse {
+    let started = std::time::Instant::now();
     let context = match identify(app, &request).await {
         Ok(context) => context,
         Err(refusal) => AuthorizerContext {
@@ -30,6 +31,16 @@ pub async fn authorize(app: &App, request: ApiGatewayV2CustomAuthorizerV2Request
             ..AuthorizerContext::default()
         },
     };
+    // The request's one line: who the caller is (a user id, never the token or the email) or why
+    // there is none.
+    tracing::info!(
+        request_id = request.request_context.request_id.as_deref(),
+        route = request.route_key.as_deref(),
+        user = context.user_id.as_deref(),
+        failure = context.failure.as_deref(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "authorized"
+    );
     AuthorizerResponse {
         is_authorized: true,
         context,

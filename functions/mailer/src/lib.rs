@@ -23,6 +23,7 @@ use cloudhub::domain::Email;
 use cloudhub::emails::{self, Rendered};
 use cloudhub::events::DomainEvent;
 use cloudhub::links::{LinkKey, LinkNonce};
+use cloudhub::metrics::Metric;
 use cloudhub::recipients;
 use cloudhub::store::Store;
 use lambda_runtime::{Error, LambdaEvent};
@@ -267,6 +268,10 @@ pub async fn deliver(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Out
             },
         }
     }
+    cloudhub::metrics::emit(
+        &[(Metric::EmailsSent, outcome.sent as u64)],
+        &[("event", event.event_key()), ("kind", event.detail_type())],
+    );
     match failures.into_iter().next() {
         Some(first) => Err(first.context(format!(
             "Not every email of {} could be sent; the retry sends the rest.",
@@ -278,7 +283,21 @@ pub async fn deliver(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Out
 
 /// The Lambda handler: one event from the bus.
 pub async fn handle(mailer: &Mailer, event: LambdaEvent<EventBridgeEvent>) -> Result<Outcome, Error> {
+    let started = std::time::Instant::now();
     let envelope = event.payload;
     let domain = DomainEvent::parse(&envelope.detail_type, envelope.detail)?;
-    Ok(deliver(mailer, &domain).await?)
+    let delivered = deliver(mailer, &domain).await;
+    // The invocation's one line (recipients are in the per-email lines of `deliver`, by message id only).
+    tracing::info!(
+        request_id = %event.context.request_id,
+        event = domain.event_key(),
+        kind = domain.detail_type(),
+        sent = delivered.as_ref().map(|outcome| outcome.sent).ok(),
+        already_sent = delivered.as_ref().map(|outcome| outcome.already_sent).ok(),
+        skipped = delivered.as_ref().ok().and_then(|outcome| outcome.skipped),
+        failed = delivered.is_err(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "event handled"
+    );
+    Ok(delivered?)
 }

@@ -233,6 +233,7 @@ async fn a_failed_send_is_retried_and_sends_once_the_outbox_works() {
         ),
         sender: moto.sender.clone(),
     };
+    cloudhub::metrics::capture::start();
     assert!(deliver(&mailer(&app, broken), event).await.is_err());
     // An unverified sender: SES refuses; also retried.
     let unverified = Outbox::Ses {
@@ -245,6 +246,14 @@ async fn a_failed_send_is_retried_and_sends_once_the_outbox_works() {
     let outcome = deliver(&mailer(&app, moto.outbox()), event).await.unwrap();
     assert_eq!(outcome.sent, 1);
     assert_eq!(to(&moto.sent_emails().await, &anna).len(), 1);
+    // Only the email that went out counts toward EmailsSent (CloudWatch EMF).
+    let metrics = cloudhub::metrics::capture::take();
+    assert_eq!(metrics.len(), 1, "{metrics:#?}");
+    assert_eq!(metrics[0]["EmailsSent"], 1, "{metrics:#?}");
+    assert_eq!(
+        metrics[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+        "EmailsSent"
+    );
 }
 
 #[tokio::test]

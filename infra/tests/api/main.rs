@@ -16,6 +16,7 @@ mod login;
 mod logout;
 mod me;
 mod moto;
+mod observability;
 mod operator;
 mod quota;
 mod roles;

@@ -182,8 +182,6 @@ impl ApiError {
         let status = self.status();
         if let Self::Unexpected(error) = &self {
             tracing::error!(error = ?error, "request failed unexpectedly");
-        } else {
-            tracing::info!(status = status.as_u16(), code = self.code(), "request refused");
         }
         let code = self.code();
         let mut problem = json!({
@@ -224,6 +222,7 @@ impl ApiError {
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        response.extensions_mut().insert(super::ProblemCode(code));
         response
     }
 }
