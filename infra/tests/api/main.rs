@@ -22,5 +22,6 @@ mod quota;
 mod roles;
 mod schema;
 mod server;
+mod template;
 mod tenancy;
 mod users;
