@@ -17,6 +17,7 @@ mod logout;
 mod me;
 mod moto;
 mod observability;
+mod openapi;
 mod operator;
 mod quota;
 mod roles;

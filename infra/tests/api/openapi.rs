@@ -1,0 +1,96 @@
+//! `infra/openapi.yaml`, the HTTP contract, against `template.yaml`: the same routes, each with
+//! the authentication the gateway applies, and its path parameters declared. (That answers match
+//! the document is what `infra/fuzz-api` checks, with schemathesis against the local stack.)
+
+use infra::routes::routes_in_template;
+use serde_norway::Value;
+use std::collections::BTreeSet;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
+
+fn document() -> Value {
+    serde_norway::from_str(include_str!("../../openapi.yaml")).expect("infra/openapi.yaml is YAML")
+}
+
+#[test]
+fn the_document_and_the_template_have_the_same_routes() {
+    let document = document();
+    assert_eq!(document["openapi"].as_str().map(|v| &v[..4]), Some("3.1."));
+    let mut documented = BTreeSet::new();
+    for (path, item) in document["paths"].as_mapping().unwrap() {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                documented.insert((method.to_ascii_uppercase(), path.as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    let deployed: BTreeSet<(String, String)> = routes_in_template()
+        .unwrap()
+        .into_iter()
+        .map(|route| (route.method, route.path))
+        .collect();
+    assert_eq!(
+        documented.difference(&deployed).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "documented but not deployed"
+    );
+    assert_eq!(
+        deployed.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "deployed but not documented"
+    );
+}
+
+#[test]
+fn each_operation_states_the_gateways_authentication_and_declares_its_path_parameters() {
+    let document = document();
+    assert_eq!(document["components"]["securitySchemes"]["session"]["scheme"], "bearer");
+    let global: Vec<&Value> = document["security"].as_sequence().unwrap().iter().collect();
+    assert!(global.iter().any(|requirement| requirement.get("session").is_some()));
+    let mut operation_ids = BTreeSet::new();
+    for route in routes_in_template().unwrap() {
+        let item = &document["paths"][route.path.as_str()];
+        let operation = &item[route.method.to_ascii_lowercase().as_str()];
+        let name = format!("{} {}", route.method, route.path);
+        assert!(operation_ids.insert(operation["operationId"].as_str().unwrap().to_owned()), "{name}");
+        // Anonymous access is allowed where the security list is empty or holds an empty requirement.
+        let anonymous = operation.get("security").is_some_and(|security| {
+            let requirements = security.as_sequence().unwrap();
+            requirements.is_empty()
+                || requirements
+                    .iter()
+                    .any(|requirement| requirement.as_mapping().is_some_and(|m| m.is_empty()))
+        });
+        assert_eq!(anonymous, !route.authorized || route.path == "/invitations/{token}/accept", "{name}");
+        if route.authorized {
+            assert!(operation["responses"].get("401").is_some(), "{name} documents 401");
+        }
+        // Every `{parameter}` of the path is declared (on the operation or its path item).
+        let declared: BTreeSet<String> = [&item["parameters"], &operation["parameters"]]
+            .into_iter()
+            .filter_map(Value::as_sequence)
+            .flatten()
+            .map(|parameter| resolve(&document, parameter))
+            .filter(|parameter| parameter["in"] == "path")
+            .map(|parameter| parameter["name"].as_str().unwrap().to_owned())
+            .collect();
+        let in_path: BTreeSet<String> = route
+            .path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(declared, in_path, "{name}");
+    }
+}
+
+/// A `$ref` to `#/components/...`, followed; anything else as it is.
+fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => reference
+            .trim_start_matches("#/")
+            .split('/')
+            .fold(document, |node, key| &node[key]),
+        None => value,
+    }
+}
