@@ -52,7 +52,10 @@ fn each_operation_states_the_gateways_authentication_and_declares_its_path_param
         let item = &document["paths"][route.path.as_str()];
         let operation = &item[route.method.to_ascii_lowercase().as_str()];
         let name = format!("{} {}", route.method, route.path);
-        assert!(operation_ids.insert(operation["operationId"].as_str().unwrap().to_owned()), "{name}");
+        assert!(
+            operation_ids.insert(operation["operationId"].as_str().unwrap().to_owned()),
+            "{name}"
+        );
         // Anonymous access is allowed where the security list is empty or holds an empty requirement.
         let anonymous = operation.get("security").is_some_and(|security| {
             let requirements = security.as_sequence().unwrap();
@@ -61,7 +64,11 @@ fn each_operation_states_the_gateways_authentication_and_declares_its_path_param
                     .iter()
                     .any(|requirement| requirement.as_mapping().is_some_and(|m| m.is_empty()))
         });
-        assert_eq!(anonymous, !route.authorized || route.path == "/invitations/{token}/accept", "{name}");
+        assert_eq!(
+            anonymous,
+            !route.authorized || route.path == "/invitations/{token}/accept",
+            "{name}"
+        );
         if route.authorized {
             assert!(operation["responses"].get("401").is_some(), "{name} documents 401");
         }
