@@ -74,8 +74,27 @@ impl Password {
 
 /// OWASP's argon2id recommendation (19 MiB, 2 passes, 1 lane).
 fn hasher() -> Argon2<'static> {
+    keep_large_allocations_mapped();
     let params = Params::new(19 * 1024, 2, 1, None).expect("argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// glibc raises its mmap threshold when a large mapped block is freed; from then on argon2's
+/// 19 MiB block array comes from the heap, where the aligned arrays fragment it: resident memory
+/// then grew by about 19 MiB per hash, to some 150 MiB after 8 (`cargo bench -p cloudhub --bench
+/// argon2` prints the growth). A fixed threshold keeps every such array mapped and returns it
+/// to the system when freed, so a warm function stays at one array.
+fn keep_large_allocations_mapped() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static PINNED: std::sync::Once = std::sync::Once::new();
+        PINNED.call_once(|| {
+            // SAFETY: mallopt only changes allocator tuning; any value is valid for this option.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+            }
+        });
+    }
 }
 
 /// An argon2id hash in PHC string form, as stored. Debug output hides it.

@@ -1,0 +1,739 @@
+#!/usr/bin/env python3
+"""CloudHub's benchmark: what our users pay for, printed as tables (run through `infra/bench`).
+
+* Binaries: the release binaries' size (the profile strips them) and zipped as Lambda takes them.
+* Cold start: each function binary is started under a small Lambda Runtime API emulator of our
+  own; the figure is the time from exec to its first request for an event, as a ratio to the
+  hello-world `lambda_runtime` function `bench/hello` built with the same profile, in this run.
+  Then one sample event from `events/`; the peak resident memory is the process's (VmHWM).
+* Operations: each runs as Lambda runs it (the release binary under the emulator, API Gateway
+  events, the authorizer's context) against DynamoDB Local. Twice: once through a counting proxy
+  that asks DynamoDB for its consumed capacity (ReturnConsumedCapacity=TOTAL) and times every
+  call to DynamoDB Local (the bare calls: their wall-clock span per operation), once straight to
+  DynamoDB Local for the warm latency. Overhead = warm latency / bare DynamoDB time.
+* Listing at 100 and at 100,000 invitations of one customer (items cloned from a real one).
+* argon2id at the chosen parameters (`cargo bench -p cloudhub --bench argon2`).
+
+Figures are medians; the machine is shared and noisy, so compare ratios within one run.
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import os
+import platform
+import queue
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "target" / "release"
+ADMIN_ID = "01KAWDEM0ADM1N000000000000"
+ADMIN_EMAIL = "admin@acme.example"
+ADMIN_TOKEN = "DEMO-SESSION-TOKEN-for-local-use-only-00000"
+DEMO_CUSTOMER = "100234"
+LINK_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQtb25seS1saW5rLWtleS0wMDAwMDAwMA"
+PASSWORD = "a benchmark password"
+
+# Each function with the sample event its cold start is measured with. The authorizer goes
+# before log-out, which ends the demo session the authorizer's event carries.
+FUNCTIONS = [
+    ("authorizer", "authorizer-valid-session.json"),
+    ("login", "login.json"),
+    ("me", "me.json"),
+    ("invite", "invite.json"),
+    ("list", "list.json"),
+    ("resend", "resend-unknown-invitation.json"),
+    ("delete", "delete-unknown-invitation.json"),
+    ("quota", "quota.json"),
+    ("roles", "roles-list.json"),
+    ("users", "users-list.json"),
+    ("accept", "accept-preview-unknown-link.json"),
+    ("leave-customer", "leave-customer-last-admin.json"),
+    ("publisher", "publisher-invitation-created.json"),
+    ("mailer", "mailer-user-registered.json"),
+    ("logout", "logout.json"),
+]
+HELLO = "hello"
+
+
+class Server(http.server.ThreadingHTTPServer):
+    """A threaded local server that keeps quiet about clients that go away (a killed function)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+# --- Lambda Runtime API emulator --------------------------------------------------------------
+
+
+class Runtime:
+    """One function process under a minimal Lambda Runtime API (2018-06-01)."""
+
+    def __init__(self, binary, env, log_path):
+        self.pending = queue.Queue()
+        self.slots = {}
+        self.first_next = threading.Event()
+        self.first_next_at = None
+        runtime = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body leave in separate writes: with Nagle's algorithm on, the client's
+            # delayed ACK would hold the body back for 40 ms.
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if not self.path.endswith("/runtime/invocation/next"):
+                    return self.reply(404)
+                if runtime.first_next_at is None:
+                    runtime.first_next_at = time.perf_counter()
+                    runtime.first_next.set()
+                request_id = runtime.pending.get()
+                if request_id is None:
+                    return self.reply(500)
+                slot = runtime.slots[request_id]
+                body = json.dumps(slot["event"]).encode()
+                deadline = int(time.time() * 1000) + 300_000
+                slot["delivered"] = time.perf_counter()
+                self.reply(
+                    200,
+                    body,
+                    [
+                        ("Content-Type", "application/json"),
+                        ("Lambda-Runtime-Aws-Request-Id", request_id),
+                        ("Lambda-Runtime-Deadline-Ms", str(deadline)),
+                        ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-central-1:123456789012:function:bench"),
+                        ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0"),
+                    ],
+                )
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                parts = self.path.split("/")
+                if "invocation" in parts and parts[-1] in ("response", "error"):
+                    slot = runtime.slots.get(parts[-2])
+                    if slot is not None:
+                        slot["answered"] = time.perf_counter()
+                        slot["body"] = body
+                        slot["error"] = parts[-1] == "error"
+                        slot["done"].set()
+                    return self.reply(202)
+                if self.path.endswith("/init/error"):
+                    runtime.init_error = body
+                    return self.reply(202)
+                self.reply(404)
+
+        self.init_error = None
+        self.server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        env = dict(env)
+        env.update(
+            {
+                "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_address[1]}",
+                "AWS_LAMBDA_FUNCTION_NAME": binary.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/bench/{binary.name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+            }
+        )
+        self.log = open(log_path, "ab")
+        self.started_at = time.perf_counter()
+        self.process = subprocess.Popen([str(binary)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        while not self.first_next.wait(0.002):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{binary.name} exited before asking for an event; see {log_path}")
+            if time.perf_counter() - self.started_at > 30:
+                raise RuntimeError(f"{binary.name} did not ask for an event within 30 s; see {log_path}")
+        self.cold_ms = (self.first_next_at - self.started_at) * 1000
+
+    def invoke(self, event):
+        """Delivers one event; returns (answer, milliseconds from delivery to answer)."""
+        request_id = str(uuid.uuid4())
+        slot = {"event": event, "done": threading.Event()}
+        self.slots[request_id] = slot
+        self.pending.put(request_id)
+        if not slot["done"].wait(120):
+            raise RuntimeError("no answer within 120 s")
+        answer = json.loads(slot["body"] or b"null")
+        if slot["error"]:
+            raise RuntimeError(f"the function failed: {answer}")
+        return answer, (slot["answered"] - slot["delivered"]) * 1000
+
+    def peak_memory_mib(self):
+        """The process's peak resident set so far (VmHWM; wait4's ru_maxrss would also count the
+        Python process it was forked from, which exec does not reset)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        return kib / 1024
+
+    def stop(self):
+        """Ends the process; returns its peak resident memory in MiB."""
+        peak = self.peak_memory_mib()
+        self.process.kill()
+        self.process.wait()
+        self.pending.put(None)
+        self.server.shutdown()
+        self.server.server_close()
+        self.log.close()
+        return peak
+
+
+# --- DynamoDB proxy: round trips, consumed capacity, bare call time ---------------------------
+
+CAPACITY_OPERATIONS = {
+    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan",
+    "BatchGetItem", "BatchWriteItem", "TransactWriteItems", "TransactGetItems",
+}
+
+
+class Proxy:
+    """Forwards DynamoDB calls to DynamoDB Local, asking for consumed capacity and timing each."""
+
+    def __init__(self, upstream_port):
+        self.calls = []
+        self.lock = threading.Lock()
+        local = threading.local()
+        proxy = self
+
+        def forward(path, body, headers):
+            for attempt in range(2):
+                connection = getattr(local, "connection", None)
+                if connection is None:
+                    connection = local.connection = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
+                try:
+                    started = time.perf_counter()
+                    connection.request("POST", path, body, headers)
+                    response = connection.getresponse()
+                    data = response.read()
+                    return started, time.perf_counter(), response, data
+                except (http.client.HTTPException, OSError):
+                    connection.close()
+                    local.connection = None
+                    if attempt:
+                        raise
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body leave in separate writes: with Nagle's algorithm on, the client's
+            # delayed ACK would hold the body back for 40 ms.
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                operation = (self.headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
+                if operation in CAPACITY_OPERATIONS:
+                    document = json.loads(body)
+                    document.setdefault("ReturnConsumedCapacity", "TOTAL")
+                    body = json.dumps(document).encode()
+                headers = {
+                    name: value
+                    for name, value in self.headers.items()
+                    if name.lower() not in ("content-length", "host", "connection", "transfer-encoding")
+                }
+                headers["Content-Length"] = str(len(body))
+                headers["Host"] = f"127.0.0.1:{upstream_port}"
+                started, ended, response, data = forward(self.path, body, headers)
+                capacity = 0.0
+                try:
+                    consumed = json.loads(data).get("ConsumedCapacity")
+                    for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+                        capacity += float(entry.get("CapacityUnits", 0))
+                except ValueError:
+                    pass
+                with proxy.lock:
+                    proxy.calls.append({"operation": operation, "started": started, "ended": ended, "capacity": capacity})
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def take(self):
+        """The calls since the last take: (round trips, capacity units, bare ms, operations)."""
+        with self.lock:
+            calls, self.calls = self.calls, []
+        spans = sorted((call["started"], call["ended"]) for call in calls)
+        bare, current = 0.0, None
+        for started, ended in spans:  # the union of the calls' intervals: parallel calls overlap
+            if current and started <= current[1]:
+                current[1] = max(current[1], ended)
+            else:
+                if current:
+                    bare += current[1] - current[0]
+                current = [started, ended]
+        if current:
+            bare += current[1] - current[0]
+        return len(calls), sum(call["capacity"] for call in calls), bare * 1000, [c["operation"] for c in calls]
+
+
+# --- The local stack, for setting up data --------------------------------------------------------
+
+
+class Stack:
+    def __init__(self, api, dynamodb_endpoint, tables):
+        self.api = api
+        self.tables = tables
+        self.dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, region_name="eu-central-1")
+
+    def http(self, method, path, body=None, token=ADMIN_TOKEN, expect=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.api + path, data=data, method=method)
+        if data is not None:
+            request.add_header("content-type", "application/json")
+        if token:
+            request.add_header("authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        answer = json.loads(raw) if raw else None
+        if expect is not None and status != expect:
+            raise RuntimeError(f"{method} {path}: expected {expect}, got {status}: {answer}")
+        return answer
+
+    def reset_quota(self):
+        """Forgets the demo admin's sends today (setup only: the benchmark sends more than 50)."""
+        day = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        self.dynamodb.delete_item(
+            TableName=self.tables["data"], Key={"PK": {"S": f"QUOTA#{ADMIN_ID}#{day}"}, "SK": {"S": "QUOTA"}}
+        )
+
+    def invite(self, customer, email, role_ids=()):
+        self.reset_quota()
+        answer = self.http("POST", f"/customers/{customer}/invitations", {"email": email, "roleIds": list(role_ids)}, expect=201)
+        return answer["invitation"]["id"]
+
+    def invitation_item(self, customer, invitation_id):
+        return self.dynamodb.get_item(
+            TableName=self.tables["data"],
+            Key={"PK": {"S": f"CUSTOMER#{customer}"}, "SK": {"S": f"INVITATION#{invitation_id}"}},
+            ConsistentRead=True,
+        )["Item"]
+
+    def link_token(self, customer, invitation_id):
+        """The invitation's current link token, made as the mailer makes it."""
+        nonce = self.invitation_item(customer, invitation_id)["linkNonce"]["S"]
+        key = base64.urlsafe_b64decode(LINK_KEY + "=" * (-len(LINK_KEY) % 4))
+        message = b"cloudhub-invitation-link\0" + invitation_id.encode() + b"\0" + nonce.encode()
+        return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).rstrip(b"=").decode()
+
+    def create_customer(self, number, roles=()):
+        command = [str(ROOT / "target/debug/operator"), "--dynamodb-endpoint", self.dynamodb.meta.endpoint_url,
+                   "create-customer", "--number", number, "--company", f"Bench {number}", "--language", "en",
+                   "--admin-email", ADMIN_EMAIL]
+        for role in roles:
+            command += ["--role", role]
+        subprocess.run(command, input=b"cloudhub-demo-admin\n", check=True, capture_output=True)
+
+
+# --- Events ------------------------------------------------------------------------------------
+
+
+def api_event(method, route, params=None, body=None, query=None, caller=None, headers=None):
+    path = route
+    for name, value in (params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    all_headers = {"accept": "application/json", "host": "api.cloudhub.example", "x-forwarded-proto": "https"}
+    if body is not None:
+        all_headers["content-type"] = "application/json"
+    all_headers.update(headers or {})
+    now = time.time()
+    context = {
+        "accountId": "123456789012",
+        "apiId": "bench",
+        "domainName": "api.cloudhub.example",
+        "domainPrefix": "api",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "bench"},
+        "requestId": uuid.uuid4().hex,
+        "routeKey": f"{method} {route}",
+        "stage": "$default",
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "timeEpoch": int(now * 1000),
+    }
+    if caller:
+        context["authorizer"] = {"lambda": {"userId": caller[0], "email": caller[1]}}
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {route}",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": all_headers,
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
+    if params:
+        event["pathParameters"] = params
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+def authorizer_event(token):
+    event = api_event("GET", "/me", headers={"authorization": f"Bearer {token}"})
+    event["type"] = "REQUEST"
+    event["routeArn"] = "arn:aws:execute-api:eu-central-1:123456789012:bench/$default/GET/me"
+    event["identitySource"] = [f"Bearer {token}"]
+    return event
+
+
+ADMIN = (ADMIN_ID, ADMIN_EMAIL)
+
+
+# --- The benchmark -------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, options):
+        self.options = options
+        self.work = Path(options.work)
+        self.tables = {"data": "cloudhub-local-data", "sessions": "cloudhub-local-sessions"}
+        self.dynamodb_endpoint = options.dynamodb
+        self.stack = Stack(options.api, options.dynamodb, self.tables)
+        self.proxy = Proxy(int(options.dynamodb.rsplit(":", 1)[1]))
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "AWS_ACCESS_KEY_ID": "dummy",
+            "AWS_SECRET_ACCESS_KEY": "dummy",
+            "AWS_REGION": "eu-central-1",
+            "DATA_TABLE_NAME": self.tables["data"],
+            "SESSIONS_TABLE_NAME": self.tables["sessions"],
+            "LINK_SIGNING_KEY": LINK_KEY,
+            "AWS_ENDPOINT_URL_SESV2": options.moto,
+            "AWS_ENDPOINT_URL_EVENTBRIDGE": options.moto,
+            "EVENT_BUS_NAME": "cloudhub-local",
+            "SENDER_ADDRESS": "no-reply@cloudhub.localhost",
+            "PORTAL_BASE_URL": f"{options.api}/_portal",
+            "CLOUDHUB_STAGE": "bench",
+        }
+        self.rows = []
+
+    def runtime(self, name, endpoint):
+        env = dict(self.env, AWS_ENDPOINT_URL=endpoint)
+        return Runtime(RELEASE / name, env, self.work / f"{name}.log")
+
+    def measure(self, label, function, events, expect, note=""):
+        """Runs `events` through `function`: the even ones counted (through the proxy), the odd
+        ones timed (straight to DynamoDB Local); the first of each is a warm-up."""
+        half = len(events) // 2
+        trips, capacity, bare, latency, operations, answers = [], [], [], [], set(), []
+        # Both processes run side by side and take turns, so that both meet DynamoDB Local in the
+        # same state (its JIT warms up as the run goes on).
+        counted = self.runtime(function, self.proxy.endpoint)
+        direct = self.runtime(function, self.dynamodb_endpoint)
+        memory = None
+        try:
+            for index in range(half):
+                event = events[2 * index]
+                event = event() if callable(event) else event
+                self.proxy.take()
+                answer, _ = counted.invoke(event)
+                self.check(label, answer, expect)
+                answers.append(answer)
+                calls, units, bare_ms, names = self.proxy.take()
+                event = events[2 * index + 1]
+                event = event() if callable(event) else event
+                answer, elapsed = direct.invoke(event)
+                self.check(label, answer, expect)
+                answers.append(answer)
+                if index:  # the first round warms up: connections and caches are cold
+                    trips.append(calls)
+                    capacity.append(units)
+                    bare.append(bare_ms)
+                    operations.add("+".join(sorted(names)))
+                    latency.append(elapsed)
+        finally:
+            counted.stop()
+            memory = direct.stop()
+        row = {
+            "operation": label,
+            "round_trips": median(trips),
+            "round_trips_max": max(trips),
+            "calls": " / ".join(sorted(operations)),
+            "capacity": median(capacity),
+            "latency_ms": median(latency),
+            "bare_ms": median(bare),
+            "memory_mib": memory,
+            "note": note,
+        }
+        row["overhead"] = row["latency_ms"] / row["bare_ms"] if row["bare_ms"] else float("nan")
+        self.rows.append(row)
+        row = dict(row, answers=[json.loads(a["body"]) if a.get("body") else a for a in answers])
+        log(f"{label}: {row['round_trips']:.0f} round trips, {row['capacity']:.1f} CU, "
+            f"{row['latency_ms']:.2f} ms warm, {row['bare_ms']:.2f} ms in DynamoDB")
+        return row
+
+    @staticmethod
+    def check(label, answer, expect):
+        status = answer.get("statusCode") if isinstance(answer, dict) else None
+        if expect == "authorized":
+            if not (answer.get("isAuthorized") and answer.get("context", {}).get("userId")):
+                raise RuntimeError(f"{label}: the authorizer did not name the caller: {answer}")
+        elif status != expect:
+            raise RuntimeError(f"{label}: expected {expect}, got {status}: {answer.get('body')}")
+
+    def operations(self):
+        n = self.options.rounds + 1  # per half: a warm-up, then the measured rounds
+        stack = self.stack
+        run = uuid.uuid4().hex[:8]
+        log("setting up customers")
+        stack.create_customer("BENCH-B")
+        stack.create_customer("BENCH-L", ["Buyer=orders"])
+        buyer = next(r["id"] for r in stack.http("GET", "/customers/BENCH-L/roles", expect=200)["roles"] if r["name"] == "Buyer")
+
+        def invite_event(email):
+            def make():
+                stack.reset_quota()
+                return api_event("POST", "/customers/{customerId}/invitations", {"customerId": DEMO_CUSTOMER},
+                                 {"email": email, "roleIds": []}, caller=ADMIN)
+            return make
+
+        emails = [f"invited-{run}-{i}@bench.example" for i in range(2 * n)]
+        invited = [a["invitation"]["id"] for a in self.measure("invite", "invite", [invite_event(e) for e in emails], 201)["answers"]]
+
+        def resend_event(invitation_id):
+            def make():
+                stack.reset_quota()
+                return api_event("POST", "/customers/{customerId}/invitations/{invitationId}/resend",
+                                 {"customerId": DEMO_CUSTOMER, "invitationId": invitation_id}, caller=ADMIN)
+            return make
+
+        self.measure("resend", "resend", [resend_event(i) for i in invited], 200)
+        self.measure("delete", "delete", [api_event("DELETE", "/customers/{customerId}/invitations/{invitationId}",
+                                                    {"customerId": DEMO_CUSTOMER, "invitationId": i}, caller=ADMIN)
+                                          for i in invited], 204)
+
+        log("inviting the users who accept")
+        users = [f"user-{run}-{i}@bench.example" for i in range(2 * n)]
+        tokens = [stack.link_token(DEMO_CUSTOMER, stack.invite(DEMO_CUSTOMER, email)) for email in users]
+        self.measure("preview", "accept", [api_event("GET", "/invitations/{token}", {"token": t}) for t in tokens], 200)
+        new = self.measure("accept (new account)", "accept",
+                           [api_event("POST", "/invitations/{token}/accept", {"token": t}, {"password": PASSWORD, "language": "en"})
+                            for t in tokens], 201, "one argon2id hash")
+        accepted = [(a["userId"], a["email"]) for a in new["answers"]]
+        tokens = [stack.link_token("BENCH-B", stack.invite("BENCH-B", email)) for _, email in accepted]
+        self.measure("accept (existing account)", "accept",
+                     [api_event("POST", "/invitations/{token}/accept", {"token": t}, {"password": PASSWORD}) for t in tokens],
+                     200, "one argon2id verify")
+        self.measure("leave", "leave-customer",
+                     [api_event("POST", "/me/customers/{customerId}/leave", {"customerId": "BENCH-B"},
+                                {"confirmCustomerNumber": "BENCH-B"}, caller=user) for user in accepted], 200)
+        logins = self.measure("login", "login", [api_event("POST", "/auth/login", body={"email": email, "password": PASSWORD})
+                                                 for _, email in accepted], 200, "one argon2id verify")
+        sessions = [a["sessionToken"] for a in logins["answers"]]
+        self.measure("authorizer", "authorizer", [authorizer_event(token) for token in sessions], "authorized")
+        self.measure("me", "me", [api_event("GET", "/me", caller=user) for user in accepted], 200)
+
+        # Listing: one page (25, the default) of a customer with 100, then 100,000 invitations.
+        template = stack.invitation_item("BENCH-L", stack.invite("BENCH-L", f"template-{run}@bench.example", [buyer]))
+        self.seed_invitations("BENCH-L", template, self.options.list_small - 1)
+        list_events = [api_event("GET", "/customers/{customerId}/invitations", {"customerId": "BENCH-L"}, caller=ADMIN)
+                       for _ in range(2 * n)]
+        small = self.measure(f"list page ({self.options.list_small:,} invitations)", "list", list_events, 200)
+        self.seed_invitations("BENCH-L", template, self.options.list_large - self.options.list_small)
+        large = self.measure(f"list page ({self.options.list_large:,} invitations)", "list", list_events, 200)
+        self.list_ratio = large["latency_ms"] / small["latency_ms"]
+        self.list_bare_ratio = large["bare_ms"] / small["bare_ms"]
+        self.list_capacity = (small["capacity"], large["capacity"])
+
+    def seed_invitations(self, customer, template, count):
+        """Clones `template` into `count` more invitations of `customer`, straight into the table."""
+        log(f"writing {count:,} invitations into {customer}")
+        table = boto3.resource("dynamodb", endpoint_url=self.dynamodb_endpoint, region_name="eu-central-1").Table(self.tables["data"])
+        plain = boto3.dynamodb.types.TypeDeserializer()
+        item = {key: plain.deserialize(value) for key, value in template.items()}
+        base = datetime.datetime.fromisoformat(item["expiresAt"].replace("Z", "+00:00"))
+        with table.batch_writer() as batch:
+            for _ in range(count):
+                expires = base - datetime.timedelta(milliseconds=random.randrange(0, 20 * 3600 * 1000))
+                millis = int(expires.timestamp() * 1000)
+                invitation_id = ulid(millis - 24 * 3600 * 1000)
+                clone = dict(item)
+                stamp = lambda at: at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+                sent = expires - datetime.timedelta(hours=24)
+                clone.update({
+                    "SK": f"INVITATION#{invitation_id}",
+                    "LSI1SK": f"INVITATION#{millis:015d}#{invitation_id}",
+                    "id": invitation_id,
+                    "email": f"{invitation_id.lower()}@bench.example",
+                    "createdAt": stamp(sent),
+                    "lastSentAt": stamp(sent),
+                    "expiresAt": stamp(expires),
+                    "linkHash": base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode(),
+                })
+                batch.put_item(Item=clone)
+
+    def cold_starts(self):
+        rounds = self.options.cold_rounds
+        results = {}
+        events_dir = ROOT / "events"
+        for name, event_file in [(HELLO, None)] + FUNCTIONS:
+            event = json.loads((events_dir / event_file).read_text()) if event_file else {"hello": "world"}
+            cold, first, memory = [], [], []
+            for _ in range(rounds):
+                runtime = self.runtime(name, self.dynamodb_endpoint)
+                try:
+                    _, elapsed = runtime.invoke(event)
+                finally:
+                    memory.append(runtime.stop())
+                cold.append(runtime.cold_ms)
+                first.append(elapsed)
+            results[name] = {"cold_ms": median(cold), "first_ms": median(first), "memory_mib": median(memory)}
+            log(f"{name}: exec to first request {median(cold):.2f} ms, first event {median(first):.1f} ms, peak {median(memory):.1f} MiB")
+        return results
+
+
+def ulid(millis):
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def sizes():
+    results = {}
+    for name, _ in [(HELLO, None)] + FUNCTIONS:
+        binary = RELEASE / name
+        archive = Path(os.environ.get("TMPDIR", "/tmp")) / f"cloudhub-bench-{name}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zipped:
+            zipped.write(binary, "bootstrap")
+        results[name] = {"size": binary.stat().st_size, "zipped": archive.stat().st_size}
+        archive.unlink()
+    return results
+
+
+def mib(size):
+    return f"{size / 1024 / 1024:.2f}"
+
+
+def report(options, binaries, cold, bench, argon2, arm64):
+    hello = cold[HELLO]["cold_ms"]
+    arm64_sizes = dict(part.split("=") for part in arm64.split(",") if "=" in part)
+    lines = []
+    out = lines.append
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    out(f"Generated by `infra/bench` on {datetime.date.today().isoformat()} ({machine}); medians, "
+        f"{options.cold_rounds} cold starts and {options.rounds} warm rounds per figure; DynamoDB Local {options.dynamodb_version}.")
+    out("The machine is shared and noisy: compare the ratios, which are measured within one run.")
+    out("")
+    out("### Binaries and cold starts")
+    out("")
+    out("Cold start: exec to the first request for an event from the Runtime API, as a ratio to the hello-world "
+        "`lambda_runtime` function built with the same profile. First event: its sample event from `events/` "
+        "(AWS clients connect, DynamoDB Local answers). Peak memory: the process's maximum resident set.")
+    out("")
+    out(f"| function | stripped binary, x86_64 (MiB) | zipped (MiB) | arm64 zipped (MiB) | cold start (ms) | cold-start ratio | first event (ms) | peak memory (MiB) |")
+    out("|---|---:|---:|---|---:|---:|---:|---:|")
+    for name, _ in [(HELLO, None)] + FUNCTIONS:
+        c = cold[name]
+        arm = mib(int(arm64_sizes[name])) if name in arm64_sizes else arm64
+        out(f"| {name if name != HELLO else 'hello-world (baseline)'} | {mib(binaries[name]['size'])} | {mib(binaries[name]['zipped'])} | {arm} "
+            f"| {c['cold_ms']:.2f} | {c['cold_ms'] / hello:.2f} | {c['first_ms']:.1f} | {c['memory_mib']:.1f} |")
+    out("")
+    out("### Operations")
+    out("")
+    out("Round trips and capacity: every DynamoDB call the function makes for one request, with "
+        "ReturnConsumedCapacity=TOTAL (DynamoDB Local's accounting). Warm latency: event delivered to answer "
+        "given, the function straight against DynamoDB Local. Bare DynamoDB: the wall-clock span of the "
+        "same calls, timed at a proxy in the same run. Overhead = warm / bare. Peak memory: the function's "
+        "process after its warm rounds.")
+    out("")
+    out("| operation | round trips | DynamoDB calls | capacity units | warm latency (ms) | bare DynamoDB (ms) | overhead ratio | peak memory (MiB) | note |")
+    out("|---|---:|---|---:|---:|---:|---:|---:|---|")
+    for row in bench.rows:
+        trips = f"{row['round_trips']:.0f}" + (f" (max {row['round_trips_max']})" if row["round_trips_max"] != row["round_trips"] else "")
+        out(f"| {row['operation']} | {trips} | {row['calls']} | {row['capacity']:.1f} | {row['latency_ms']:.2f} "
+            f"| {row['bare_ms']:.2f} | {row['overhead']:.2f} | {row['memory_mib']:.1f} | {row['note']} |")
+    out("")
+    out(f"List latency ratio, {options.list_large:,} / {options.list_small:,} invitations: **{bench.list_ratio:.2f}**; "
+        f"DynamoDB Local's own time for the same calls: {bench.list_bare_ratio:.2f}; capacity "
+        f"{bench.list_capacity[0]:.1f} and {bench.list_capacity[1]:.1f} units (a page reads the same items either way).")
+    out("")
+    out("### argon2id")
+    out("")
+    out(f"{argon2['parameters']}: hash {argon2['hash_ms']:.1f} ms, verify {argon2['verify_ms']:.1f} ms "
+        f"(median of {argon2['rounds']}); peak resident memory +{argon2['peak_rss_growth_first_mib']:.1f} MiB "
+        f"after one hash and one verify, +{argon2['peak_rss_growth_mib']:.1f} MiB after all {argon2['rounds']} rounds.")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--dynamodb", required=True)
+    parser.add_argument("--dynamodb-version", default="?")
+    parser.add_argument("--moto", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--argon2", required=True, help="the JSON line of the argon2 bench")
+    parser.add_argument("--arm64", default="n/a")
+    parser.add_argument("--binaries", default="target/release", help="where the function binaries are")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--cold-rounds", type=int, default=7)
+    parser.add_argument("--list-small", type=int, default=100)
+    parser.add_argument("--list-large", type=int, default=100_000)
+    parser.add_argument("--write", help="also write the report to this file")
+    options = parser.parse_args()
+    global RELEASE
+    RELEASE = ROOT / options.binaries
+    binaries = sizes()
+    bench = Bench(options)
+    bench.operations()
+    cold = bench.cold_starts()
+    text = report(options, binaries, cold, bench, json.loads(options.argon2), options.arm64)
+    print(text)
+    if options.write:
+        Path(options.write).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
