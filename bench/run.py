@@ -674,7 +674,7 @@ def report(options, binaries, cold, bench, argon2, arm64):
         "`lambda_runtime` function built with the same profile. First event: its sample event from `events/` "
         "(AWS clients connect, DynamoDB Local answers). Peak memory: the process's maximum resident set.")
     out("")
-    out(f"| function | stripped binary, x86_64 (MiB) | zipped (MiB) | arm64 zipped (MiB) | cold start (ms) | cold-start ratio | first event (ms) | peak memory (MiB) |")
+    out("| function | stripped binary, x86_64 (MiB) | zipped (MiB) | arm64 zipped (MiB) | cold start (ms) | cold-start ratio | first event (ms) | peak memory (MiB) |")
     out("|---|---:|---:|---|---:|---:|---:|---:|")
     for name, _ in [(HELLO, None)] + FUNCTIONS:
         c = cold[name]
