@@ -620,6 +620,8 @@ class Bench:
         results = {}
         events_dir = ROOT / "events"
         for name, event_file in [(HELLO, None)] + FUNCTIONS:
+            if self.options.functions and name != HELLO and name not in self.options.functions:
+                continue
             event = json.loads((events_dir / event_file).read_text()) if event_file else {"hello": "world"}
             cold, first, memory = [], [], []
             for _ in range(rounds):
@@ -645,6 +647,8 @@ def sizes():
     results = {}
     for name, _ in [(HELLO, None)] + FUNCTIONS:
         binary = RELEASE / name
+        if not binary.exists():
+            continue
         archive = Path(os.environ.get("TMPDIR", "/tmp")) / f"cloudhub-bench-{name}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zipped:
             zipped.write(binary, "bootstrap")
@@ -678,11 +682,15 @@ def report(options, binaries, cold, bench, argon2, arm64):
     out("| function | stripped binary, x86_64 (MiB) | zipped (MiB) | arm64 zipped (MiB) | cold start (ms) | cold-start ratio | first event (ms) | peak memory (MiB) |")
     out("|---|---:|---:|---|---:|---:|---:|---:|")
     for name, _ in [(HELLO, None)] + FUNCTIONS:
+        if name not in cold:
+            continue
         c = cold[name]
         arm = mib(int(arm64_sizes[name])) if name in arm64_sizes else arm64
         out(f"| {name if name != HELLO else 'hello-world (baseline)'} | {mib(binaries[name]['size'])} | {mib(binaries[name]['zipped'])} | {arm} "
             f"| {c['cold_ms']:.2f} | {c['cold_ms'] / hello:.2f} | {c['first_ms']:.1f} | {c['memory_mib']:.1f} |")
     out("")
+    if not bench.rows:
+        return "\n".join(lines) + "\n"
     out("### Operations")
     out("")
     out("Round trips and capacity: every DynamoDB call the function makes for one request, with "
@@ -725,12 +733,16 @@ def main():
     parser.add_argument("--list-small", type=int, default=100)
     parser.add_argument("--list-large", type=int, default=100_000)
     parser.add_argument("--write", help="also write the report to this file")
+    parser.add_argument("--functions", type=lambda names: set(names.split(",")),
+                        help="cold starts of these functions only (comma-separated), against the baseline")
+    parser.add_argument("--cold-only", action="store_true", help="binaries and cold starts only, no operations")
     options = parser.parse_args()
     global RELEASE
     RELEASE = ROOT / options.binaries
     binaries = sizes()
     bench = Bench(options)
-    bench.operations()
+    if not options.cold_only:
+        bench.operations()
     cold = bench.cold_starts()
     text = report(options, binaries, cold, bench, json.loads(options.argon2), options.arm64)
     print(text)

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod aws;
 pub mod clock;
 pub mod customers;
 pub mod deliveries;
@@ -27,6 +28,7 @@ pub mod schema;
 mod seats;
 pub mod sessions;
 pub mod store;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -45,9 +47,9 @@ pub struct App {
 
 impl App {
     /// The store from the environment and the system clock.
-    pub async fn from_env() -> anyhow::Result<Self> {
+    pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
-            store: store::Store::from_env().await?,
+            store: store::Store::from_env()?,
             clock: Arc::new(clock::SystemClock),
             links: links::LinkKey::from_env()?,
         })

@@ -6,8 +6,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let app = cloudhub::App::from_env().await?;
+    cloudhub::telemetry::init();
+    let app = cloudhub::App::from_env()?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async {
             Ok::<_, Error>(authorizer::authorize(&app, event.payload).await)

@@ -121,20 +121,21 @@ pub struct Mailer {
 
 impl Mailer {
     /// The mailer from the environment: the tables, `LINK_SIGNING_KEY`, `SENDER_ADDRESS`,
-    /// `PORTAL_BASE_URL`, and SES through the SDK's default configuration.
-    pub async fn from_env() -> anyhow::Result<Self> {
+    /// `PORTAL_BASE_URL`, and DynamoDB and SES configured from Lambda's environment
+    /// ([`cloudhub::aws::sdk_config`]).
+    pub fn from_env() -> anyhow::Result<Self> {
         let var =
             |name: &str| std::env::var(name).with_context(|| format!("The environment variable {name} is not set."));
-        let config = aws_config::load_from_env().await;
+        use cloudhub::aws::{Service, sdk_config};
         Ok(Self {
             store: Store::new(
-                aws_sdk_dynamodb::Client::new(&config),
+                aws_sdk_dynamodb::Client::new(&sdk_config(Service::DynamoDb)?),
                 cloudhub::store::Tables::from_env()?,
             ),
             clock: std::sync::Arc::new(cloudhub::clock::SystemClock),
             links: LinkKey::from_env()?.context("The environment variable LINK_SIGNING_KEY is not set.")?,
             outbox: Outbox::Ses {
-                client: aws_sdk_sesv2::Client::new(&config),
+                client: aws_sdk_sesv2::Client::new(&sdk_config(Service::SesV2)?),
                 sender: var("SENDER_ADDRESS")?,
             },
             portal_base_url: var("PORTAL_BASE_URL")?,

@@ -5,7 +5,7 @@ use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let mailer = mailer::Mailer::from_env().await?;
+    cloudhub::telemetry::init();
+    let mailer = mailer::Mailer::from_env()?;
     lambda_runtime::run(service_fn(|event| mailer::handle(&mailer, event))).await
 }

@@ -50,12 +50,13 @@ pub enum Bus {
 }
 
 impl Bus {
-    /// The EventBridge bus named by `EVENT_BUS_NAME`, with the SDK configured from the environment.
-    pub async fn from_env() -> anyhow::Result<Self> {
+    /// The EventBridge bus named by `EVENT_BUS_NAME`, with the SDK configured from Lambda's
+    /// environment ([`cloudhub::aws::sdk_config`]).
+    pub fn from_env() -> anyhow::Result<Self> {
         use anyhow::Context as _;
         let bus_name =
             std::env::var("EVENT_BUS_NAME").context("The environment variable EVENT_BUS_NAME is not set.")?;
-        let config = aws_config::load_from_env().await;
+        let config = cloudhub::aws::sdk_config(cloudhub::aws::Service::EventBridge)?;
         Ok(Self::EventBridge {
             client: aws_sdk_eventbridge::Client::new(&config),
             bus_name,

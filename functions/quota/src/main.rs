@@ -5,7 +5,7 @@ use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
-    let app = cloudhub::App::from_env().await?;
+    cloudhub::telemetry::init();
+    let app = cloudhub::App::from_env()?;
     cloudhub::http::run(|request| quota::handle(&app, request)).await
 }

@@ -117,5 +117,5 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn tracing_subscriber_init() {
-    lambda_runtime::tracing::init_default_subscriber();
+    cloudhub::telemetry::init();
 }

@@ -111,10 +111,10 @@ impl Store {
         Self { client, tables }
     }
 
-    /// A store configured from the environment (`AWS_REGION`, credentials, and
-    /// `AWS_ENDPOINT_URL` for DynamoDB Local), with the table names from the environment.
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config = aws_config::load_from_env().await;
+    /// A store configured from Lambda's environment ([`crate::aws::sdk_config`]; `AWS_ENDPOINT_URL`
+    /// for DynamoDB Local), with the table names from the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let config = crate::aws::sdk_config(crate::aws::Service::DynamoDb)?;
         Ok(Self::new(Client::new(&config), Tables::from_env()?))
     }
 
