@@ -509,6 +509,8 @@ class Bench:
             "note": note,
         }
         row["overhead"] = row["latency_ms"] / row["bare_ms"] if row["bare_ms"] else float("nan")
+        net = row["latency_ms"] - self.transport_ms
+        row["net_overhead"] = net / row["bare_ms"] if row["bare_ms"] else float("nan")
         self.rows.append(row)
         row = dict(row, answers=[json.loads(a["body"]) if a.get("body") else a for a in answers])
         log(f"{label}: {row['round_trips']:.0f} round trips, {row['capacity']:.1f} CU, "
@@ -524,8 +526,20 @@ class Bench:
         elif status != expect:
             raise RuntimeError(f"{label}: expected {expect}, got {status}: {answer.get('body')}")
 
+    def transport(self):
+        """The hello-world function's warm round trip: the share of every warm latency that is the
+        emulator's and lambda_runtime's (an event's delivery and its answer), not the function's."""
+        runtime = self.runtime(HELLO, self.dynamodb_endpoint)
+        try:
+            times = [runtime.invoke({"hello": "world"})[1] for _ in range(self.options.rounds + 1)][1:]
+        finally:
+            runtime.stop()
+        return median(times)
+
     def operations(self):
         n = self.options.rounds + 1  # per half: a warm-up, then the measured rounds
+        self.transport_ms = self.transport()
+        log(f"hello-world warm round trip through the emulator: {self.transport_ms:.2f} ms")
         stack = self.stack
         run = uuid.uuid4().hex[:8]
         log("setting up customers")
@@ -615,25 +629,39 @@ class Bench:
                 })
                 batch.put_item(Item=clone)
 
+    def cold_start(self, name, event):
+        """One cold start: (exec to first request in ms, first event in ms, peak memory in MiB)."""
+        runtime = self.runtime(name, self.dynamodb_endpoint)
+        try:
+            _, elapsed = runtime.invoke(event)
+        finally:
+            memory = runtime.stop()
+        return runtime.cold_ms, elapsed, memory
+
     def cold_starts(self):
+        """Each function's cold starts in turns with the baseline's, so that both meet the machine
+        in the same state; a function's ratio is to the baseline's starts taken beside its own."""
         rounds = self.options.cold_rounds
         results = {}
         events_dir = ROOT / "events"
-        for name, event_file in [(HELLO, None)] + FUNCTIONS:
-            if self.options.functions and name != HELLO and name not in self.options.functions:
+        hello_event = {"hello": "world"}
+        hello_runs = []
+        for name, event_file in FUNCTIONS:
+            if self.options.functions and name not in self.options.functions:
                 continue
-            event = json.loads((events_dir / event_file).read_text()) if event_file else {"hello": "world"}
-            cold, first, memory = [], [], []
+            event = json.loads((events_dir / event_file).read_text())
+            runs, baseline = [], []
             for _ in range(rounds):
-                runtime = self.runtime(name, self.dynamodb_endpoint)
-                try:
-                    _, elapsed = runtime.invoke(event)
-                finally:
-                    memory.append(runtime.stop())
-                cold.append(runtime.cold_ms)
-                first.append(elapsed)
-            results[name] = {"cold_ms": median(cold), "first_ms": median(first), "memory_mib": median(memory)}
-            log(f"{name}: exec to first request {median(cold):.2f} ms, first event {median(first):.1f} ms, peak {median(memory):.1f} MiB")
+                hello = self.cold_start(HELLO, hello_event)
+                hello_runs.append(hello)
+                baseline.append(hello[0])
+                runs.append(self.cold_start(name, event))
+            cold, first, memory = (median(column) for column in zip(*runs))
+            ratio = cold / median(baseline)
+            results[name] = {"cold_ms": cold, "ratio": ratio, "first_ms": first, "memory_mib": memory}
+            log(f"{name}: exec to first request {cold:.2f} ms (ratio {ratio:.2f}), first event {first:.1f} ms, peak {memory:.1f} MiB")
+        cold, first, memory = (median(column) for column in zip(*hello_runs))
+        results[HELLO] = {"cold_ms": cold, "ratio": 1.0, "first_ms": first, "memory_mib": memory}
         return results
 
 
@@ -662,7 +690,6 @@ def mib(size):
 
 
 def report(options, binaries, cold, bench, argon2, arm64):
-    hello = cold[HELLO]["cold_ms"]
     arm64_sizes = dict(part.split("=") for part in arm64.split(",") if "=" in part)
     lines = []
     out = lines.append
@@ -675,8 +702,9 @@ def report(options, binaries, cold, bench, argon2, arm64):
     out("")
     out("### Binaries and cold starts")
     out("")
-    out("Cold start: exec to the first request for an event from the Runtime API, as a ratio to the hello-world "
-        "`lambda_runtime` function built with the same profile. First event: its sample event from `events/` "
+    out("Cold start: exec to the first request for an event from the Runtime API. Ratio: to the hello-world "
+        "`lambda_runtime` function built with the same profile, whose cold starts are taken in turns with each "
+        "function's (its row: the median of all of them). First event: its sample event from `events/` "
         "(AWS clients connect, DynamoDB Local answers). Peak memory: the process's maximum resident set.")
     out("")
     out("| function | stripped binary, x86_64 (MiB) | zipped (MiB) | arm64 zipped (MiB) | cold start (ms) | cold-start ratio | first event (ms) | peak memory (MiB) |")
@@ -687,7 +715,7 @@ def report(options, binaries, cold, bench, argon2, arm64):
         c = cold[name]
         arm = mib(int(arm64_sizes[name])) if name in arm64_sizes else arm64
         out(f"| {name if name != HELLO else 'hello-world (baseline)'} | {mib(binaries[name]['size'])} | {mib(binaries[name]['zipped'])} | {arm} "
-            f"| {c['cold_ms']:.2f} | {c['cold_ms'] / hello:.2f} | {c['first_ms']:.1f} | {c['memory_mib']:.1f} |")
+            f"| {c['cold_ms']:.2f} | {c['ratio']:.2f} | {c['first_ms']:.1f} | {c['memory_mib']:.1f} |")
     out("")
     if not bench.rows:
         return "\n".join(lines) + "\n"
@@ -696,15 +724,16 @@ def report(options, binaries, cold, bench, argon2, arm64):
     out("Round trips and capacity: every DynamoDB call the function makes for one request, with "
         "ReturnConsumedCapacity=TOTAL (DynamoDB Local's accounting). Warm latency: event delivered to answer "
         "given, the function straight against DynamoDB Local. Bare DynamoDB: the wall-clock span of the "
-        "same calls, timed at a proxy in the same run. Overhead = warm / bare. Peak memory: the function's "
-        "process after its warm rounds.")
+        "same calls, timed at a proxy in the same run. Overhead = warm / bare. Net overhead = (warm − the "
+        f"hello-world function's warm round trip, {bench.transport_ms:.2f} ms: the emulator's and lambda_runtime's "
+        "share) / bare. Peak memory: the function's process after its warm rounds.")
     out("")
-    out("| operation | round trips | DynamoDB calls | capacity units | warm latency (ms) | bare DynamoDB (ms) | overhead ratio | peak memory (MiB) | note |")
-    out("|---|---:|---|---:|---:|---:|---:|---:|---|")
+    out("| operation | round trips | DynamoDB calls | capacity units | warm latency (ms) | bare DynamoDB (ms) | overhead ratio | net overhead | peak memory (MiB) | note |")
+    out("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for row in bench.rows:
         trips = f"{row['round_trips']:.0f}" + (f" (max {row['round_trips_max']})" if row["round_trips_max"] != row["round_trips"] else "")
         out(f"| {row['operation']} | {trips} | {row['calls']} | {row['capacity']:.1f} | {row['latency_ms']:.2f} "
-            f"| {row['bare_ms']:.2f} | {row['overhead']:.2f} | {row['memory_mib']:.1f} | {row['note']} |")
+            f"| {row['bare_ms']:.2f} | {row['overhead']:.2f} | {row['net_overhead']:.2f} | {row['memory_mib']:.1f} | {row['note']} |")
     out("")
     out(f"List latency ratio, {options.list_large:,} / {options.list_small:,} invitations: **{bench.list_ratio:.2f}**; "
         f"DynamoDB Local's own time for the same calls: {bench.list_bare_ratio:.2f}; capacity "
@@ -729,7 +758,7 @@ def main():
     parser.add_argument("--arm64", default="n/a")
     parser.add_argument("--binaries", default="target/release", help="where the function binaries are")
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--cold-rounds", type=int, default=7)
+    parser.add_argument("--cold-rounds", type=int, default=15)
     parser.add_argument("--list-small", type=int, default=100)
     parser.add_argument("--list-large", type=int, default=100_000)
     parser.add_argument("--write", help="also write the report to this file")

@@ -118,9 +118,17 @@ impl Settings {
 /// The SDK's own hyper client (rustls with aws-lc, its timeouts and error classification for
 /// retries), trusting `roots`.
 fn https_client(roots: Roots) -> SharedHttpClient {
-    let trust_store = TrustStore::empty()
-        .with_native_roots(roots == Roots::System)
-        .with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes());
+    https_client_trusting(roots, &[])
+}
+
+/// [`https_client`], trusting `extra` PEM certificates as well (the tests' own CA).
+fn https_client_trusting(roots: Roots, extra: &[&str]) -> SharedHttpClient {
+    let trust_store = extra.iter().fold(
+        TrustStore::empty()
+            .with_native_roots(roots == Roots::System)
+            .with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes()),
+        |store, pem| store.with_pem_certificate(pem.as_bytes()),
+    );
     let context = TlsContext::builder()
         .with_trust_store(trust_store)
         .build()
@@ -233,6 +241,83 @@ mod tests {
                 "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
                 "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5", // Starfield Services G2
             ]
+        );
+    }
+
+    /// A TLS server on 127.0.0.1 that answers every request with a ListTables answer, with a
+    /// certificate for `localhost` from a test CA that no trust store holds.
+    async fn tls_server() -> u16 {
+        use rustls_pki_types::pem::PemObject as _;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let chain = CertificateDer::pem_slice_iter(include_bytes!("aws/test-server.pem"))
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("aws/test-server.key")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(rustls::crypto::aws_lc_rs::default_provider().into())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut request = vec![0; 64 * 1024];
+                    let _ = tls.read(&mut request).await;
+                    let body = r#"{"TableNames":["reached"]}"#;
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = tls.write_all(answer.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        port
+    }
+
+    fn client_of(endpoint: &str, http_client: SharedHttpClient) -> aws_sdk_dynamodb::Client {
+        let vars = [LAMBDA, &[("AWS_ENDPOINT_URL", endpoint)]].concat();
+        let config = settings(Service::DynamoDb, &vars).unwrap().into_sdk_config(http_client);
+        aws_sdk_dynamodb::Client::new(&config)
+    }
+
+    /// HTTPS verifies the server against Amazon's roots: a server of another CA is refused at the
+    /// handshake, and the same server is reached once that CA is trusted too (so it is the trust
+    /// that refuses, not a broken server).
+    #[tokio::test]
+    async fn https_trusts_amazon_trust_services_and_refuses_other_servers() {
+        let endpoint = format!("https://localhost:{}", tls_server().await);
+        let trusting_the_test_ca = client_of(
+            &endpoint,
+            https_client_trusting(Roots::Amazon, &[include_str!("aws/test-ca.pem")]),
+        );
+        let reached = trusting_the_test_ca.list_tables().send().await.unwrap();
+        assert_eq!(reached.table_names(), ["reached"]);
+
+        let error = client_of(&endpoint, https_client(Roots::Amazon))
+            .list_tables()
+            .send()
+            .await
+            .unwrap_err();
+        let mut chain = String::new();
+        let mut source: Option<&dyn std::error::Error> = Some(&error);
+        while let Some(cause) = source {
+            chain.push_str(&format!("{cause} / "));
+            source = cause.source();
+        }
+        assert!(
+            matches!(error, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)) && chain.contains("UnknownIssuer"),
+            "{chain}"
         );
     }
 
