@@ -59,10 +59,7 @@ pub fn sdk_config(service: Service) -> anyhow::Result<SdkConfig> {
     static HTTP_CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
     let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let settings = Settings::read(service, env)?;
-    let http_client = match HTTP_CLIENT.get() {
-        Some(client) => client.clone(),
-        None => HTTP_CLIENT.get_or_init(|| https_client(settings.roots)).clone(),
-    };
+    let http_client = HTTP_CLIENT.get_or_init(|| https_client(settings.roots)).clone();
     Ok(settings.into_sdk_config(http_client))
 }
 
