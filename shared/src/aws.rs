@@ -3,7 +3,8 @@
 //! `aws-config` would look for the same settings in a dozen places (profile files, SSO, web
 //! identity, IMDS, ECS) and brings STS into every binary; a function on Lambda gets its region and
 //! its role's credentials as environment variables, so that is all this reads. It also decides
-//! what the HTTPS client trusts: AWS's endpoints present certificates of Amazon Trust Services,
+//! what the HTTPS client trusts: AWS's endpoints present certificates of Amazon Trust Services
+//! (<https://aws.amazon.com/blogs/security/how-to-prepare-for-aws-move-to-its-own-certificate-authority/>),
 //! so the functions trust its five roots instead of parsing the system's whole CA bundle on every
 //! cold start (`CLOUDHUB_TLS_ROOTS=system` adds the system's, e.g. behind a TLS-inspecting proxy).
 //! The operator's command and the tests keep `aws-config`, profiles included.
