@@ -766,6 +766,8 @@ def main():
                         help="cold starts of these functions only (comma-separated), against the baseline")
     parser.add_argument("--cold-only", action="store_true", help="binaries and cold starts only, no operations")
     options = parser.parse_args()
+    if options.functions and not options.cold_only:
+        parser.error("--functions (CLOUDHUB_BENCH_FUNCTIONS) measures cold starts only: add --cold-only")
     global RELEASE
     RELEASE = ROOT / options.binaries
     binaries = sizes()
