@@ -27,8 +27,11 @@ pub const TLS_ROOTS_VAR: &str = "CLOUDHUB_TLS_ROOTS";
 /// An AWS service a function calls; names the variable that can point it at a local endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Service {
+    /// The tables (every function).
     DynamoDb,
+    /// The event bus (publisher).
     EventBridge,
+    /// Sending emails (mailer).
     SesV2,
 }
 
