@@ -321,26 +321,4 @@ mod tests {
             "{chain}"
         );
     }
-
-    /// The client builds its TLS configuration from the store when it is first used by a service
-    /// client; a certificate it cannot parse would panic there, at a cold start.
-    #[tokio::test]
-    async fn a_client_with_the_trust_store_reaches_a_local_endpoint() {
-        let config = Settings::read(Service::DynamoDb, |name| {
-            [LAMBDA, &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")]]
-                .concat()
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
-        .unwrap()
-        .into_sdk_config(https_client(Roots::Amazon));
-        let client = aws_sdk_dynamodb::Client::new(&config);
-        // Nothing listens on port 9: the call fails to connect, not to configure.
-        let error = client.list_tables().send().await.unwrap_err();
-        assert!(
-            matches!(error, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)),
-            "{error:?}"
-        );
-    }
 }

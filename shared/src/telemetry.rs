@@ -7,23 +7,42 @@
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Installs the subscriber: level from `AWS_LAMBDA_LOG_LEVEL` (Lambda's `TRACE`…`FATAL`), else
 /// `RUST_LOG` (`level` or `target=level,…` directives), else `INFO`; JSON lines when
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`. Call once, first thing in `main`.
 pub fn init() {
     let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let filter = filter(var("AWS_LAMBDA_LOG_LEVEL").as_deref(), var("RUST_LOG").as_deref());
-    let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
-    let format = tracing_subscriber::fmt::layer().with_target(false).without_time();
-    let registry = tracing_subscriber::registry().with(filter);
+    let subscriber = subscriber(
+        var("AWS_LAMBDA_LOG_LEVEL").as_deref(),
+        var("RUST_LOG").as_deref(),
+        var("AWS_LAMBDA_LOG_FORMAT").as_deref(),
+        std::io::stdout,
+    );
     // A second call (tests, the local stack) keeps the first subscriber.
-    let _ = if json {
-        registry.with(format.json()).try_init()
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// The subscriber [`init`] installs, writing to `writer`.
+fn subscriber<W>(
+    lambda_level: Option<&str>,
+    rust_log: Option<&str>,
+    format: Option<&str>,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    let layer = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .without_time()
+        .with_writer(writer);
+    let registry = tracing_subscriber::registry().with(filter(lambda_level, rust_log));
+    if format.is_some_and(|format| format.eq_ignore_ascii_case("json")) {
+        Box::new(registry.with(layer.json()))
     } else {
-        registry.with(format).try_init()
-    };
+        Box::new(registry.with(layer))
+    }
 }
 
 /// The filter: Lambda's level wins; `RUST_LOG` that does not parse falls back to `INFO`.
@@ -63,5 +82,52 @@ mod tests {
         let fallback = filter(Some("LOUD"), Some("=not a directive="));
         assert!(fallback.would_enable("cloudhub", &Level::INFO));
         assert!(!fallback.would_enable("cloudhub", &Level::DEBUG));
+    }
+
+    /// Lines written by a subscriber, for the tests.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn one_line(format: Option<&str>) -> String {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = subscriber(Some("INFO"), None, format, move || writer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(user = "01KAWDEM0ADM1N000000000000", "authorized");
+            tracing::debug!("not at INFO");
+        });
+        String::from_utf8(lines.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn lambda_json_format_writes_one_json_object_per_event() {
+        let written = one_line(Some("JSON"));
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(lines.len(), 1, "{written}");
+        let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["fields"]["message"], "authorized");
+        assert_eq!(line["fields"]["user"], "01KAWDEM0ADM1N000000000000");
+    }
+
+    #[test]
+    fn without_lambda_json_format_lines_are_text() {
+        let written = one_line(None);
+        assert_eq!(written.lines().count(), 1, "{written}");
+        assert!(written.contains("authorized"), "{written}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(written.trim()).is_err(),
+            "{written}"
+        );
     }
 }

@@ -82,7 +82,7 @@ fn hasher() -> Argon2<'static> {
 /// glibc raises its mmap threshold when a large mapped block is freed; from then on argon2's
 /// 19 MiB block array comes from the heap, where the aligned arrays fragment it: resident memory
 /// then grew by about 19 MiB per hash, to some 150 MiB after 8 (`cargo bench -p cloudhub --bench
-/// argon2` prints the growth). A fixed threshold keeps every such array mapped and returns it
+/// argon2` prints the growth; `tests/argon2_memory.rs` fails on it). A fixed threshold keeps every such array mapped and returns it
 /// to the system when freed, so a warm function stays at one array. The price: mapping fresh
 /// pages costs 2 to 3 ms per hash (of ~40 in the release build).
 fn keep_large_allocations_mapped() {
