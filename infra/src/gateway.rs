@@ -124,6 +124,15 @@ impl Gateway {
         self.routes.iter().map(|(route, _)| route)
     }
 
+    /// The route key (`POST /invitations/{token}/accept`) of a method and path, if one matches.
+    pub fn route_key(&self, method: &Method, path: &str) -> Option<String> {
+        self.routes
+            .iter()
+            .map(|(route, _)| route)
+            .find(|route| route.method == method.as_str() && route.match_path(path).is_some())
+            .map(|route| format!("{} {}", route.method, route.path))
+    }
+
     /// Answers one request.
     pub async fn handle(&self, request: IncomingRequest) -> Response<Body> {
         let (path, query) = match request.path_and_query.split_once('?') {

@@ -4,6 +4,7 @@
 
 pub mod delivery;
 pub mod gateway;
+pub mod link_keys;
 pub mod mailbox;
 pub mod routes;
 pub mod seed;

@@ -160,6 +160,24 @@ const PORTAL_HOME: &str = r#"<!doctype html><html><head><meta charset="utf-8"><t
 <p>There is no portal frontend here: the API answers on this host (see the README's walkthrough),
 and every email the local mailer sent is in the <a href="/_mailbox">mailbox</a>.</p></body></html>"#;
 
+/// The template of a local page's path (`/_portal/invitations/{token}`), for logs: paths may
+/// carry invitation tokens.
+pub fn page_template(path: &str) -> Option<&'static str> {
+    if path == MAILBOX_PREFIX || path == "/_mailbox/" {
+        Some("/_mailbox")
+    } else if path.starts_with("/_mailbox/") {
+        Some("/_mailbox/{id}")
+    } else if path == PORTAL_PREFIX || path == "/_portal/" {
+        Some("/_portal")
+    } else if path.starts_with("/_portal/invitations/") {
+        Some("/_portal/invitations/{token}")
+    } else if path.starts_with("/_portal/") {
+        Some("/_portal/{page}")
+    } else {
+        None
+    }
+}
+
 /// The page for `path`, if it is one of the local pages.
 pub fn answer(mailbox_dir: &Path, path: &str) -> Option<Response<Body>> {
     if path == MAILBOX_PREFIX || path == "/_mailbox/" {
@@ -190,7 +208,7 @@ pub fn answer(mailbox_dir: &Path, path: &str) -> Option<Response<Body>> {
         let valid = !token.is_empty()
             && token
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         return Some(if valid {
             html(INVITATION_PAGE.replace("STYLE", STYLE))
         } else {

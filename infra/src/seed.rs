@@ -23,9 +23,17 @@ pub const ADMIN_USER_ID: &str = "01KAWDEM0ADM1N000000000000";
 /// data only: it is created by the seed, never by a deployed function.
 pub const ADMIN_SESSION_TOKEN: &str = "DEMO-SESSION-TOKEN-for-local-use-only-00000";
 
-/// The key the local stack makes invitation links with, unless `LINK_SIGNING_KEY` is set.
-/// Development only: a deployed stack generates its own in Secrets Manager.
+/// The key the local stack makes invitation links with (key id `dev`). Development only: a
+/// deployed stack generates its own in Secrets Manager.
 pub const DEV_LINK_SIGNING_KEY: &str = "bG9jYWwtZGV2ZWxvcG1lbnQtb25seS1saW5rLWtleS0wMDAwMDAwMA";
+
+/// The local stack's keyring: [`DEV_LINK_SIGNING_KEY`] alone, as key `dev`.
+pub fn dev_keyring() -> cloudhub::links::Keyring {
+    let id = cloudhub::links::KeyId::parse("dev").expect("a valid key id");
+    cloudhub::links::Keyring::single(
+        cloudhub::links::LinkKey::parse(id, DEV_LINK_SIGNING_KEY).expect("the development key is valid"),
+    )
+}
 
 /// What the seed did.
 #[derive(Debug, PartialEq, Eq)]

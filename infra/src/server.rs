@@ -84,9 +84,17 @@ async fn answer(
         }
         (None, Err(_)) => ApiError::BodyTooLarge.into_response(),
     };
+    // The route's template, never the path: paths carry invitation tokens.
+    let route = gateway
+        .route_key(&parts.method, parts.uri.path())
+        .or_else(|| {
+            crate::mailbox::page_template(parts.uri.path())
+                .filter(|_| mailbox_dir.is_some())
+                .map(|page| format!("{} {page}", parts.method))
+        })
+        .unwrap_or_else(|| format!("{} (no route)", parts.method));
     tracing::info!(
-        method = %parts.method,
-        path = parts.uri.path(),
+        route,
         status = response.status().as_u16(),
         duration_ms = started.elapsed().as_millis() as u64,
         "request"

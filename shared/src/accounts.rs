@@ -100,7 +100,7 @@ pub async fn find_credential(store: &Store, email: &Email) -> anyhow::Result<Opt
         .consistent_read(true)
         .send()
         .await
-        .context("Failed to read a credential.")?;
+        .map_err(crate::aws::sdk_error("Failed to read a credential."))?;
     output
         .item
         .map(|item| {
@@ -142,7 +142,7 @@ pub(crate) async fn load_items(
             .set_exclusive_start_key(start_key)
             .send()
             .await
-            .context("Failed to query an account's partition.")?;
+            .map_err(crate::aws::sdk_error("Failed to query an account's partition."))?;
         for item in output.items.unwrap_or_default() {
             let sk = item
                 .get(keys::SK)
@@ -203,6 +203,6 @@ pub async fn set_language(store: &Store, user_id: &UserId, language: Language) -
         {
             Ok(None)
         }
-        Err(error) => Err(error).context("Failed to change a user's language."),
+        Err(error) => Err(crate::aws::sdk_error("Failed to change a user's language.")(error)),
     }
 }

@@ -10,7 +10,10 @@
 //! The operator's command and the tests keep `aws-config`, profiles included.
 
 use anyhow::{Context as _, bail};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_types::SdkConfig;
 use aws_types::sdk_config::{SharedCredentialsProvider, SharedHttpClient};
@@ -33,6 +36,8 @@ pub enum Service {
     EventBridge,
     /// Sending emails (mailer).
     SesV2,
+    /// The invitation link keys (invite, resend, accept, mailer).
+    SecretsManager,
 }
 
 impl Service {
@@ -42,7 +47,70 @@ impl Service {
             Self::DynamoDb => "AWS_ENDPOINT_URL_DYNAMODB",
             Self::EventBridge => "AWS_ENDPOINT_URL_EVENTBRIDGE",
             Self::SesV2 => "AWS_ENDPOINT_URL_SESV2",
+            Self::SecretsManager => "AWS_ENDPOINT_URL_SECRETS_MANAGER",
         }
+    }
+
+    /// How long a call may take: a request answers within 5 seconds even when a service hangs
+    /// (the request functions call DynamoDB and Secrets Manager; after the authorizer's read, at
+    /// most one hanging call, since the first failure ends the request). Each attempt has its own
+    /// limit, so the SDK's retry of a stuck attempt still fits. The publisher and the mailer are
+    /// asynchronous, so EventBridge and SES get more time; their functions' timeouts (30 s) stay
+    /// above it.
+    pub fn timeouts(self) -> TimeoutConfig {
+        let (attempt, operation) = match self {
+            Self::DynamoDb | Self::SecretsManager => (1_000, 2_000),
+            Self::EventBridge => (2_000, 5_000),
+            Self::SesV2 => (3_000, 8_000),
+        };
+        TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_millis(1_000))
+            .operation_attempt_timeout(std::time::Duration::from_millis(attempt))
+            .operation_timeout(std::time::Duration::from_millis(operation))
+            .build()
+    }
+}
+
+/// Marks an error whose cause is an AWS service that is down, slow or throttling: the request
+/// changed nothing it could not take back and may be retried, so it is answered 503.
+#[derive(Debug, thiserror::Error)]
+#[error("An AWS service did not answer in time, could not be reached, or throttled the request.")]
+pub struct Unavailable;
+
+/// Whether `error` (or any error it carries as context) was marked [`Unavailable`].
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<Unavailable>().is_some()
+}
+
+/// Turns an SDK call's failure into an error with `context`, marked [`Unavailable`] when it was a
+/// timeout, a failed connection, an unreadable answer, a 5xx or a throttling refusal.
+pub fn sdk_error<E>(context: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> anyhow::Error
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    move |error| {
+        let transient = is_transient(&error);
+        let error = anyhow::Error::new(error).context(context);
+        if transient { error.context(Unavailable) } else { error }
+    }
+}
+
+/// See [`sdk_error`].
+pub fn is_transient<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    const THROTTLING: &[&str] = &[
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+    ];
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(failure) => {
+            failure.raw().status().is_server_error() || error.code().is_some_and(|code| THROTTLING.contains(&code))
+        }
+        _ => false,
     }
 }
 
@@ -60,11 +128,16 @@ enum Roots {
 /// Lambda sets them), and the endpoint from `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL`
 /// (local runs only). Every service of one process shares one HTTPS client.
 pub fn sdk_config(service: Service) -> anyhow::Result<SdkConfig> {
+    sdk_config_from(service, |name| std::env::var(name).ok())
+}
+
+/// [`sdk_config`] with the variables read from `env` instead of the process's environment (tests
+/// that point one function's client somewhere else).
+pub fn sdk_config_from(service: Service, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<SdkConfig> {
     static HTTP_CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
-    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let settings = Settings::read(service, env)?;
+    let settings = Settings::read(service, |name| env(name).filter(|value| !value.is_empty()))?;
     let http_client = HTTP_CLIENT.get_or_init(|| https_client(settings.roots)).clone();
-    Ok(settings.into_sdk_config(http_client))
+    Ok(settings.into_sdk_config(service, http_client))
 }
 
 /// What [`sdk_config`] reads, before any client exists.
@@ -104,7 +177,7 @@ impl Settings {
         })
     }
 
-    fn into_sdk_config(self, http_client: SharedHttpClient) -> SdkConfig {
+    fn into_sdk_config(self, service: Service, http_client: SharedHttpClient) -> SdkConfig {
         let mut builder = SdkConfig::builder();
         builder.set_endpoint_url(self.endpoint_url);
         builder
@@ -112,6 +185,7 @@ impl Settings {
             .region(Region::new(self.region))
             .credentials_provider(SharedCredentialsProvider::new(self.credentials))
             .http_client(http_client)
+            .timeout_config(service.timeouts())
             .build()
     }
 }
@@ -288,7 +362,9 @@ mod tests {
 
     fn client_of(endpoint: &str, http_client: SharedHttpClient) -> aws_sdk_dynamodb::Client {
         let vars = [LAMBDA, &[("AWS_ENDPOINT_URL", endpoint)]].concat();
-        let config = settings(Service::DynamoDb, &vars).unwrap().into_sdk_config(http_client);
+        let config = settings(Service::DynamoDb, &vars)
+            .unwrap()
+            .into_sdk_config(Service::DynamoDb, http_client);
         aws_sdk_dynamodb::Client::new(&config)
     }
 

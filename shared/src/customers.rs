@@ -240,7 +240,7 @@ pub async fn create(
             {
                 Err(CreateCustomerError::AccountChanged(email))
             }
-            _ => Err(anyhow::Error::new(error).context("Failed to create a customer.").into()),
+            _ => Err(crate::aws::sdk_error("Failed to create a customer.")(error).into()),
         },
     }
 }

@@ -4,7 +4,6 @@
 //! the claim, so a retry sends. A claim whose holder crashed lapses after [`CLAIM_FOR`].
 
 use crate::store::{Store, epoch_seconds, keys};
-use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use time::{Duration, OffsetDateTime};
 
@@ -64,7 +63,7 @@ pub async fn claim(
             let Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed)) =
                 error.as_service_error()
             else {
-                return Err(error).context("Failed to claim an email delivery.");
+                return Err(crate::aws::sdk_error("Failed to claim an email delivery.")(error));
             };
             let sent = failed
                 .item()
@@ -89,7 +88,7 @@ pub async fn mark_sent(store: &Store, event_key: &str, recipient: &crate::domain
         .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
         .send()
         .await
-        .context("Failed to record a sent email.")?;
+        .map_err(crate::aws::sdk_error("Failed to record a sent email."))?;
     Ok(())
 }
 
@@ -114,7 +113,7 @@ pub async fn release(store: &Store, event_key: &str, recipient: &crate::domain::
             {
                 Ok(())
             } else {
-                Err(error).context("Failed to release an email delivery.")
+                Err(crate::aws::sdk_error("Failed to release an email delivery.")(error))
             }
         })
 }

@@ -41,8 +41,9 @@ pub struct App {
     pub store: store::Store,
     /// Where "now" comes from.
     pub clock: clock::SharedClock,
-    /// The secret invitation links are made with; only functions that make or read links have it.
-    pub links: Option<links::LinkKey>,
+    /// The keys invitation links are made with; only the functions that make, send or open
+    /// links have them (`LINK_KEYS_SECRET_ID`).
+    pub link_keys: Option<links::LinkKeys>,
 }
 
 impl App {
@@ -51,14 +52,14 @@ impl App {
         Ok(Self {
             store: store::Store::from_env()?,
             clock: Arc::new(clock::SystemClock),
-            links: links::LinkKey::from_env()?,
+            link_keys: links::LinkKeys::from_env()?,
         })
     }
 
-    /// The link key, or an error that names the missing configuration.
-    pub fn link_key(&self) -> anyhow::Result<&links::LinkKey> {
-        self.links
+    /// The link keys, or an error that names the missing configuration.
+    pub fn link_keys(&self) -> anyhow::Result<&links::LinkKeys> {
+        self.link_keys
             .as_ref()
-            .ok_or_else(|| anyhow::anyhow!("{} is not configured for this function.", links::LINK_KEY_VAR))
+            .ok_or_else(|| anyhow::anyhow!("{} is not configured for this function.", links::KEYS_SECRET_VAR))
     }
 }

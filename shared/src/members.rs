@@ -80,7 +80,7 @@ pub async fn list(store: &Store, admin: &UserId, customer: &CustomerNumber) -> R
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .context("Failed to query a customer's members.")
+            .map_err(crate::aws::sdk_error("Failed to query a customer's members."))
     };
     let (is_admin, seats, roles) = tokio::try_join!(
         is_admin(store, customer, admin),
@@ -140,7 +140,7 @@ pub async fn assign_roles(
             .consistent_read(true)
             .send()
             .await
-            .context("Failed to read a membership.")?;
+            .map_err(crate::aws::sdk_error("Failed to read a membership."))?;
         output
             .item
             .map(|item| serde_dynamo::from_item::<_, MembershipItem>(item).context("A stored membership is malformed."))
@@ -160,7 +160,7 @@ pub async fn assign_roles(
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .context("Failed to query a customer's roles.")?;
+            .map_err(crate::aws::sdk_error("Failed to query a customer's roles."))?;
         output
             .into_iter()
             .map(|item| serde_dynamo::from_item::<_, RoleItem>(item).context("A stored role is malformed."))

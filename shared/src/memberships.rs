@@ -166,7 +166,7 @@ pub async fn is_admin(store: &Store, customer: &CustomerNumber, user: &UserId) -
         .consistent_read(true)
         .send()
         .await
-        .context("Failed to read a membership.")?;
+        .map_err(crate::aws::sdk_error("Failed to read a membership."))?;
     let Some(item) = output.item else {
         return Ok(false);
     };
@@ -332,6 +332,6 @@ pub async fn complete_tour(
         {
             Ok(None)
         }
-        Err(error) => Err(error).context("Failed to record tour steps."),
+        Err(error) => Err(crate::aws::sdk_error("Failed to record tour steps.")(error)),
     }
 }

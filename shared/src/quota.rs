@@ -5,7 +5,6 @@
 use crate::domain::UserId;
 use crate::store::transactions::built;
 use crate::store::{Store, epoch_seconds, keys};
-use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime, Time};
@@ -72,7 +71,7 @@ pub async fn read(store: &Store, admin: &UserId, now: OffsetDateTime) -> anyhow:
         .consistent_read(true)
         .send()
         .await
-        .context("Failed to read an admin's quota.")?;
+        .map_err(crate::aws::sdk_error("Failed to read an admin's quota."))?;
     let used = output
         .item
         .and_then(|item| {

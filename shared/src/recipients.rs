@@ -1,24 +1,25 @@
-//! What the mailer reads to address and word an email: the customer an invitation is for (with
-//! whether the invitation still has the link the event names), and the admins of a customer with
-//! their languages. Reads only; the mailer's writes are in [`crate::deliveries`].
+//! What the mailer reads to address and word an email: every recipient and every word comes from
+//! the table's current items, never from the event, which only names the item that changed.
+//! Reads only; the mailer's writes are in [`crate::deliveries`].
 
 use crate::customers::CustomerItem;
 use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Language, Permission, UserId};
+use crate::invitations::{Invitation, InvitationItem};
 use crate::store::{Store, item_key, keys};
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use std::collections::HashMap;
 
-/// The customer an invitation email speaks of.
+/// An invitation as it is now, and the customer its email speaks of.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvitationContext {
-    /// Its company name.
+pub struct InvitationEmail {
+    /// The invitation (addressee, sender, language, current link, send count).
+    pub invitation: Invitation,
+    /// The customer's company name.
     pub company_name: CompanyName,
-    /// Its default language (the invitation's, when the admin chose none).
+    /// The customer's default language (the email's, when the admin chose none).
     pub default_language: Language,
-    /// The nonce of the invitation's current link; `None` once it was deleted or accepted.
-    pub current_nonce: Option<String>,
 }
 
 /// A recipient and the language to write to them in.
@@ -30,10 +31,17 @@ pub struct Recipient {
     pub language: Language,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NonceOnly {
-    link_nonce: String,
+/// A membership as the member-left email needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    /// The member's address.
+    pub email: Email,
+    /// The customer's company name, as the membership has it.
+    pub company_name: CompanyName,
+    /// Whether the membership is cancelled now.
+    pub left: bool,
+    /// Its revision (every change counts one up).
+    pub revision: u64,
 }
 
 #[derive(Deserialize)]
@@ -47,36 +55,104 @@ struct AdminMembership {
 #[serde(rename_all = "camelCase")]
 struct UserLanguage {
     id: UserId,
+    email: Email,
     language: Language,
 }
 
-/// The customer of an invitation and the invitation's current link nonce (one BatchGetItem).
-#[tracing::instrument(name = "Reading an invitation's customer", skip_all, fields(customer = %customer))]
-pub async fn invitation_context(
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MembershipFacts {
+    email: Email,
+    company_name: CompanyName,
+    status: String,
+    #[serde(default)]
+    revision: u64,
+}
+
+/// The invitation and its customer, if both exist (one consistent BatchGetItem).
+#[tracing::instrument(name = "Reading an invitation and its customer", skip_all, fields(customer = %customer))]
+pub async fn invitation(
     store: &Store,
     customer: &CustomerNumber,
     invitation: &InvitationId,
-) -> anyhow::Result<Option<InvitationContext>> {
+) -> anyhow::Result<Option<InvitationEmail>> {
     let items = store
         .batch_get(vec![
             item_key(keys::customer(customer), keys::CUSTOMER_SK.into()),
             item_key(keys::customer(customer), keys::invitation_sk(invitation)),
         ])
         .await?;
-    let (mut found, mut current_nonce) = (None, None);
+    let (mut found_customer, mut found_invitation) = (None, None);
     for item in items {
         if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
-            found = Some(serde_dynamo::from_item::<_, CustomerItem>(item).context("A stored customer is malformed.")?);
+            found_customer =
+                Some(serde_dynamo::from_item::<_, CustomerItem>(item).context("A stored customer is malformed.")?);
         } else {
-            let invitation: NonceOnly = serde_dynamo::from_item(item).context("A stored invitation is malformed.")?;
-            current_nonce = Some(invitation.link_nonce);
+            let stored: InvitationItem = serde_dynamo::from_item(item).context("A stored invitation is malformed.")?;
+            found_invitation = Some(Invitation::from(stored));
         }
     }
-    Ok(found.map(|customer| InvitationContext {
-        company_name: customer.company_name,
-        default_language: customer.default_language,
-        current_nonce,
-    }))
+    Ok(found_customer
+        .zip(found_invitation)
+        .map(|(customer, invitation)| InvitationEmail {
+            invitation,
+            company_name: customer.company_name,
+            default_language: customer.default_language,
+        }))
+}
+
+/// The account `user`, as a recipient, if it exists (one consistent GetItem).
+#[tracing::instrument(name = "Reading an account", skip_all, fields(user = %user))]
+pub async fn account(store: &Store, user: &UserId) -> anyhow::Result<Option<Recipient>> {
+    let output = store
+        .client
+        .get_item()
+        .table_name(&store.tables.data)
+        .key(keys::PK, AttributeValue::S(keys::user(user)))
+        .key(keys::SK, AttributeValue::S(keys::USER_SK.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(crate::aws::sdk_error("Failed to read an account."))?;
+    output
+        .item
+        .map(|item| {
+            serde_dynamo::from_item::<_, UserLanguage>(item)
+                .map(|user| Recipient {
+                    email: user.email,
+                    language: user.language,
+                })
+                .context("A stored user is malformed.")
+        })
+        .transpose()
+}
+
+/// The membership of `user` in `customer`, if it exists (one consistent GetItem).
+#[tracing::instrument(name = "Reading a membership", skip_all, fields(user = %user, customer = %customer))]
+pub async fn membership(store: &Store, user: &UserId, customer: &CustomerNumber) -> anyhow::Result<Option<Departure>> {
+    let output = store
+        .client
+        .get_item()
+        .table_name(&store.tables.data)
+        .key(keys::PK, AttributeValue::S(keys::user(user)))
+        .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(crate::aws::sdk_error("Failed to read a membership."))?;
+    output
+        .item
+        .map(|item| {
+            serde_dynamo::from_item::<_, MembershipFacts>(item)
+                .map(|facts| Departure {
+                    email: facts.email,
+                    company_name: facts.company_name,
+                    left: facts.status == "left",
+                    revision: facts.revision,
+                })
+                .context("A stored membership is malformed.")
+        })
+        .transpose()
 }
 
 /// The active admins of a customer (those holding `user-management`), each with the language
@@ -102,7 +178,7 @@ pub async fn admins(store: &Store, customer: &CustomerNumber) -> anyhow::Result<
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .context("Failed to query a customer's admins.")?;
+        .map_err(crate::aws::sdk_error("Failed to query a customer's admins."))?;
     let admins: Vec<AdminMembership> = memberships
         .into_iter()
         .map(|item| serde_dynamo::from_item(item).context("A stored membership is malformed."))

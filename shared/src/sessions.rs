@@ -140,7 +140,7 @@ async fn store_session(
         .transact_items(TransactWriteItem::builder().delete(forget_attempts).build())
         .send()
         .await
-        .context("Failed to store a new session.")?;
+        .map_err(crate::aws::sdk_error("Failed to store a new session."))?;
     Ok(session)
 }
 
@@ -156,7 +156,7 @@ pub async fn find(store: &Store, token: &SecretToken, now: OffsetDateTime) -> an
         .consistent_read(true)
         .send()
         .await
-        .context("Failed to read a session.")?;
+        .map_err(crate::aws::sdk_error("Failed to read a session."))?;
     let Some(item) = output.item else {
         return Ok(Lookup::Unknown);
     };
@@ -182,7 +182,7 @@ pub async fn end(store: &Store, token: &SecretToken) -> anyhow::Result<bool> {
         .return_values(ReturnValue::AllOld)
         .send()
         .await
-        .context("Failed to delete a session.")?;
+        .map_err(crate::aws::sdk_error("Failed to delete a session."))?;
     Ok(output.attributes.is_some())
 }
 
@@ -233,6 +233,6 @@ pub async fn count_login_attempt(store: &Store, email: &Email, now: OffsetDateTi
             let retry_after_secs = u64::try_from(window_end - now.unix_timestamp()).unwrap_or(1).max(1);
             Ok(Attempt::Refused { retry_after_secs })
         }
-        Err(error) => Err(error).context("Failed to count a log-in attempt."),
+        Err(error) => Err(crate::aws::sdk_error("Failed to count a log-in attempt.")(error)),
     }
 }

@@ -4,6 +4,10 @@
 //! `JSON`, no timestamps since Lambda adds them, no targets) but filtered by
 //! [`Targets`](tracing_subscriber::filter::Targets) instead of `EnvFilter`, which links a regex
 //! engine into every binary for filters we do not use.
+//!
+//! Whatever level is asked for, the AWS SDK, the HTTP stack and the Lambda runtime log at most at
+//! `INFO`: at `DEBUG` and `TRACE` they log requests and answers, item bodies included (a link's
+//! nonce and hash, a session's hash, a password hash), and nothing secret may reach a log line.
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -37,12 +41,34 @@ where
         .with_target(false)
         .without_time()
         .with_writer(writer);
-    let registry = tracing_subscriber::registry().with(filter(lambda_level, rust_log));
+    let registry = tracing_subscriber::registry()
+        .with(ceiling())
+        .with(filter(lambda_level, rust_log));
     if format.is_some_and(|format| format.eq_ignore_ascii_case("json")) {
         Box::new(registry.with(layer.json()))
     } else {
         Box::new(registry.with(layer))
     }
+}
+
+/// Targets that log request and answer bodies below `INFO` (prefixes of the target).
+const BODY_LOGGING_TARGETS: &[&str] = &[
+    "aws_",
+    "hyper",
+    "h2",
+    "rustls",
+    "tower",
+    "lambda_runtime",
+    "lambda_http",
+];
+
+/// The ceiling under every level asked for: see the module's documentation.
+fn ceiling() -> Targets {
+    BODY_LOGGING_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::TRACE), |targets, target| {
+            targets.with_target(*target, LevelFilter::INFO)
+        })
 }
 
 /// The filter: Lambda's level wins; `RUST_LOG` that does not parse falls back to `INFO`.
@@ -95,6 +121,46 @@ mod tests {
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+
+    fn lines_at(lambda_level: Option<&str>, rust_log: Option<&str>, events: impl FnOnce()) -> String {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = subscriber(lambda_level, rust_log, None, move || writer.clone());
+        tracing::subscriber::with_default(subscriber, events);
+        String::from_utf8(lines.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn no_level_makes_the_sdk_or_the_http_stack_log_bodies() {
+        let events = || {
+            tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "sdk-trace-body");
+            tracing::debug!(target: "aws_sdk_dynamodb::operation", "sdk-debug-body");
+            tracing::trace!(target: "hyper_util::client", "hyper-trace-body");
+            tracing::debug!(target: "lambda_runtime::layers", "runtime-debug-body");
+            tracing::info!(target: "aws_smithy_runtime::client", "sdk-info");
+            tracing::trace!(target: "cloudhub::invitations", "ours-at-trace");
+        };
+        for (lambda_level, rust_log) in [
+            (Some("TRACE"), None),
+            (None, Some("trace")),
+            (
+                None,
+                Some("aws_smithy_runtime=trace,aws_sdk_dynamodb=trace,hyper_util=trace,trace"),
+            ),
+        ] {
+            let written = lines_at(lambda_level, rust_log, events);
+            for body in [
+                "sdk-trace-body",
+                "sdk-debug-body",
+                "hyper-trace-body",
+                "runtime-debug-body",
+            ] {
+                assert!(!written.contains(body), "{lambda_level:?} {rust_log:?}: {written}");
+            }
+            assert!(written.contains("sdk-info"), "{written}");
+            assert!(written.contains("ours-at-trace"), "{written}");
         }
     }
 

@@ -42,14 +42,17 @@ pub async fn fresh_app() -> (App, Arc<ManualClock>) {
     let app = App {
         store: fresh_store().await,
         clock: clock.clone(),
-        links: Some(test_link_key()),
+        link_keys: Some(crate::links::LinkKeys::fixed(test_keyring())),
     };
     (app, clock)
 }
 
-/// A fixed link key for tests.
-pub fn test_link_key() -> crate::links::LinkKey {
-    crate::links::LinkKey::parse("dGVzdC1vbmx5LWxpbmstc2lnbmluZy1rZXktMzItYnl0ZXMhIQ").expect("a 32-byte key")
+/// A fixed keyring for tests: one key, `test`.
+pub fn test_keyring() -> crate::links::Keyring {
+    let id = crate::links::KeyId::parse("test").expect("a valid key id");
+    crate::links::Keyring::single(
+        crate::links::LinkKey::parse(id, "dGVzdC1vbmx5LWxpbmstc2lnbmluZy1rZXktMzItYnl0ZXMhIQ").expect("a 32-byte key"),
+    )
 }
 
 /// Adds an account with a membership in `customer` holding `roles`, as accepting an invitation

@@ -4,9 +4,10 @@
 //! carry that account's session, which this function checks itself.
 
 use cloudhub::App;
-use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy, SecretToken};
+use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy};
 use cloudhub::http::{ApiError, bearer_token, json, json_body};
 use cloudhub::invitations::{self, Proof};
+use cloudhub::links::LinkToken;
 use cloudhub::memberships::RoleRef;
 use cloudhub::sessions::{self, Lookup};
 use lambda_http::http::{Method, StatusCode, header};
@@ -70,18 +71,24 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     result.unwrap_or_else(ApiError::into_response)
 }
 
-/// The `{token}` of the path. A token of the wrong shape opens nothing: 404.
-fn token_in_path(request: &Request) -> Result<SecretToken, ApiError> {
-    request
+/// The `{token}` of the path, if it is a link made with a key in force. A token of the wrong
+/// shape, or of a retired key, opens nothing: 404, before any read of the table.
+async fn token_in_path(app: &App, request: &Request) -> Result<LinkToken, ApiError> {
+    let not_found = || ApiError::from(invitations::AcceptError::NotFound);
+    let token = request
         .path_parameters_ref()
         .and_then(|p| p.first("token"))
-        .and_then(|raw| SecretToken::parse(raw).ok())
-        .ok_or_else(|| invitations::AcceptError::NotFound.into())
+        .and_then(|raw| LinkToken::parse(raw).ok())
+        .ok_or_else(not_found)?;
+    match app.link_keys()?.key(&token.key_id()).await? {
+        Some(_) => Ok(token),
+        None => Err(not_found()),
+    }
 }
 
 #[tracing::instrument(name = "Previewing an invitation link", skip_all)]
 async fn preview(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let token = token_in_path(request)?;
+    let token = token_in_path(app, request).await?;
     let preview = invitations::preview(&app.store, &token, app.clock.now()).await?;
     Ok(json(StatusCode::OK, &preview))
 }
@@ -95,7 +102,7 @@ async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError
         json_body(request)?
     };
     let offered = Offered::try_from(body)?;
-    let token = token_in_path(request)?;
+    let token = token_in_path(app, request).await?;
     let now = app.clock.now();
     let session = if request.headers().contains_key(header::AUTHORIZATION) {
         let session_token = bearer_token(request.headers())?;

@@ -69,7 +69,7 @@ async fn invite(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let now = app.clock.now();
     let invitation = invitations::invite(
         &app.store,
-        app.link_key()?,
+        app.link_keys()?.keyring().await?.current(),
         &caller,
         NewInvitation {
             customer: customer.clone(),

@@ -7,11 +7,16 @@
 //! when sending failed. A failed send makes the invocation fail, so Lambda retries it (twice) and
 //! then hands the event to the dead-letter queue; the deliveries already made are not repeated.
 //!
+//! An event only names the item that changed; every recipient and every word is read from the
+//! table's current items, so an event nobody's write backs (a forged one) sends nothing:
 //! - `InvitationSent` → the invitation email to the invited address, in the admin's chosen
-//!   language or else the customer's default; skipped when the invitation no longer has that link
-//!   (deleted, resent since, accepted) or the link has expired.
-//! - `UserRegistered` → the welcome email, in the account's language.
-//! - `MemberLeft` → to every active admin of the customer, each in their own language.
+//!   language or else the customer's default; skipped when the invitation is gone (deleted,
+//!   accepted), was sent again since (another send count), its link has expired, or its link's
+//!   key was retired.
+//! - `UserRegistered` → the welcome email to the account, in its language; skipped when there is
+//!   no such account.
+//! - `MemberLeft` → to every active admin of the customer, each in their own language; skipped
+//!   unless the membership is cancelled and still at the event's revision.
 
 use anyhow::Context as _;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
@@ -22,7 +27,7 @@ use cloudhub::deliveries::{self, Claim};
 use cloudhub::domain::Email;
 use cloudhub::emails::{self, Rendered};
 use cloudhub::events::DomainEvent;
-use cloudhub::links::{LinkKey, LinkNonce};
+use cloudhub::links::LinkKeys;
 use cloudhub::metrics::Metric;
 use cloudhub::recipients;
 use cloudhub::store::Store;
@@ -111,8 +116,8 @@ pub struct Mailer {
     pub store: Store,
     /// Where "now" comes from.
     pub clock: SharedClock,
-    /// The key invitation links are made with.
-    pub links: LinkKey,
+    /// The keys invitation links are made with.
+    pub links: LinkKeys,
     /// Where emails go.
     pub outbox: Outbox,
     /// The portal's base URL, e.g. `https://portal.example.com`; links are made from it.
@@ -120,7 +125,7 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// The mailer from the environment: the tables, `LINK_SIGNING_KEY`, `SENDER_ADDRESS`,
+    /// The mailer from the environment: the tables, `LINK_KEYS_SECRET_ID`, `SENDER_ADDRESS`,
     /// `PORTAL_BASE_URL`, and DynamoDB and SES configured from Lambda's environment
     /// ([`cloudhub::aws::sdk_config`]).
     pub fn from_env() -> anyhow::Result<Self> {
@@ -133,7 +138,12 @@ impl Mailer {
                 cloudhub::store::Tables::from_env()?,
             ),
             clock: std::sync::Arc::new(cloudhub::clock::SystemClock),
-            links: LinkKey::from_env()?.context("The environment variable LINK_SIGNING_KEY is not set.")?,
+            links: LinkKeys::from_env()?.with_context(|| {
+                format!(
+                    "The environment variable {} is not set.",
+                    cloudhub::links::KEYS_SECRET_VAR
+                )
+            })?,
             outbox: Outbox::Ses {
                 client: aws_sdk_sesv2::Client::new(&sdk_config(Service::SesV2)?),
                 sender: var("SENDER_ADDRESS")?,
@@ -168,57 +178,67 @@ pub struct Outcome {
 async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<Vec<(Email, Rendered)>, &'static str>> {
     match event {
         DomainEvent::InvitationSent(sent) => {
-            if sent.expires_at <= mailer.clock.now() {
-                return Ok(Err("link-expired"));
-            }
-            let Some(context) =
-                recipients::invitation_context(&mailer.store, &sent.customer_number, &sent.invitation_id).await?
+            let Some(found) = recipients::invitation(&mailer.store, &sent.customer_number, &sent.invitation_id).await?
             else {
-                return Ok(Err("customer-gone"));
+                return Ok(Err("invitation-gone"));
             };
-            if context.current_nonce.as_deref() != Some(sent.link_nonce.as_str()) {
+            let invitation = &found.invitation;
+            if invitation.send_count != sent.send_count {
                 return Ok(Err("link-superseded"));
             }
-            let token = mailer
-                .links
-                .token(&sent.invitation_id, &LinkNonce::from_stored(sent.link_nonce.clone()));
+            if invitation.expires_at <= mailer.clock.now() {
+                return Ok(Err("link-expired"));
+            }
+            let Some(key) = mailer.links.key(&invitation.link.key_id).await? else {
+                return Ok(Err("link-key-retired"));
+            };
+            let token = key.token(&invitation.id, &invitation.link.nonce);
             let link = mailer.invitation_link(token.reveal());
-            let language = sent.language.unwrap_or(context.default_language);
+            let language = invitation.language.unwrap_or(found.default_language);
             let mail = emails::invitation(
                 language,
                 &emails::Invitation {
-                    company_name: &context.company_name,
-                    customer_number: &sent.customer_number,
-                    inviter: &sent.invited_by_email,
+                    company_name: &found.company_name,
+                    customer_number: &invitation.customer_number,
+                    inviter: &invitation.invited_by_email,
                     link: &link,
-                    valid_until: sent.expires_at,
+                    valid_until: invitation.expires_at,
                 },
             )?;
-            Ok(Ok(vec![(sent.email.clone(), mail)]))
+            Ok(Ok(vec![(invitation.email.clone(), mail)]))
         }
         DomainEvent::UserRegistered(registered) => {
+            let Some(account) = recipients::account(&mailer.store, &registered.user_id).await? else {
+                return Ok(Err("account-gone"));
+            };
             let portal_url = mailer.portal("/");
             let mail = emails::welcome(
-                registered.language,
+                account.language,
                 &emails::Welcome {
-                    email: &registered.email,
+                    email: &account.email,
                     portal_url: &portal_url,
                 },
             )?;
-            Ok(Ok(vec![(registered.email.clone(), mail)]))
+            Ok(Ok(vec![(account.email, mail)]))
         }
         DomainEvent::MemberLeft(left) => {
+            let (departure, admins) = tokio::try_join!(
+                recipients::membership(&mailer.store, &left.user_id, &left.customer_number),
+                recipients::admins(&mailer.store, &left.customer_number),
+            )?;
+            let Some(departure) = departure.filter(|d| d.left && d.revision == left.revision) else {
+                return Ok(Err("membership-not-left"));
+            };
             let users_url = mailer.portal(&format!("/customers/{}/users", left.customer_number));
-            let admins = recipients::admins(&mailer.store, &left.customer_number).await?;
             admins
                 .into_iter()
-                .filter(|admin| admin.email != left.email)
+                .filter(|admin| admin.email != departure.email)
                 .map(|admin| {
                     let mail = emails::member_left(
                         admin.language,
                         &emails::MemberLeft {
-                            member: &left.email,
-                            company_name: &left.company_name,
+                            member: &departure.email,
+                            company_name: &departure.company_name,
                             customer_number: &left.customer_number,
                             users_url: &users_url,
                         },

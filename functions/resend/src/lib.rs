@@ -33,7 +33,7 @@ async fn resend(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let id = invitation_in_path(request)?;
     let resent = invitations::resend(
         &app.store,
-        app.link_key()?,
+        app.link_keys()?.keyring().await?.current(),
         &caller.user_id,
         &customer,
         &id,

@@ -8,7 +8,7 @@
 use clap::Parser;
 use cloudhub::App;
 use cloudhub::clock::SystemClock;
-use cloudhub::links::LinkKey;
+use cloudhub::links::LinkKeys;
 use cloudhub::schema::{Ttl, create_tables, local_client, tables_named};
 use cloudhub::store::Store;
 use infra::delivery::{StreamPoller, local_streams_client};
@@ -26,10 +26,6 @@ struct Options {
     /// DynamoDB Local's endpoint.
     #[arg(long, env = "CLOUDHUB_DYNAMODB_ENDPOINT", default_value = "http://127.0.0.1:8100")]
     dynamodb_endpoint: String,
-    /// The key invitation links are made with (base64url, at least 32 bytes). The default is a
-    /// development key, for the local stack only.
-    #[arg(long, env = "LINK_SIGNING_KEY", default_value = infra::seed::DEV_LINK_SIGNING_KEY)]
-    link_signing_key: String,
     /// Tables are named `{prefix}-data` and `{prefix}-sessions`.
     #[arg(long, env = "CLOUDHUB_TABLE_PREFIX", default_value = "cloudhub-local")]
     table_prefix: String,
@@ -60,7 +56,8 @@ async fn main() -> anyhow::Result<()> {
     let tables = tables_named(&options.table_prefix);
     create_tables(&client, &tables, Ttl::AsTemplate).await?;
     let store = Store::new(client.clone(), tables.clone());
-    let links = LinkKey::parse(&options.link_signing_key)?;
+    // The development key: deployed functions read theirs from Secrets Manager.
+    let links = LinkKeys::fixed(seed::dev_keyring());
     let (listener, address) = infra::server::bind(options.port).await?;
 
     // Emails: the table's stream → the publisher → the mailer → the mailbox folder.
@@ -86,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
     let gateway = Gateway::new(App {
         store,
         clock: Arc::new(SystemClock),
-        links: Some(links),
+        link_keys: Some(links),
     })?;
 
     println!(

@@ -19,7 +19,7 @@ use cloudhub::store::{Store, Tables};
 use std::collections::BTreeSet;
 
 #[derive(Parser)]
-#[command(about = "Operate CloudHub: create tables (local only) and customers.")]
+#[command(about = "Operate CloudHub: create tables (local only) and customers; invitation links and their keys.")]
 struct Options {
     /// DynamoDB endpoint, e.g. http://127.0.0.1:8100 for DynamoDB Local. Without it, AWS as
     /// configured by the environment (AWS_PROFILE, AWS_REGION, ...).
@@ -36,6 +36,10 @@ struct Options {
         default_value = "cloudhub-local-sessions"
     )]
     sessions_table: String,
+    /// The secret holding the invitation link keys (stack output LinkKeysSecretArn). Without it,
+    /// against DynamoDB Local, the local stack's development key.
+    #[arg(long, env = "LINK_KEYS_SECRET_ID", global = true)]
+    link_keys_secret: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,7 +71,7 @@ enum Command {
         admin_language: String,
     },
     /// Print the current link of an invitation (its token, and the portal URL that carries it),
-    /// e.g. when its email cannot be delivered. Needs the stack's link key in LINK_SIGNING_KEY;
+    /// e.g. when its email cannot be delivered. Reads the link keys from --link-keys-secret;
     /// against DynamoDB Local the development key is the default.
     InvitationLink {
         /// The customer number.
@@ -80,6 +84,9 @@ enum Command {
         #[arg(long, env = "PORTAL_BASE_URL", default_value = "http://127.0.0.1:3000/_portal")]
         portal: String,
     },
+    /// Rotate the invitation link keys in --link-keys-secret: a new current key; links of the
+    /// current key keep working for their 24 hours, links of the previous key stop working.
+    RotateLinkKeys,
 }
 
 #[tokio::main]
@@ -159,10 +166,10 @@ async fn run(options: Options) -> anyhow::Result<()> {
             invitation,
             portal,
         } => {
-            let key = match (cloudhub::links::LinkKey::from_env()?, &options.dynamodb_endpoint) {
-                (Some(key), _) => key,
-                (None, Some(_)) => cloudhub::links::LinkKey::parse(infra::seed::DEV_LINK_SIGNING_KEY)?,
-                (None, None) => bail!("Set LINK_SIGNING_KEY to the stack's link key (its Secrets Manager secret)."),
+            let keyring = match (&options.link_keys_secret, &options.dynamodb_endpoint) {
+                (Some(secret), _) => infra::link_keys::read(&secrets_client().await, secret).await?,
+                (None, Some(_)) => infra::seed::dev_keyring(),
+                (None, None) => bail!("Name the stack's link key secret: --link-keys-secret <LinkKeysSecretArn>."),
             };
             let customer = CustomerNumber::parse(&customer)?;
             let id = cloudhub::domain::InvitationId::parse(&invitation)?;
@@ -173,13 +180,37 @@ async fn run(options: Options) -> anyhow::Result<()> {
             if found.status(now) == cloudhub::invitations::InvitationStatus::Expired {
                 eprintln!("This invitation's link has expired; an admin can resend it.");
             }
-            let token = found.link_token(&key);
+            let token = found
+                .link_token(&keyring)
+                .context("This invitation's link was made with a retired key; an admin can resend it.")?;
             println!("token {}", token.reveal());
             println!("link  {}/invitations/{}", portal.trim_end_matches('/'), token.reveal());
             println!("valid until {}", found.expires_at);
         }
+        Command::RotateLinkKeys => {
+            let secret = options
+                .link_keys_secret
+                .context("Name the stack's link key secret: --link-keys-secret <LinkKeysSecretArn>.")?;
+            let rotated = infra::link_keys::rotate(&secrets_client().await, &secret).await?;
+            println!("New current link key: {}.", rotated.current);
+            println!(
+                "Links of key {} keep working until their 24 hours are over.",
+                rotated.previous
+            );
+            if let Some(retired) = rotated.retired {
+                println!("Key {retired} is retired: its links no longer work.");
+            }
+            println!(
+                "The functions use the new key within {} minutes.",
+                cloudhub::links::REFRESH_EVERY.as_secs() / 60
+            );
+        }
     }
     Ok(())
+}
+
+async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&aws_config_from_env().await)
 }
 
 fn parse_role(raw: &str) -> anyhow::Result<(RoleName, BTreeSet<Permission>)> {

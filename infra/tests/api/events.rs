@@ -71,7 +71,7 @@ async fn every_sample_event_answers_as_its_name_says() {
                 let mailer = mailer::Mailer {
                     store: app.app.store.clone(),
                     clock: app.app.clock.clone(),
-                    links: app.app.link_key().unwrap().clone(),
+                    links: app.app.link_keys().unwrap().clone(),
                     outbox: mailer::Outbox::Folder {
                         dir: dir.clone(),
                         sender: "no-reply@cloudhub.localhost".into(),

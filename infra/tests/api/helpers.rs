@@ -230,8 +230,20 @@ impl TestApp {
             .to_string()
     }
 
+    /// An invitation as stored.
+    pub async fn invitation_item(&self, customer: &str, id: &str) -> cloudhub::invitations::Invitation {
+        cloudhub::invitations::find(
+            &self.app.store,
+            &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
+            &cloudhub::domain::InvitationId::parse(id).unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the invitation exists")
+    }
+
     /// The current link token of an invitation, as the email will carry it.
-    pub async fn link_of(&self, customer: &str, id: &str) -> cloudhub::domain::SecretToken {
+    pub async fn link_of(&self, customer: &str, id: &str) -> cloudhub::links::LinkToken {
         let invitation = cloudhub::invitations::find(
             &self.app.store,
             &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
@@ -240,10 +252,11 @@ impl TestApp {
         .await
         .unwrap()
         .expect("the invitation exists");
-        invitation.link_token(self.app.link_key().unwrap())
+        let keyring = self.app.link_keys().unwrap().keyring().await.unwrap();
+        invitation.link_token(&keyring).expect("its key is in force")
     }
 
-    pub async fn open_link(&self, token: &cloudhub::domain::SecretToken) -> cloudhub::invitations::LinkState {
+    pub async fn open_link(&self, token: &cloudhub::links::LinkToken) -> cloudhub::invitations::LinkState {
         cloudhub::invitations::open_link(&self.app.store, token, self.clock.now_for_tests())
             .await
             .unwrap()

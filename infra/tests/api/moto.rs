@@ -162,7 +162,7 @@ impl SentEmail {
         let start = html.find("/invitations/").expect("an invitation link") + "/invitations/".len();
         html[start..]
             .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.')
             .collect()
     }
 }

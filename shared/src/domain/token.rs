@@ -46,7 +46,7 @@ impl SecretToken {
     /// The SHA-256 of the token, the only form that is stored or looked up. A fast hash is
     /// enough: the token has 256 bits of entropy, so there is nothing to brute-force.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.expose_secret().as_bytes())))
+        TokenHash::of(self.0.expose_secret())
     }
 
     /// The token itself, to hand to its holder once (response body or email link).
@@ -60,6 +60,16 @@ impl SecretToken {
 pub struct TokenHash(String);
 
 impl TokenHash {
+    /// The SHA-256 of a bearer secret's text, base64url.
+    pub(crate) fn of(secret: &str) -> Self {
+        Self(URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes())))
+    }
+
+    /// Wraps a stored hash.
+    pub(crate) fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
     /// The hash as text, for keys.
     pub fn as_str(&self) -> &str {
         &self.0

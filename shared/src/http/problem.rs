@@ -3,6 +3,15 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::{Map, Value, json};
 
+/// The `Retry-After` of a 503 caused by a dependency.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
+impl From<crate::links::KeysUnavailable> for ApiError {
+    fn from(error: crate::links::KeysUnavailable) -> Self {
+        Self::Unexpected(anyhow::Error::new(error).context(crate::aws::Unavailable))
+    }
+}
+
 /// Every way a request can fail, each with one status and one stable `code`.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -177,8 +186,23 @@ impl ApiError {
     }
 
     /// The `application/problem+json` answer. Unexpected errors are logged here, once, with
-    /// their whole chain of causes; the caller sees only the code.
+    /// their whole chain of causes; the caller sees only the code. An unexpected error caused by
+    /// an AWS service that is down, slow or throttling ([`crate::aws::Unavailable`]) is answered
+    /// 503 with `Retry-After`: nothing was changed, and a retry may succeed.
     pub fn into_response(self) -> Response<Body> {
+        let this = match self {
+            Self::Unexpected(error) if crate::aws::is_unavailable(&error) => {
+                tracing::warn!(error = format!("{error:#}"), "a dependency is unavailable");
+                Self::Unavailable {
+                    retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
+                }
+            }
+            other => other,
+        };
+        this.answer()
+    }
+
+    fn answer(self) -> Response<Body> {
         let status = self.status();
         if let Self::Unexpected(error) = &self {
             tracing::error!(error = ?error, "request failed unexpectedly");
@@ -253,6 +277,20 @@ mod tests {
         let response = ApiError::Unexpected(anyhow::anyhow!("table cloudhub-data is gone")).into_response();
         assert_eq!(response.status(), 500);
         assert!(!body_of(&response).to_string().contains("cloudhub-data"));
+    }
+
+    #[test]
+    fn an_unavailable_dependency_is_a_503_with_retry_after_and_hides_its_cause() {
+        let cause = anyhow::anyhow!("table cloudhub-data timed out").context(crate::aws::Unavailable);
+        let response = ApiError::Unexpected(cause.context("Failed to read a seat.")).into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let body = body_of(&response);
+        assert_eq!(body["code"], "service-unavailable");
+        assert!(!body.to_string().contains("cloudhub-data"));
+        // Without the mark, it stays a 500.
+        let response = ApiError::Unexpected(anyhow::anyhow!("a bug")).into_response();
+        assert_eq!(response.status(), 500);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::domain::{
     SecretToken, TokenHash, UserId,
 };
 use crate::http::ApiError;
+use crate::links::LinkToken;
 use crate::memberships::RoleRef;
 use crate::roles::{CHANGING_UNTIL, RoleItem, change_admin_count};
 use crate::seats::{SeatItem, SeatStatus};
@@ -193,7 +194,7 @@ impl Context {
 }
 
 /// Opens a link that must be live: the invitation, or why not.
-async fn live_invitation(store: &Store, token: &SecretToken, now: OffsetDateTime) -> Result<Invitation, AcceptError> {
+async fn live_invitation(store: &Store, token: &LinkToken, now: OffsetDateTime) -> Result<Invitation, AcceptError> {
     match open_link(store, token, now).await? {
         LinkState::Live(invitation) => Ok(invitation),
         LinkState::Expired(_) => Err(AcceptError::Expired),
@@ -240,7 +241,7 @@ async fn read_context(store: &Store, invitation: &Invitation) -> anyhow::Result<
 
 /// Previews the invitation a link opens (three reads: link, invitation, the rest at once).
 #[tracing::instrument(name = "Previewing an invitation", skip_all)]
-pub async fn preview(store: &Store, token: &SecretToken, now: OffsetDateTime) -> Result<Preview, AcceptError> {
+pub async fn preview(store: &Store, token: &LinkToken, now: OffsetDateTime) -> Result<Preview, AcceptError> {
     let invitation = live_invitation(store, token, now).await?;
     let context = read_context(store, &invitation).await?;
     Ok(Preview {
@@ -264,7 +265,7 @@ enum Acceptor {
 #[tracing::instrument(name = "Accepting an invitation", skip_all)]
 pub async fn accept(
     store: &Store,
-    token: &SecretToken,
+    token: &LinkToken,
     proof: Proof,
     now: OffsetDateTime,
 ) -> Result<Accepted, AcceptError> {

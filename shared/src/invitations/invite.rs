@@ -4,7 +4,7 @@ use super::{
 };
 use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId};
 use crate::http::Caller;
-use crate::links::{LinkKey, LinkNonce};
+use crate::links::{LinkKey, StoredLink};
 use crate::memberships::admin_check;
 use crate::quota;
 use crate::seats::{SeatItem, SeatStatus};
@@ -53,8 +53,9 @@ pub async fn invite(
     let mut seat = SeatExpectation::Free;
     // At most: a stale seat found, then a conflict with a concurrent invite; more is contention.
     for _ in 0..3 {
+        let id = InvitationId::generate();
         let invitation = Invitation {
-            id: InvitationId::generate(),
+            id,
             customer_number: new.customer.clone(),
             email: new.email.clone(),
             role_ids: new.role_ids.clone(),
@@ -65,7 +66,7 @@ pub async fn invite(
             last_sent_at: now,
             send_count: 1,
             expires_at: now + LINK_LIFETIME,
-            link_nonce: LinkNonce::generate(),
+            link: StoredLink::new(key, &id),
         };
         let roles: Vec<RoleId> = new.role_ids.iter().copied().collect();
         let mut items = vec![
@@ -77,8 +78,8 @@ pub async fn invite(
         }
         let seat_index = items.len();
         items.push(take_seat(store, &invitation, &seat)?);
-        items.push(put_invitation(store, &invitation, key)?);
-        items.push(put_link(store, &invitation, key)?);
+        items.push(put_invitation(store, &invitation)?);
+        items.push(put_link(store, &invitation)?);
 
         let reasons = match transact(store, items, "create an invitation").await {
             Ok(()) => {
@@ -147,11 +148,11 @@ fn take_seat(store: &Store, invitation: &Invitation, expected: &SeatExpectation)
     Ok(TransactWriteItem::builder().put(built(put.build())?).build())
 }
 
-fn put_invitation(store: &Store, invitation: &Invitation, key: &LinkKey) -> anyhow::Result<TransactWriteItem> {
+fn put_invitation(store: &Store, invitation: &Invitation) -> anyhow::Result<TransactWriteItem> {
     let put = built(
         Put::builder()
             .table_name(&store.tables.data)
-            .set_item(Some(serde_dynamo::to_item(InvitationItem::new(invitation, key))?))
+            .set_item(Some(serde_dynamo::to_item(InvitationItem::new(invitation))?))
             .condition_expression("attribute_not_exists(PK)")
             .build(),
     )?;
@@ -167,7 +168,7 @@ async fn reinvite(
     new: &NewInvitation,
     now: OffsetDateTime,
 ) -> Result<Invitation, InvitationError> {
-    let previous_hash = expired.link_token(key).hash();
+    let previous_hash = expired.link.hash.clone();
     let invitation = Invitation {
         role_ids: new.role_ids.clone(),
         invited_by: admin.user_id,
@@ -176,10 +177,10 @@ async fn reinvite(
         last_sent_at: now,
         send_count: expired.send_count + 1,
         expires_at: now + LINK_LIFETIME,
-        link_nonce: LinkNonce::generate(),
+        link: StoredLink::new(key, &expired.id),
         ..expired
     };
-    let item = InvitationItem::new(&invitation, key);
+    let item = InvitationItem::new(&invitation);
     let roles: Vec<RoleId> = new.role_ids.iter().copied().collect();
     let mut items = vec![
         quota::spend_one(store, &admin.user_id, now)?,
@@ -195,6 +196,7 @@ async fn reinvite(
         "lastSentAt = :sent",
         "expiresAt = :expires",
         "LSI1SK = :lsi",
+        "linkKeyId = :key",
         "linkNonce = :nonce",
         "linkHash = :hash",
         "#ttl = :ttl",
@@ -210,6 +212,7 @@ async fn reinvite(
         (":sent", AttributeValue::S(time_text(now)?)),
         (":expires", AttributeValue::S(time_text(invitation.expires_at)?)),
         (":lsi", AttributeValue::S(item.lsi1sk.clone())),
+        (":key", AttributeValue::S(item.link_key_id.to_string())),
         (":nonce", AttributeValue::S(item.link_nonce.clone())),
         (":hash", AttributeValue::S(item.link_hash.clone())),
         (":ttl", AttributeValue::N(item.ttl.to_string())),
@@ -240,7 +243,7 @@ async fn reinvite(
     )?;
     let invitation_index = items.len();
     items.push(TransactWriteItem::builder().update(update).build());
-    items.push(put_link(store, &invitation, key)?);
+    items.push(put_link(store, &invitation)?);
     match transact(store, items, "send an expired invitation again").await {
         Ok(()) => Ok(invitation),
         Err(TransactionError::Cancelled(reasons)) => {

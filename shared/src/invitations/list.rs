@@ -158,7 +158,12 @@ pub async fn list(
     }
     let (admin, page, roles) = tokio::try_join!(
         is_admin(store, customer, admin),
-        async { query.send().await.context("Failed to query invitations.") },
+        async {
+            query
+                .send()
+                .await
+                .map_err(crate::aws::sdk_error("Failed to query invitations."))
+        },
         roles::list(store, customer),
     )?;
     if !admin {

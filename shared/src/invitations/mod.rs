@@ -16,7 +16,7 @@ pub use resend::{Resent, resend};
 
 use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId, UserId};
 use crate::http::ApiError;
-use crate::links::{LinkKey, LinkNonce};
+use crate::links::{KeyId, Keyring, LinkNonce, LinkToken, StoredLink};
 use crate::memberships::admin_check;
 use crate::store::transactions::{TransactionError, built, transact};
 use crate::store::{Store, epoch_seconds, keys};
@@ -68,8 +68,8 @@ pub struct Invitation {
     pub send_count: u32,
     /// When the current link stops working.
     pub expires_at: OffsetDateTime,
-    /// The current link's public random part.
-    pub link_nonce: LinkNonce,
+    /// The current link, as stored (never its token).
+    pub link: StoredLink,
 }
 
 impl Invitation {
@@ -82,9 +82,10 @@ impl Invitation {
         }
     }
 
-    /// The current link's token. Only the email sender and tests need it.
-    pub fn link_token(&self, key: &LinkKey) -> crate::domain::SecretToken {
-        key.token(&self.id, &self.link_nonce)
+    /// The current link's token, while its key is in `keyring`. Only the email sender, the
+    /// operator's `invitation-link` and tests need it.
+    pub fn link_token(&self, keyring: &Keyring) -> Option<LinkToken> {
+        self.link.token(&self.id, keyring)
     }
 }
 
@@ -112,6 +113,7 @@ pub(crate) struct InvitationItem {
     send_count: u32,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
+    link_key_id: KeyId,
     link_nonce: String,
     link_hash: String,
     /// Removal once it is no longer listed; reads never rely on it.
@@ -119,7 +121,7 @@ pub(crate) struct InvitationItem {
 }
 
 impl InvitationItem {
-    fn new(invitation: &Invitation, key: &LinkKey) -> Self {
+    fn new(invitation: &Invitation) -> Self {
         Self {
             pk: keys::customer(&invitation.customer_number),
             sk: keys::invitation_sk(&invitation.id),
@@ -135,8 +137,9 @@ impl InvitationItem {
             last_sent_at: invitation.last_sent_at,
             send_count: invitation.send_count,
             expires_at: invitation.expires_at,
-            link_nonce: invitation.link_nonce.as_str().to_owned(),
-            link_hash: invitation.link_token(key).hash().as_str().to_owned(),
+            link_key_id: invitation.link.key_id.clone(),
+            link_nonce: invitation.link.nonce.as_str().to_owned(),
+            link_hash: invitation.link.hash.as_str().to_owned(),
             ttl: epoch_seconds(invitation.expires_at + LISTED_AFTER_EXPIRY),
         }
     }
@@ -156,7 +159,11 @@ impl From<InvitationItem> for Invitation {
             last_sent_at: item.last_sent_at,
             send_count: item.send_count,
             expires_at: item.expires_at,
-            link_nonce: LinkNonce::from_stored(item.link_nonce),
+            link: StoredLink {
+                key_id: item.link_key_id,
+                nonce: LinkNonce::from_stored(item.link_nonce),
+                hash: crate::domain::TokenHash::from_stored(item.link_hash),
+            },
         }
     }
 }
@@ -236,9 +243,9 @@ pub(crate) struct LinkItem {
     ttl: i64,
 }
 
-fn put_link(store: &Store, invitation: &Invitation, key: &LinkKey) -> anyhow::Result<TransactWriteItem> {
+fn put_link(store: &Store, invitation: &Invitation) -> anyhow::Result<TransactWriteItem> {
     let item = LinkItem {
-        pk: keys::link(&invitation.link_token(key).hash()),
+        pk: keys::link(&invitation.link.hash),
         sk: keys::LINK_SK.into(),
         customer_number: invitation.customer_number.clone(),
         invitation_id: invitation.id,
@@ -374,7 +381,7 @@ async fn find_item(
         .consistent_read(true)
         .send()
         .await
-        .context("Failed to read an invitation.")?;
+        .map_err(crate::aws::sdk_error("Failed to read an invitation."))?;
     output
         .item
         .map(|item| serde_dynamo::from_item(item).context("A stored invitation is malformed."))
@@ -395,11 +402,7 @@ pub enum LinkState {
 /// Opens a link: the link item by the token's hash, then its invitation, whose current link it
 /// must still be. Expiry is judged by the clock, never by whether TTL has removed the items.
 #[tracing::instrument(name = "Opening an invitation link", skip_all)]
-pub async fn open_link(
-    store: &Store,
-    token: &crate::domain::SecretToken,
-    now: OffsetDateTime,
-) -> anyhow::Result<LinkState> {
+pub async fn open_link(store: &Store, token: &LinkToken, now: OffsetDateTime) -> anyhow::Result<LinkState> {
     let hash = token.hash();
     let output = store
         .client
@@ -410,7 +413,7 @@ pub async fn open_link(
         .consistent_read(true)
         .send()
         .await
-        .context("Failed to read an invitation link.")?;
+        .map_err(crate::aws::sdk_error("Failed to read an invitation link."))?;
     let Some(link) = output.item else {
         return Ok(LinkState::Dead);
     };

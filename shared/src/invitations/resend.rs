@@ -1,7 +1,7 @@
 use super::invite::time_text;
 use super::{InvitationError, LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkItem, quota_exhausted};
 use crate::domain::{CustomerNumber, InvitationId, UserId};
-use crate::links::{LinkKey, LinkNonce};
+use crate::links::{LinkKey, StoredLink};
 use crate::memberships::admin_check;
 use crate::quota;
 use crate::store::transactions::{TransactionError, built, transact};
@@ -32,8 +32,7 @@ pub async fn resend(
     id: &InvitationId,
     now: OffsetDateTime,
 ) -> Result<Resent, InvitationError> {
-    let nonce = LinkNonce::generate();
-    let hash = key.token(id, &nonce).hash();
+    let link = StoredLink::new(key, id);
     let expires_at = now + LINK_LIFETIME;
     let update = built(
         Update::builder()
@@ -41,16 +40,17 @@ pub async fn resend(
             .key(keys::PK, AttributeValue::S(keys::customer(customer)))
             .key(keys::SK, AttributeValue::S(keys::invitation_sk(id)))
             .update_expression(
-                "SET lastSentAt = :sent, expiresAt = :expires, LSI1SK = :lsi, linkNonce = :nonce, \
-                 linkHash = :hash, #ttl = :ttl ADD sendCount :one",
+                "SET lastSentAt = :sent, expiresAt = :expires, LSI1SK = :lsi, linkKeyId = :key, \
+                 linkNonce = :nonce, linkHash = :hash, #ttl = :ttl ADD sendCount :one",
             )
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":sent", AttributeValue::S(time_text(now)?))
             .expression_attribute_values(":expires", AttributeValue::S(time_text(expires_at)?))
             .expression_attribute_values(":lsi", AttributeValue::S(keys::invitation_lsi1sk(expires_at, id)))
-            .expression_attribute_values(":nonce", AttributeValue::S(nonce.as_str().to_owned()))
-            .expression_attribute_values(":hash", AttributeValue::S(hash.as_str().to_owned()))
+            .expression_attribute_values(":key", AttributeValue::S(link.key_id.to_string()))
+            .expression_attribute_values(":nonce", AttributeValue::S(link.nonce.as_str().to_owned()))
+            .expression_attribute_values(":hash", AttributeValue::S(link.hash.as_str().to_owned()))
             .expression_attribute_values(
                 ":ttl",
                 AttributeValue::N(epoch_seconds(expires_at + LISTED_AFTER_EXPIRY).to_string()),
@@ -59,7 +59,7 @@ pub async fn resend(
             .build(),
     )?;
     let link = LinkItem {
-        pk: keys::link(&hash),
+        pk: keys::link(&link.hash),
         sk: keys::LINK_SK.into(),
         customer_number: customer.clone(),
         invitation_id: *id,

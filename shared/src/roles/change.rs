@@ -88,7 +88,7 @@ async fn query_prefix(
             .set_exclusive_start_key(start_key)
             .send()
             .await
-            .context("Failed to query a customer's partition.")?;
+            .map_err(crate::aws::sdk_error("Failed to query a customer's partition."))?;
         items.extend(output.items.unwrap_or_default());
         start_key = output.last_evaluated_key;
         if start_key.is_none() {
@@ -199,7 +199,7 @@ async fn lock(
                     Err(RoleChangeError::NotFound)
                 }
             }
-            _ => Err(anyhow::Error::new(error).context("Failed to lock a role.").into()),
+            _ => Err(crate::aws::sdk_error("Failed to lock a role.")(error).into()),
         },
     }
 }

@@ -101,7 +101,7 @@ pub async fn list(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Ve
             .set_exclusive_start_key(start_key)
             .send()
             .await
-            .context("Failed to query a customer's roles.")?;
+            .map_err(crate::aws::sdk_error("Failed to query a customer's roles."))?;
         for item in output.items.unwrap_or_default() {
             let item: RoleItem = serde_dynamo::from_item(item).context("A stored role is malformed.")?;
             roles.push(item.into());

@@ -146,7 +146,7 @@ impl Store {
                     .set_request_items(Some(request))
                     .send()
                     .await
-                    .context("BatchGetItem failed.")?;
+                    .map_err(crate::aws::sdk_error("BatchGetItem failed."))?;
                 found.extend(output.responses.unwrap_or_default().into_values().flatten());
                 request = output.unprocessed_keys.unwrap_or_default();
             }

@@ -62,9 +62,13 @@ pub(crate) async fn transact(store: &Store, items: Vec<TransactWriteItem>, what:
             }
             Outcome::Cancelled(reasons) => return Err(TransactionError::Cancelled(reasons)),
             Outcome::Other(error) => {
-                return Err(TransactionError::Other(
-                    anyhow::Error::new(*error).context(format!("Failed to {what}.")),
-                ));
+                let transient = crate::aws::is_transient(error.as_ref());
+                let error = anyhow::Error::new(*error).context(format!("Failed to {what}."));
+                return Err(TransactionError::Other(if transient {
+                    error.context(crate::aws::Unavailable)
+                } else {
+                    error
+                }));
             }
         }
     }

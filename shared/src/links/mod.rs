@@ -1,0 +1,464 @@
+//! Invitation links. A link's token is `{keyId}.{mac}`: the id of the key that made it and
+//! `HMAC-SHA256(key, keyId, invitation id, nonce)`, where the nonce is 128 bits from the OS random
+//! source, drawn anew for every send. The store keeps the nonce, the key's id and the token's
+//! hash, never the token or the key: the function that sends the email rebuilds the token from the
+//! item and the key, so writing an invitation and owing its email stay one write.
+//!
+//! The keys live only in Secrets Manager ([`LinkKeys`]), as a keyring of a current key (which
+//! makes new links) and the previous one (whose links still work until their 24 hours are over).
+//! Rotating makes a new current key and retires the previous one: links of a retired key stop
+//! working at once, which is also how an operator kills every link of a leaked key.
+
+mod keys;
+
+pub use keys::{KEYS_SECRET_VAR, KeysUnavailable, LinkKeys, REFRESH_EVERY};
+
+use crate::domain::{InvalidValue, InvitationId, TokenHash};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::sync::Arc;
+
+/// The name of a link key: 1 to 16 lower-case letters and digits. Links carry it in the clear.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KeyId(String);
+
+impl KeyId {
+    const MAX_LEN: usize = 16;
+
+    /// Accepts 1 to 16 characters of `a-z` and `0-9`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let valid = (1..=Self::MAX_LEN).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidValue::new(
+                "invalid-link-key",
+                "A link key's id has 1 to 16 lower-case letters and digits.",
+            ))
+        }
+    }
+
+    /// A new random id (8 characters), for a rotation.
+    pub fn generate() -> Self {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut bytes = [0u8; 8];
+        getrandom::getrandom(&mut bytes).expect("the OS random source is available");
+        Self(
+            bytes
+                .iter()
+                .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+                .collect(),
+        )
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for KeyId {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<KeyId> for String {
+    fn from(value: KeyId) -> Self {
+        value.0
+    }
+}
+
+/// One secret that makes invitation links: at least 32 bytes, with its id.
+#[derive(Clone)]
+pub struct LinkKey {
+    id: KeyId,
+    secret: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LinkKey({}, [redacted])", self.id)
+    }
+}
+
+impl LinkKey {
+    const MIN_BYTES: usize = 32;
+
+    /// The key `id` with the secret in its base64url form (padding optional).
+    pub fn parse(id: KeyId, encoded: &str) -> Result<Self, InvalidValue> {
+        let secret = URL_SAFE_NO_PAD
+            .decode(encoded.trim().trim_end_matches('='))
+            .ok()
+            .filter(|bytes| bytes.len() >= Self::MIN_BYTES)
+            .ok_or_else(|| InvalidValue::new("invalid-link-key", "A link key is at least 32 bytes, in base64url."))?;
+        Ok(Self {
+            id,
+            secret: secret.into(),
+        })
+    }
+
+    /// A new key of 32 bytes from the OS random source.
+    pub fn generate(id: KeyId) -> Self {
+        let mut secret = [0u8; Self::MIN_BYTES];
+        getrandom::getrandom(&mut secret).expect("the OS random source is available");
+        Self {
+            id,
+            secret: secret.into(),
+        }
+    }
+
+    /// Its id, which the links it makes carry.
+    pub fn id(&self) -> &KeyId {
+        &self.id
+    }
+
+    /// The token of the link for this invitation and nonce.
+    pub fn token(&self, invitation: &InvitationId, nonce: &LinkNonce) -> LinkToken {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        for part in [
+            b"cloudhub-invitation-link/2".as_slice(),
+            self.id.as_str().as_bytes(),
+            invitation.to_string().as_bytes(),
+            nonce.0.as_bytes(),
+        ] {
+            mac.update(part);
+            mac.update(b"\0");
+        }
+        let mac = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        LinkToken(format!("{}.{mac}", self.id).into())
+    }
+
+    fn encoded(&self) -> String {
+        URL_SAFE_NO_PAD.encode(&self.secret)
+    }
+}
+
+/// The link keys in force: the current one makes links; links of the previous one still work.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: LinkKey,
+    previous: Option<LinkKey>,
+}
+
+/// The secret's JSON. Flat, so that CloudFormation can generate the first key
+/// (`GenerateStringKey: currentKey`).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredKeyring {
+    current_key_id: KeyId,
+    current_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_key_id: Option<KeyId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_key: Option<String>,
+}
+
+impl Keyring {
+    /// A keyring of one key.
+    pub fn single(key: LinkKey) -> Self {
+        Self {
+            current: key,
+            previous: None,
+        }
+    }
+
+    /// The key new links are made with.
+    pub fn current(&self) -> &LinkKey {
+        &self.current
+    }
+
+    /// The key whose links still work until their 24 hours are over, if any.
+    pub fn previous(&self) -> Option<&LinkKey> {
+        self.previous.as_ref()
+    }
+
+    /// The key named `id`, if it is still in force.
+    pub fn key(&self, id: &KeyId) -> Option<&LinkKey> {
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .find(|key| key.id == *id)
+    }
+
+    /// The keyring after a rotation: a new current key, today's current one as the previous,
+    /// today's previous one retired.
+    pub fn rotated(&self) -> Self {
+        let id = std::iter::repeat_with(KeyId::generate)
+            .find(|id| self.key(id).is_none())
+            .expect("random ids differ eventually");
+        Self {
+            current: LinkKey::generate(id),
+            previous: Some(self.current.clone()),
+        }
+    }
+
+    /// Reads the secret's text: `{"currentKeyId","currentKey","previousKeyId"?,"previousKey"?}`.
+    pub fn from_secret(text: &str) -> Result<Self, InvalidValue> {
+        let invalid = |reason: String| InvalidValue::new("invalid-link-key", reason);
+        let stored: StoredKeyring = serde_json::from_str(text)
+            .map_err(|e| invalid(format!("The link key secret is not a keyring: {}", e.classify_name())))?;
+        let current = LinkKey::parse(stored.current_key_id, &stored.current_key)?;
+        let previous = match (stored.previous_key_id, stored.previous_key) {
+            (Some(id), Some(key)) => Some(LinkKey::parse(id, &key)?),
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "The link key secret has a previous key id without a key, or a key without an id.".into(),
+                ));
+            }
+        };
+        if previous.as_ref().is_some_and(|previous| previous.id == current.id) {
+            return Err(invalid("The link key secret's two keys have the same id.".into()));
+        }
+        Ok(Self { current, previous })
+    }
+
+    /// The secret's text, as [`Keyring::from_secret`] reads it (the operator's rotation writes it).
+    pub fn to_secret(&self) -> SecretString {
+        let stored = StoredKeyring {
+            current_key_id: self.current.id.clone(),
+            current_key: self.current.encoded(),
+            previous_key_id: self.previous.as_ref().map(|key| key.id.clone()),
+            previous_key: self.previous.as_ref().map(LinkKey::encoded),
+        };
+        serde_json::to_string(&stored).expect("a keyring serialises").into()
+    }
+}
+
+/// Names the kind of a JSON error without quoting the secret's text back.
+trait Classify {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl Classify for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "not JSON",
+            serde_json::error::Category::Data => "missing, unknown or malformed fields",
+        }
+    }
+}
+
+/// The bearer secret of one invitation link, `{keyId}.{mac}`. Never printed; only its
+/// [`TokenHash`] is stored.
+pub struct LinkToken(SecretString);
+
+impl std::fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkToken([redacted])")
+    }
+}
+
+impl LinkToken {
+    /// Length of the base64url form of an HMAC-SHA256 without padding.
+    const MAC_LEN: usize = 43;
+
+    /// Accepts only the shape [`LinkKey::token`] makes, so junk never reaches the store.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let well_formed = raw.split_once('.').is_some_and(|(id, mac)| {
+            KeyId::parse(id).is_ok()
+                && mac.len() == Self::MAC_LEN
+                && URL_SAFE_NO_PAD.decode(mac).is_ok_and(|bytes| bytes.len() == 32)
+        });
+        if well_formed {
+            Ok(Self(raw.into()))
+        } else {
+            Err(InvalidValue::new(
+                "malformed-token",
+                "The token is not one CloudHub issued.",
+            ))
+        }
+    }
+
+    /// The id of the key that made it.
+    pub fn key_id(&self) -> KeyId {
+        let (id, _) = self
+            .0
+            .expose_secret()
+            .split_once('.')
+            .expect("parsed or made with a key id");
+        KeyId(id.to_owned())
+    }
+
+    /// The SHA-256 of the token, the only form that is stored or looked up.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(self.0.expose_secret())
+    }
+
+    /// The token itself, to put into the email's link once.
+    pub fn reveal(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// What the store keeps of an invitation's current link: the key's id, the nonce and the token's
+/// hash. With the keyring it gives the token back; without the key it gives nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLink {
+    /// The key that made it.
+    pub key_id: KeyId,
+    /// Its public random part.
+    pub nonce: LinkNonce,
+    /// The token's hash, by which the link is found.
+    pub hash: TokenHash,
+}
+
+impl StoredLink {
+    /// A new link for `invitation`, made with `key`.
+    pub fn new(key: &LinkKey, invitation: &InvitationId) -> Self {
+        let nonce = LinkNonce::generate();
+        let hash = key.token(invitation, &nonce).hash();
+        Self {
+            key_id: key.id().clone(),
+            nonce,
+            hash,
+        }
+    }
+
+    /// The link's token, if its key is still in `keyring` (a retired key's links are dead).
+    pub fn token(&self, invitation: &InvitationId, keyring: &Keyring) -> Option<LinkToken> {
+        keyring.key(&self.key_id).map(|key| key.token(invitation, &self.nonce))
+    }
+}
+
+/// The public, random part of one link: 128 bits from the OS random source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkNonce(String);
+
+impl LinkNonce {
+    /// A new nonce.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        getrandom::getrandom(&mut bytes).expect("the OS random source is available");
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Wraps a stored nonce.
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, byte: u8) -> LinkKey {
+        LinkKey::parse(KeyId::parse(id).unwrap(), &URL_SAFE_NO_PAD.encode([byte; 32])).unwrap()
+    }
+
+    #[test]
+    fn a_link_is_reproducible_from_key_id_and_nonce_only() {
+        let id = InvitationId::generate();
+        let nonce = LinkNonce::generate();
+        let token = key("k1", 7).token(&id, &nonce);
+        assert_eq!(token.hash(), key("k1", 7).token(&id, &nonce).hash());
+        assert!(token.reveal().starts_with("k1."), "the token names its key");
+        assert_eq!(token.key_id(), KeyId::parse("k1").unwrap());
+        assert_eq!(LinkToken::parse(token.reveal()).unwrap().hash(), token.hash());
+        for other in [
+            key("k1", 7).token(&id, &LinkNonce::generate()),
+            key("k1", 7).token(&InvitationId::generate(), &nonce),
+            key("k1", 8).token(&id, &nonce),
+            key("k2", 7).token(&id, &nonce),
+        ] {
+            assert_ne!(other.hash(), token.hash());
+        }
+    }
+
+    #[test]
+    fn short_or_malformed_keys_and_tokens_are_refused() {
+        let k1 = KeyId::parse("k1").unwrap();
+        assert!(LinkKey::parse(k1.clone(), &URL_SAFE_NO_PAD.encode([1u8; 31])).is_err());
+        assert!(LinkKey::parse(k1, "not base64 !").is_err());
+        for id in ["", "K1", "k-1", "k.1", "abcdefghijklmnopq"] {
+            assert!(KeyId::parse(id).is_err(), "{id:?}");
+        }
+        assert!(!format!("{:?}", key("k1", 7)).contains('7'));
+        let token = key("k1", 7).token(&InvitationId::generate(), &LinkNonce::generate());
+        let mac = token.reveal().split_once('.').unwrap().1.to_owned();
+        for raw in [
+            mac.clone(),
+            format!(".{mac}"),
+            format!("K1.{mac}"),
+            format!("k1.{mac}A"),
+            format!("k1.{}", &mac[..42]),
+            format!("k1.{}+", &mac[..42]),
+            format!("k1.k1.{mac}"),
+        ] {
+            assert_eq!(LinkToken::parse(&raw).unwrap_err().code, "malformed-token", "{raw:?}");
+        }
+        assert!(!format!("{token:?}").contains(&mac));
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_current_key_as_previous_and_retires_the_previous_one() {
+        let first = Keyring::single(key("k1", 1));
+        let second = first.rotated();
+        assert_ne!(second.current().id(), first.current().id());
+        assert!(
+            second.key(first.current().id()).is_some(),
+            "links of the previous key still work"
+        );
+        let third = second.rotated();
+        assert!(third.key(second.current().id()).is_some());
+        assert!(third.key(first.current().id()).is_none(), "a retired key is gone");
+    }
+
+    #[test]
+    fn the_secret_round_trips_and_cloudformations_first_secret_reads() {
+        let keyring = Keyring::single(key("k1", 1)).rotated();
+        let text = keyring.to_secret();
+        let read = Keyring::from_secret(text.expose_secret()).unwrap();
+        let (id, nonce) = (InvitationId::generate(), LinkNonce::generate());
+        assert_eq!(
+            read.current().token(&id, &nonce).hash(),
+            keyring.current().token(&id, &nonce).hash()
+        );
+        assert!(read.key(&KeyId::parse("k1").unwrap()).is_some());
+        // What `GenerateSecretString` makes: 64 letters and digits under `currentKey`.
+        let generated = format!(r#"{{"currentKeyId":"k1","currentKey":"{}"}}"#, "aZ09".repeat(16));
+        assert_eq!(Keyring::from_secret(&generated).unwrap().current().id().as_str(), "k1");
+    }
+
+    #[test]
+    fn a_malformed_secret_is_refused_without_quoting_it() {
+        let secret_text = format!(r#"{{"currentKeyId":"k1","currentKey":"{}","extra":1}}"#, "a".repeat(64));
+        for text in [
+            "not json".to_owned(),
+            secret_text,
+            r#"{"currentKeyId":"k1","currentKey":"short"}"#.to_owned(),
+            format!(
+                r#"{{"currentKeyId":"k1","currentKey":"{0}","previousKeyId":"k1","previousKey":"{0}"}}"#,
+                "a".repeat(64)
+            ),
+            format!(
+                r#"{{"currentKeyId":"k1","currentKey":"{}","previousKeyId":"k0"}}"#,
+                "a".repeat(64)
+            ),
+        ] {
+            let error = Keyring::from_secret(&text).unwrap_err();
+            assert_eq!(error.code, "invalid-link-key", "{text}");
+            assert!(!error.reason.contains("aaaaaaaa"), "{error}");
+        }
+    }
+}
