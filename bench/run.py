@@ -46,7 +46,6 @@ ADMIN_ID = "01KAWDEM0ADM1N000000000000"
 ADMIN_EMAIL = "admin@acme.example"
 ADMIN_TOKEN = "DEMO-SESSION-TOKEN-for-local-use-only-00000"
 DEMO_CUSTOMER = "100234"
-LINK_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQtb25seS1saW5rLWtleS0wMDAwMDAwMA"
 PASSWORD = "a benchmark password"
 
 # Each function with the sample event its cold start is measured with. The authorizer goes
@@ -364,7 +363,7 @@ class Stack:
         printed = subprocess.run(
             [str(ROOT / "target/debug/operator"), "--dynamodb-endpoint", self.dynamodb.meta.endpoint_url,
              "invitation-link", "--customer", customer, "--invitation", invitation_id],
-            env=dict(os.environ, LINK_SIGNING_KEY=LINK_KEY), check=True, capture_output=True, text=True,
+            check=True, capture_output=True, text=True,
         ).stdout
         return next(line.split()[1] for line in printed.splitlines() if line.startswith("token "))
 
@@ -450,7 +449,8 @@ class Bench:
             "AWS_REGION": "eu-central-1",
             "DATA_TABLE_NAME": self.tables["data"],
             "SESSIONS_TABLE_NAME": self.tables["sessions"],
-            "LINK_SIGNING_KEY": LINK_KEY,
+            "LINK_KEYS_SECRET_ID": "cloudhub-local-link-keys",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": options.moto,
             "AWS_ENDPOINT_URL_SESV2": options.moto,
             "AWS_ENDPOINT_URL_EVENTBRIDGE": options.moto,
             "EVENT_BUS_NAME": "cloudhub-local",

@@ -106,16 +106,45 @@ impl DomainEvent {
         value.expect("events serialise")
     }
 
-    /// Reads an event back from its `detail-type` and `detail`.
+    /// Reads an event back from its `detail-type` and `detail`. Its key must be the one its ids
+    /// make: deliveries are remembered by key, so an event with a key of its own choosing (put on
+    /// the bus by someone else) could otherwise send a true email again.
     pub fn parse(detail_type: &str, detail: serde_json::Value) -> Result<Self, UnknownEvent> {
         let wrong = |e: serde_json::Error| UnknownEvent(format!("{detail_type}: {e}"));
-        match detail_type {
+        let event = match detail_type {
             "InvitationSent" => serde_json::from_value(detail).map(Self::InvitationSent).map_err(wrong),
             "UserRegistered" => serde_json::from_value(detail).map(Self::UserRegistered).map_err(wrong),
             "MemberLeft" => serde_json::from_value(detail).map(Self::MemberLeft).map_err(wrong),
             other => Err(UnknownEvent(other.to_owned())),
+        }?;
+        if event.event_key() != event.expected_key() {
+            return Err(UnknownEvent(format!(
+                "{detail_type}: its key is not the one its ids make"
+            )));
+        }
+        Ok(event)
+    }
+
+    /// The key the event's ids make.
+    fn expected_key(&self) -> String {
+        match self {
+            Self::InvitationSent(e) => invitation_key(&e.invitation_id, e.send_count),
+            Self::UserRegistered(e) => user_key(&e.user_id),
+            Self::MemberLeft(e) => left_key(&e.user_id, &e.customer_number, e.revision),
         }
     }
+}
+
+fn invitation_key(id: &InvitationId, send_count: u32) -> String {
+    format!("invitation#{id}#{send_count}")
+}
+
+fn user_key(id: &UserId) -> String {
+    format!("user#{id}")
+}
+
+fn left_key(user: &UserId, customer: &CustomerNumber, revision: u64) -> String {
+    format!("left#{user}#{customer}#{revision}")
 }
 
 /// The fields of stored items that events are made from. Items are read leniently: a stream
@@ -164,7 +193,7 @@ pub fn from_change(
         let id: InvitationId = InvitationId::parse(new.id.as_deref().unwrap_or_default())
             .map_err(|e| anyhow::anyhow!("An invitation's id is malformed: {e}"))?;
         return Ok(Some(DomainEvent::InvitationSent(InvitationSent {
-            event_key: format!("invitation#{id}#{send_count}"),
+            event_key: invitation_key(&id, send_count),
             customer_number: new.customer_number.context("An invitation has no customer.")?,
             invitation_id: id,
             send_count,
@@ -174,7 +203,7 @@ pub fn from_change(
         let id = UserId::parse(new.id.as_deref().unwrap_or_default())
             .map_err(|e| anyhow::anyhow!("A user's id is malformed: {e}"))?;
         return Ok(Some(DomainEvent::UserRegistered(UserRegistered {
-            event_key: format!("user#{id}"),
+            event_key: user_key(&id),
             user_id: id,
         })));
     }
@@ -187,7 +216,7 @@ pub fn from_change(
         let customer = new.customer_number.context("A membership has no customer.")?;
         let revision = new.revision.unwrap_or_default();
         return Ok(Some(DomainEvent::MemberLeft(MemberLeft {
-            event_key: format!("left#{user_id}#{customer}#{revision}"),
+            event_key: left_key(&user_id, &customer, revision),
             user_id,
             customer_number: customer,
             revision,
@@ -288,6 +317,19 @@ mod tests {
             from_change(item(membership("left", 4)), item(membership("active", 5))).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn an_event_whose_key_is_not_its_ids_is_refused() {
+        let sent = from_change(None, item(invitation("nonce-one", 1))).unwrap().unwrap();
+        let detail: serde_json::Value = serde_json::from_str(&sent.detail()).unwrap();
+        assert_eq!(DomainEvent::parse("InvitationSent", detail.clone()).unwrap(), sent);
+        let mut forged = detail;
+        forged["eventKey"] = json!("invitation#01KAWDEM0ADM1N000000000001#1#again");
+        assert!(DomainEvent::parse("InvitationSent", forged).is_err());
+        let welcome =
+            json!({ "eventKey": "user#01KAWDEM0ADM1N000000000002-2", "userId": "01KAWDEM0ADM1N000000000002" });
+        assert!(DomainEvent::parse("UserRegistered", welcome).is_err());
     }
 
     #[test]

@@ -27,8 +27,8 @@ pub fn init() {
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
-/// The subscriber [`init`] installs, writing to `writer`.
-fn subscriber<W>(
+/// The subscriber [`init`] installs, writing to `writer` (tests read what operators would).
+pub fn subscriber<W>(
     lambda_level: Option<&str>,
     rust_log: Option<&str>,
     format: Option<&str>,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 const PORTAL: &str = "https://portal.example";
 
-async fn poller(app: &TestApp) -> StreamPoller {
+pub(crate) async fn poller(app: &TestApp) -> StreamPoller {
     StreamPoller::new(
         app.app.store.client(),
         local_streams_client(&cloudhub::testing::endpoint()),
@@ -24,7 +24,7 @@ async fn poller(app: &TestApp) -> StreamPoller {
     .unwrap()
 }
 
-fn mailer(app: &TestApp, outbox: Outbox) -> Mailer {
+pub(crate) fn mailer(app: &TestApp, outbox: Outbox) -> Mailer {
     Mailer {
         store: app.app.store.clone(),
         clock: app.app.clock.clone(),
@@ -34,7 +34,7 @@ fn mailer(app: &TestApp, outbox: Outbox) -> Mailer {
     }
 }
 
-async fn deliver(mailer: &Mailer, envelope: &Value) -> Result<Outcome, lambda_runtime::Error> {
+pub(crate) async fn deliver(mailer: &Mailer, envelope: &Value) -> Result<Outcome, lambda_runtime::Error> {
     let event: EventBridgeEvent = serde_json::from_value(envelope.clone()).unwrap();
     mailer::handle(mailer, LambdaEvent::new(event, Context::default())).await
 }
@@ -346,7 +346,7 @@ async fn the_invitation_is_written_in_the_admins_choice_or_else_the_customers_de
     assert!(to(&emails, &ben)[0].subject.starts_with("Einladung zu CloudHub"));
 }
 
-fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }

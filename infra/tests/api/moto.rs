@@ -1,5 +1,6 @@
 //! moto's server mode, started by `infra/test` on 127.0.0.1, as a stand-in AWS for EventBridge,
-//! SQS and SES v2. Every test makes its own bus, queue and sender, so tests share one server.
+//! SQS, SES v2 and Secrets Manager. Every test makes its own bus, queue, sender and secret, so
+//! tests share one server.
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,6 +28,26 @@ fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 /// An EventBridge client whose endpoint is `endpoint` (moto, or a port where nothing listens).
 pub fn eventbridge(endpoint: &str) -> aws_sdk_eventbridge::Client {
     aws_sdk_eventbridge::Client::new(&sdk_config(endpoint))
+}
+
+/// A Secrets Manager client whose endpoint is `endpoint`.
+pub fn secrets_manager(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&sdk_config(endpoint))
+}
+
+/// A new secret on moto holding `text`, as the stack's `LinkSigningSecret`; returns its ARN.
+pub async fn link_key_secret(text: &str) -> String {
+    let created = secrets_manager(&endpoint())
+        .create_secret()
+        .name(format!(
+            "cloudhub-link-keys-{}",
+            ulid::Ulid::new().to_string().to_lowercase()
+        ))
+        .secret_string(text)
+        .send()
+        .await
+        .unwrap();
+    created.arn().unwrap().to_owned()
 }
 
 /// One test's corner of moto: a bus whose every CloudHub event is copied to a queue, and a
@@ -277,6 +298,16 @@ pub async fn refusing_first_entry(moto: &str) -> String {
         }
     });
     endpoint
+}
+
+/// Reads one HTTP/1.1 request with a content-length body, or `None` when the client closed the
+/// connection before sending one.
+pub async fn read_request_or_end(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(read_request(stream).await),
+    }
 }
 
 /// Reads one HTTP/1.1 request with a content-length body: (head, body).

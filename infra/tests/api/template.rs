@@ -165,3 +165,224 @@ fn every_alarm_notifies_the_alarm_topic_and_the_api_url_is_an_output() {
         assert!(template["Parameters"][parameter]["Type"].is_string(), "{parameter}");
     }
 }
+
+/// Every function's resource, by logical id.
+fn functions(template: &Value) -> Vec<(&str, &Value)> {
+    resources_of(template, "AWS::Serverless::Function")
+}
+
+/// The IAM statements a function's role gets: its `Policies`, or its own role's.
+fn statements<'a>(template: &'a Value, function: &'a Value) -> Vec<&'a Value> {
+    let properties = &function["Properties"];
+    let documents: Vec<&Value> = match &properties["Role"] {
+        Value::Null => properties["Policies"]
+            .as_sequence()
+            .map(|policies| policies.iter().collect())
+            .unwrap_or_default(),
+        role => {
+            let Value::Tagged(tagged) = role else {
+                panic!("a role by !GetAtt")
+            };
+            let id = tagged.value.as_str().unwrap().trim_end_matches(".Arn");
+            template["Resources"][id]["Properties"]["Policies"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|policy| &policy["PolicyDocument"])
+                .collect()
+        }
+    };
+    documents
+        .into_iter()
+        .flat_map(|document| document["Statement"].as_sequence().into_iter().flatten())
+        .collect()
+}
+
+fn actions(statement: &Value) -> Vec<&str> {
+    match &statement["Action"] {
+        Value::String(action) => vec![action.as_str()],
+        Value::Sequence(actions) => actions.iter().map(|a| a.as_str().unwrap()).collect(),
+        other => panic!("an action list: {other:?}"),
+    }
+}
+
+fn resources(statement: &Value) -> Vec<&Value> {
+    match &statement["Resource"] {
+        Value::Sequence(resources) => resources.iter().collect(),
+        resource => vec![resource],
+    }
+}
+
+#[test]
+fn no_function_is_configured_with_a_secret_and_only_the_link_functions_may_read_the_keys() {
+    let template = template();
+    let secret = &template["Resources"]["LinkSigningSecret"];
+    assert_eq!(
+        secret["DeletionPolicy"], "Retain",
+        "deleting the keys would kill every link"
+    );
+    assert_eq!(secret["UpdateReplacePolicy"], "Retain");
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let mut readers = BTreeSet::new();
+    for (id, function) in functions(&template) {
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        for (name, value) in variables
+            .as_mapping()
+            .into_iter()
+            .chain(globals.as_mapping())
+            .flat_map(|variables| variables.iter())
+        {
+            let name = name.as_str().unwrap();
+            // A dynamic reference is resolved at deploy time into the plain configuration.
+            let text = serde_norway::to_string(value).unwrap();
+            assert!(
+                !text.contains("{{resolve:"),
+                "{id}: {name} resolves a secret into the configuration"
+            );
+            if name.contains("KEY") || name.contains("SECRET") || name.contains("PASSWORD") || name.contains("TOKEN") {
+                assert_eq!(name, "LINK_KEYS_SECRET_ID", "{id}: {name} looks like a secret");
+                assert_eq!(
+                    reference(value),
+                    Some("LinkSigningSecret"),
+                    "{id}: the secret's id only"
+                );
+            }
+        }
+        for statement in statements(&template, function) {
+            if actions(statement)
+                .iter()
+                .any(|action| action.starts_with("secretsmanager:"))
+            {
+                assert_eq!(actions(statement), ["secretsmanager:GetSecretValue"], "{id}");
+                assert_eq!(
+                    resources(statement).iter().map(|r| reference(r)).collect::<Vec<_>>(),
+                    [Some("LinkSigningSecret")],
+                    "{id}"
+                );
+                readers.insert(id);
+            }
+        }
+        let reads = readers.contains(id);
+        let named = variables["LINK_KEYS_SECRET_ID"] != Value::Null;
+        assert_eq!(
+            reads, named,
+            "{id}: reads the keys exactly when it is told where they are"
+        );
+    }
+    assert_eq!(
+        readers,
+        BTreeSet::from(["AcceptFunction", "InviteFunction", "MailerFunction", "ResendFunction"]),
+        "only the functions that make, send or open links"
+    );
+}
+
+#[test]
+fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition() {
+    let template = template();
+    for (id, function) in functions(&template) {
+        let statements = statements(&template, function);
+        assert!(!statements.is_empty(), "{id} has a policy");
+        for statement in statements {
+            let actions = actions(statement);
+            assert!(actions.iter().all(|action| !action.contains('*')), "{id}: {actions:?}");
+            for resource in resources(statement) {
+                // X-Ray's actions take no resource; everything else names one of the stack's.
+                if resource == "*" {
+                    assert!(actions.iter().all(|a| a.starts_with("xray:")), "{id}: {actions:?} on *");
+                    continue;
+                }
+                assert!(
+                    matches!(resource, Value::Tagged(_)),
+                    "{id}: {resource:?} is not the stack's own"
+                );
+            }
+        }
+        assert!(
+            function["Properties"]["Policies"]
+                .as_sequence()
+                .is_none_or(|policies| policies.iter().all(|p| p.as_str().is_none())),
+            "{id}: no managed policy by name"
+        );
+    }
+    let leading_keys = |id: &str, action: &str| -> Vec<String> {
+        let function = &template["Resources"][id];
+        statements(&template, function)
+            .into_iter()
+            .filter(|statement| actions(statement).contains(&action))
+            .map(|statement| {
+                let keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                serde_norway::to_string(keys).unwrap_or_default().trim().to_owned()
+            })
+            .collect()
+    };
+    for action in ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] {
+        assert_eq!(leading_keys("MailerFunction", action), ["- DELIVERY#*"], "{action}");
+    }
+    assert_eq!(leading_keys("MeFunction", "dynamodb:UpdateItem"), ["- USER#*"]);
+    assert_eq!(leading_keys("LogoutFunction", "dynamodb:DeleteItem"), ["- SESSION#*"]);
+}
+
+#[test]
+fn the_publisher_reads_only_the_data_tables_stream_and_the_emails_have_reserved_concurrency() {
+    let template = template();
+    let publisher = &template["Resources"]["PublisherFunction"];
+    // With its own role, SAM attaches no AWSLambdaDynamoDBExecutionRole (every stream, `*`).
+    assert!(publisher["Properties"]["Role"] != Value::Null);
+    let streams: Vec<&Value> = statements(&template, publisher)
+        .into_iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("dynamodb:")))
+        .collect();
+    let mut granted = BTreeSet::new();
+    for statement in streams {
+        for action in actions(statement) {
+            granted.insert(action);
+        }
+        let resource = serde_norway::to_string(&statement["Resource"]).unwrap();
+        assert!(
+            resource.contains("DataTable.StreamArn") || resource.contains("${DataTable.Arn}/stream/*"),
+            "{resource}"
+        );
+    }
+    assert_eq!(
+        granted,
+        BTreeSet::from([
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams"
+        ])
+    );
+    for (id, parameter) in [
+        ("PublisherFunction", "PublisherConcurrency"),
+        ("MailerFunction", "MailerConcurrency"),
+    ] {
+        assert_eq!(
+            reference(&template["Resources"][id]["Properties"]["ReservedConcurrentExecutions"]),
+            Some(parameter),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn function_timeouts_stay_above_the_aws_clients_operation_timeouts() {
+    use cloudhub::aws::Service;
+    let template = template();
+    let seconds = |value: &Value| std::time::Duration::from_secs(value.as_u64().unwrap());
+    let global = seconds(&template["Globals"]["Function"]["Timeout"]);
+    let operation = |service: Service| service.timeouts().operation_timeout().unwrap();
+    for (id, function) in functions(&template) {
+        let timeout = match &function["Properties"]["Timeout"] {
+            Value::Null => global,
+            value => seconds(value),
+        };
+        let slowest = match id {
+            "PublisherFunction" => operation(Service::EventBridge),
+            "MailerFunction" => operation(Service::SesV2),
+            _ => operation(Service::DynamoDb).max(operation(Service::SecretsManager)),
+        };
+        assert!(timeout > slowest * 2, "{id}: {timeout:?} against {slowest:?}");
+    }
+    // A request waits for at most the authorizer's read and one more hanging call.
+    assert!(operation(Service::DynamoDb) + operation(Service::SecretsManager) < std::time::Duration::from_secs(5));
+}

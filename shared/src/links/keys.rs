@@ -14,7 +14,7 @@ pub const KEYS_SECRET_VAR: &str = "LINK_KEYS_SECRET_ID";
 /// How long a read keyring is used before it is read again: a rotation reaches every function
 /// within this time (sooner where a link of the new key arrives, see [`LinkKeys::key`]).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(300);
-/// The least time between reads forced by a link of a key the keyring does not know, so that
+/// The least time between reads forced by links of keys the keyring does not know, so that
 /// forged key ids cannot make a function read the secret on every request.
 const UNKNOWN_KEY_GAP: Duration = Duration::from_secs(10);
 /// After a failed read, the time before the next try; meanwhile the last keyring serves.
@@ -48,6 +48,7 @@ struct State {
     keyring: Option<Arc<Keyring>>,
     read_at: Option<Instant>,
     next_try: Option<Instant>,
+    forced_at: Option<Instant>,
 }
 
 /// The keyring could not be read (Secrets Manager down, slow, or refusing), and no earlier read
@@ -135,9 +136,12 @@ impl LinkKeys {
         }
         let mut state = self.0.state.lock().await;
         let gap = UNKNOWN_KEY_GAP.min(self.0.refresh_every);
-        let keyring = match state.read_at {
+        let keyring = match state.forced_at {
             Some(at) if at.elapsed() < gap => state.keyring.clone().unwrap_or(keyring),
-            _ => self.read(&mut state).await?,
+            _ => {
+                state.forced_at = Some(Instant::now());
+                self.read(&mut state).await?
+            }
         };
         Ok(keyring.key(id).cloned())
     }
@@ -158,11 +162,9 @@ impl LinkKeys {
         match self.fetch().await {
             Ok(keyring) => {
                 let keyring = Arc::new(keyring);
-                *state = State {
-                    keyring: Some(keyring.clone()),
-                    read_at: Some(Instant::now()),
-                    next_try: None,
-                };
+                state.keyring = Some(keyring.clone());
+                state.read_at = Some(Instant::now());
+                state.next_try = None;
                 Ok(keyring)
             }
             Err(error) => {

@@ -1,0 +1,128 @@
+//! The invitation link keys in Secrets Manager (moto's server): read at run time, rotated without
+//! a redeploy and without killing links in flight, retired keys' links dead at once.
+
+use crate::helpers::TestApp;
+use crate::moto::{link_key_secret, secrets_manager};
+use cloudhub::links::LinkKeys;
+use infra::gateway::Gateway;
+use infra::link_keys::rotate;
+use infra::seed;
+use serde_json::json;
+use std::time::Duration;
+
+/// What CloudFormation's `GenerateSecretString` writes first: one key, `k1`.
+fn first_secret() -> String {
+    let key: String = ulid::Ulid::new().to_string().repeat(3).chars().take(64).collect();
+    json!({ "currentKeyId": "k1", "currentKey": key }).to_string()
+}
+
+/// The demo app, its functions reading the link keys from `secret`.
+async fn app_reading(secret: &str, refresh: Duration) -> TestApp {
+    let mut app = TestApp::with_demo_customer().await;
+    let keys = LinkKeys::secrets_manager(secrets_manager(&crate::moto::endpoint()), secret).refreshing_every(refresh);
+    app.app.link_keys = Some(keys);
+    app.gateway = Gateway::new(app.app.clone()).unwrap();
+    app
+}
+
+/// The same tables and clock as `app`, as another instance of the functions with its own keys.
+fn another_instance(app: &TestApp, keys: LinkKeys) -> TestApp {
+    let mut other_app = app.app.clone();
+    other_app.link_keys = Some(keys);
+    TestApp {
+        gateway: Gateway::new(other_app.clone()).unwrap(),
+        app: other_app,
+        clock: app.clock.clone(),
+    }
+}
+
+#[tokio::test]
+async fn links_of_the_previous_key_work_until_a_second_rotation_retires_it() {
+    let secret = link_key_secret(&first_secret()).await;
+    let app = app_reading(&secret, Duration::ZERO).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, of_k1) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
+    assert!(of_k1.starts_with("k1."), "the link names its key: {of_k1}");
+
+    let client = secrets_manager(&crate::moto::endpoint());
+    let first = rotate(&client, &secret).await.unwrap();
+    assert_eq!(first.previous.as_str(), "k1");
+    assert_eq!(first.retired, None);
+    let (_, of_k2) = app.invite_with_link(&admin, "ben@example.com", &["Buyer"]).await;
+    assert!(of_k2.starts_with(&format!("{}.", first.current)), "{of_k2}");
+    // Both keys' links work: the one sent before the rotation and the one after.
+    assert_eq!(app.preview(&of_k1).await.status, 200);
+    assert_eq!(app.preview(&of_k2).await.status, 200);
+
+    let second = rotate(&client, &secret).await.unwrap();
+    assert_eq!(second.retired.as_ref().map(|id| id.as_str()), Some("k1"));
+    // k1 is retired: its link opens nothing, though its invitation and link item are still there.
+    app.preview(&of_k1).await.assert_problem(404, "invitation-not-found");
+    app.accept(&of_k1, None, &json!({ "password": "a long new password" }))
+        .await
+        .assert_problem(404, "invitation-not-found");
+    // k2 is the previous key now: its link still accepts.
+    let accepted = app
+        .accept(&of_k2, None, &json!({ "password": "a long new password" }))
+        .await;
+    assert_eq!(accepted.status, 201, "{accepted:?}");
+}
+
+#[tokio::test]
+async fn a_function_that_read_the_keys_before_a_rotation_opens_links_of_the_new_key() {
+    let secret = link_key_secret(&first_secret()).await;
+    let inviting = app_reading(&secret, Duration::ZERO).await;
+    // Another instance, keeping what it read for the usual five minutes.
+    let opening = another_instance(
+        &inviting,
+        LinkKeys::secrets_manager(secrets_manager(&crate::moto::endpoint()), &secret),
+    );
+    let admin = inviting.log_in_as_demo_admin().await;
+    let (_, before) = inviting.invite_with_link(&admin, "anna@example.com", &[]).await;
+    assert_eq!(opening.preview(&before).await.status, 200);
+
+    rotate(&secrets_manager(&crate::moto::endpoint()), &secret)
+        .await
+        .unwrap();
+    let (_, after) = inviting.invite_with_link(&admin, "ben@example.com", &[]).await;
+    assert!(!after.starts_with("k1."), "{after}");
+    // Its keyring does not know the new key yet: it reads the secret again rather than refuse.
+    assert_eq!(opening.preview(&after).await.status, 200);
+    assert_eq!(opening.preview(&before).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_keys_are_read_once_and_kept_not_read_per_request() {
+    let secret = link_key_secret(&first_secret()).await;
+    let app = app_reading(&secret, cloudhub::links::REFRESH_EVERY).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    // The secret is gone (or Secrets Manager unreachable): the function keeps what it read.
+    secrets_manager(&crate::moto::endpoint())
+        .delete_secret()
+        .secret_id(&secret)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    for email in ["ben@example.com", "carla@example.com"] {
+        let invited = app
+            .invite(&admin, seed::CUSTOMER_NUMBER, json!({ "email": email }))
+            .await;
+        assert_eq!(invited.status, 201, "{invited:?}");
+    }
+    assert_eq!(app.preview(&link).await.status, 200);
+
+    // A fresh instance cannot read them: 503, and nothing is written or spent.
+    let fresh = another_instance(
+        &app,
+        LinkKeys::secrets_manager(secrets_manager(&crate::moto::endpoint()), &secret),
+    );
+    let before = fresh.all_items().await;
+    fresh
+        .invite(&admin, seed::CUSTOMER_NUMBER, json!({ "email": "dora@example.com" }))
+        .await
+        .assert_problem(503, "service-unavailable");
+    fresh.preview(&link).await.assert_problem(503, "service-unavailable");
+    assert_eq!(fresh.all_items().await, before);
+}

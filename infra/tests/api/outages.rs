@@ -1,0 +1,217 @@
+//! Failures end in seconds: with DynamoDB or Secrets Manager accepting connections and never
+//! answering, every route answers 503 problem+json with `Retry-After` within 5 seconds, through
+//! the functions' own AWS configuration (`cloudhub::aws::sdk_config`, with its timeouts).
+
+use crate::helpers::TestApp;
+use cloudhub::App;
+use cloudhub::aws::{Service, sdk_config_from};
+use cloudhub::links::LinkKeys;
+use cloudhub::store::Store;
+use infra::gateway::Gateway;
+use infra::seed;
+use lambda_http::http::Method;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The most a request may take while a dependency hangs.
+const WITHIN: Duration = Duration::from_secs(5);
+
+/// A server that accepts every connection and never answers; returns its endpoint.
+async fn hanging_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            held.push(stream);
+        }
+    });
+    endpoint
+}
+
+/// Lambda's environment for one service, pointed at `endpoint`.
+fn lambda_env(endpoint: &str) -> impl Fn(&str) -> Option<String> {
+    let endpoint = endpoint.to_owned();
+    move |name| match name {
+        "AWS_REGION" => Some("eu-central-1".into()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("dummy".into()),
+        "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+        _ => None,
+    }
+}
+
+/// A store of the functions' own configuration over `endpoint`, on `tables`.
+fn store_at(endpoint: &str, tables: &cloudhub::store::Tables) -> Store {
+    let config = sdk_config_from(Service::DynamoDb, lambda_env(endpoint)).unwrap();
+    Store::new(aws_sdk_dynamodb::Client::new(&config), tables.clone())
+}
+
+async fn timed(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (crate::helpers::TestResponse, Duration) {
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(authorization) = &authorization {
+        headers.push(("authorization", authorization));
+    }
+    let started = Instant::now();
+    let response = app.request(method, path, &headers, body.to_owned()).await;
+    (response, started.elapsed())
+}
+
+#[tokio::test]
+async fn with_dynamodb_hanging_every_route_answers_503_within_seconds() {
+    let working = TestApp::with_demo_customer().await;
+    let admin = working.log_in_as_demo_admin().await;
+    let (_, link) = working.invite_with_link(&admin, "anna@example.com", &[]).await;
+
+    let hanging = hanging_server().await;
+    let app = App {
+        store: store_at(&hanging, working.app.store.tables()),
+        ..working.app.clone()
+    };
+    let down = TestApp {
+        gateway: Gateway::new(app.clone()).unwrap(),
+        app,
+        clock: working.clock.clone(),
+    };
+    let login = json!({ "email": seed::ADMIN_EMAIL, "password": seed::ADMIN_PASSWORD }).to_string();
+    let invite = json!({ "email": "ben@example.com" }).to_string();
+    let accept = json!({ "password": "a long new password" }).to_string();
+    let requests = [
+        (Method::POST, "/auth/login".to_owned(), None, login.as_str()),
+        (Method::GET, format!("/invitations/{link}"), None, ""),
+        (
+            Method::POST,
+            format!("/invitations/{link}/accept"),
+            None,
+            accept.as_str(),
+        ),
+        (Method::GET, "/me".to_owned(), Some(admin.as_str()), ""),
+        (
+            Method::POST,
+            format!("/customers/{}/invitations", seed::CUSTOMER_NUMBER),
+            Some(admin.as_str()),
+            invite.as_str(),
+        ),
+    ];
+    for (method, path, token, body) in &requests {
+        let (response, took) = timed(&down, method.clone(), path, *token, body).await;
+        response.assert_problem(503, "service-unavailable");
+        assert!(
+            response.headers.contains_key("retry-after"),
+            "{method} {path}: {response:?}"
+        );
+        assert!(took < WITHIN, "{method} {path} took {took:?}");
+    }
+    // Nothing was written: the working store sees the same invitation alone, the quota at 1.
+    assert_eq!(
+        working.quota(&admin, seed::CUSTOMER_NUMBER).await.body["used"],
+        1,
+        "no quota spent while DynamoDB hung"
+    );
+}
+
+#[tokio::test]
+async fn with_secrets_manager_hanging_invite_and_preview_answer_503_within_seconds() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    let hanging = hanging_server().await;
+    let config = sdk_config_from(Service::SecretsManager, lambda_env(&hanging)).unwrap();
+    let mut cold = app.app.clone();
+    cold.link_keys = Some(LinkKeys::secrets_manager(
+        aws_sdk_secretsmanager::Client::new(&config),
+        "cloudhub-link-keys",
+    ));
+    let cold = TestApp {
+        gateway: Gateway::new(cold.clone()).unwrap(),
+        app: cold,
+        clock: app.clock.clone(),
+    };
+    let before = app.all_items().await;
+    let invite = json!({ "email": "ben@example.com" }).to_string();
+    let path = format!("/customers/{}/invitations", seed::CUSTOMER_NUMBER);
+    let (invited, took) = timed(&cold, Method::POST, &path, Some(&admin), &invite).await;
+    invited.assert_problem(503, "service-unavailable");
+    assert!(took < WITHIN, "invite took {took:?}");
+    let (previewed, took) = timed(&cold, Method::GET, &format!("/invitations/{link}"), None, "").await;
+    previewed.assert_problem(503, "service-unavailable");
+    assert!(took < WITHIN, "preview took {took:?}");
+    assert_eq!(app.all_items().await, before, "nothing written, no quota spent");
+}
+
+/// A proxy to DynamoDB Local that holds back the answers to TransactWriteItems for `delay` (the
+/// write commits, the client gives up first) and passes everything else through.
+async fn slow_transactions(upstream: &str, delay: Duration) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        loop {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                while let Some((head, body)) = crate::moto::read_request_or_end(&mut client).await {
+                    let transaction = head.to_lowercase().contains("dynamodb_20120810.transactwriteitems");
+                    let head: String = head
+                        .lines()
+                        .filter(|line| !line.is_empty() && !line.to_lowercase().starts_with("connection:"))
+                        .map(|line| format!("{line}\r\n"))
+                        .collect();
+                    let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                    server
+                        .write_all(format!("{head}connection: close\r\n\r\n").as_bytes())
+                        .await
+                        .unwrap();
+                    server.write_all(&body).await.unwrap();
+                    let mut answer = Vec::new();
+                    server.read_to_end(&mut answer).await.unwrap();
+                    if transaction {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if client.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    endpoint
+}
+
+#[tokio::test]
+async fn an_invite_that_timed_out_but_committed_is_a_conflict_when_retried() {
+    let working = TestApp::with_demo_customer().await;
+    let admin = working.log_in_as_demo_admin().await;
+    let slow = slow_transactions(&cloudhub::testing::endpoint(), Duration::from_secs(4)).await;
+    let mut app = working.app.clone();
+    app.store = store_at(&slow, working.app.store.tables());
+    let slow = TestApp {
+        gateway: Gateway::new(app.clone()).unwrap(),
+        app,
+        clock: working.clock.clone(),
+    };
+    let invite = json!({ "email": "ben@example.com" });
+    let path = format!("/customers/{}/invitations", seed::CUSTOMER_NUMBER);
+    let (answer, took) = timed(&slow, Method::POST, &path, Some(&admin), &invite.to_string()).await;
+    answer.assert_problem(503, "service-unavailable");
+    assert!(took < WITHIN, "{took:?}");
+    // It committed: the retry learns that the invitation exists, and the list shows it once.
+    let retried = working.invite(&admin, seed::CUSTOMER_NUMBER, invite).await;
+    retried.assert_problem(409, "invitation-pending");
+    let listed = working.list_invitations(&admin, seed::CUSTOMER_NUMBER, "").await;
+    let emails: Vec<&str> = listed.body["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["ben@example.com"]);
+}
