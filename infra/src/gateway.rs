@@ -98,6 +98,8 @@ pub struct IncomingRequest {
     pub headers: HeaderMap,
     /// The raw body.
     pub body: Vec<u8>,
+    /// The TCP peer's address, which API Gateway hands on as `requestContext.http.sourceIp`.
+    pub source_ip: std::net::IpAddr,
 }
 
 impl Gateway {
@@ -221,7 +223,7 @@ fn api_gateway_event(
                 "method": request.method.as_str(),
                 "path": path,
                 "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
+                "sourceIp": request.source_ip.to_string(),
                 "userAgent": request.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
             },
             "requestId": ulid::Ulid::new().to_string(),

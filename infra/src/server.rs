@@ -30,14 +30,16 @@ pub async fn serve_with_mailbox(
 ) -> anyhow::Result<()> {
     let mailbox_dir = mailbox_dir.map(Arc::new);
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         let gateway = gateway.clone();
         let mailbox_dir = mailbox_dir.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let gateway = gateway.clone();
                 let mailbox_dir = mailbox_dir.clone();
-                async move { Ok::<_, std::convert::Infallible>(answer(&gateway, mailbox_dir.as_deref(), request).await) }
+                async move {
+                    Ok::<_, std::convert::Infallible>(answer(&gateway, mailbox_dir.as_deref(), peer, request).await)
+                }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -59,6 +61,7 @@ pub async fn bind(port: u16) -> anyhow::Result<(TcpListener, SocketAddr)> {
 async fn answer(
     gateway: &Gateway,
     mailbox_dir: Option<&PathBuf>,
+    peer: SocketAddr,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
@@ -79,6 +82,7 @@ async fn answer(
                     .unwrap_or_else(|| "/".into()),
                 headers: parts.headers,
                 body: collected.to_bytes().to_vec(),
+                source_ip: peer.ip(),
             };
             gateway.handle(incoming).await
         }

@@ -5,7 +5,7 @@
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy};
-use cloudhub::http::{ApiError, bearer_token, json, json_body};
+use cloudhub::http::{ApiError, bearer_token, json, json_body, source_address};
 use cloudhub::invitations::{self, Proof};
 use cloudhub::links::LinkToken;
 use cloudhub::memberships::RoleRef;
@@ -118,6 +118,7 @@ async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError
         password: offered.password,
         language: offered.language,
         session,
+        source: source_address(request),
     };
     let accepted = invitations::accept(&app.store, &token, proof, now).await?;
     let status = if accepted.account_created {

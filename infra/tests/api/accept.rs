@@ -206,21 +206,24 @@ async fn an_existing_user_accepts_with_its_password() {
     // Beta's admin is invited into the demo customer.
     let (_, link) = app.invite_with_link(&admin, &other.admin_email, &["Accounting"]).await;
 
-    let before = app.all_items().await;
+    // Everything but the log-in failure counters.
+    let items_but_counters = || async {
+        app.all_items()
+            .await
+            .into_iter()
+            .filter(|item| !item.contains(r#""PK":"LOGIN"#))
+            .collect::<Vec<String>>()
+    };
+    let before = items_but_counters().await;
     app.accept(&link, None, &json!({}))
         .await
         .assert_problem(422, "credentials-required");
     app.accept(&link, None, &json!({ "password": "not the password" }))
         .await
         .assert_problem(401, "invalid-credentials");
-    // Only the failed attempt's counter changed.
-    let after: Vec<String> = app
-        .all_items()
-        .await
-        .into_iter()
-        .filter(|item| !item.contains("LOGIN#"))
-        .collect();
-    assert_eq!(after, before);
+    // Only the failed attempt's counters changed.
+    assert_eq!(items_but_counters().await, before);
+    assert_eq!(app.failures_counted(&format!("LOGIN#{}#", other.admin_email)).await, 1);
 
     let response = app
         .accept(&link, None, &json!({ "password": other.admin_password }))
@@ -234,6 +237,67 @@ async fn an_existing_user_accepts_with_its_password() {
     // Still one account, with its old session working too.
     assert_eq!(app.items_containing("\"SK\":\"CREDENTIAL\"").await.len(), 2);
     assert_eq!(app.get_me(Some(&beta_admin)).await.status, 200);
+}
+
+#[tokio::test]
+async fn wrong_passwords_in_accept_count_toward_the_sources_log_in_limit_for_that_email() {
+    const ATTACKER: &str = "203.0.113.66";
+    const OWNER: &str = "198.51.100.20";
+    let app = TestApp::with_demo_customer().await;
+    let other = app.other_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, &other.admin_email, &["Buyer"]).await;
+
+    // Half the guesses through log-in, half through the link: one count.
+    let half = cloudhub::sessions::LOGIN_ATTEMPTS_PER_WINDOW / 2;
+    for _ in 0..half {
+        app.post_login_from(ATTACKER, &other.admin_email, "a wrong guess")
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+    for _ in half..cloudhub::sessions::LOGIN_ATTEMPTS_PER_WINDOW {
+        app.accept_from(ATTACKER, &link, None, &json!({ "password": "a wrong guess" }))
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+    let throttled = app
+        .accept_from(ATTACKER, &link, None, &json!({ "password": other.admin_password }))
+        .await;
+    throttled.assert_problem(429, "too-many-login-attempts");
+    assert!(throttled.headers.contains_key("retry-after"), "{throttled:?}");
+    app.post_login_from(ATTACKER, &other.admin_email, &other.admin_password)
+        .await
+        .assert_problem(429, "too-many-login-attempts");
+
+    // The owner, from elsewhere, logs in and accepts.
+    let owner = app
+        .post_login_from(OWNER, &other.admin_email, &other.admin_password)
+        .await;
+    assert_eq!(owner.status, 200, "{owner:?}");
+    let accepted = app
+        .accept_from(OWNER, &link, None, &json!({ "password": other.admin_password }))
+        .await;
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+}
+
+#[tokio::test]
+async fn accepting_with_the_right_password_forgets_the_sources_failures() {
+    let app = TestApp::with_demo_customer().await;
+    let other = app.other_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (_, link) = app.invite_with_link(&admin, &other.admin_email, &[]).await;
+    for _ in 1..cloudhub::sessions::LOGIN_ATTEMPTS_PER_WINDOW {
+        app.post_login(&other.admin_email, "a wrong guess")
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+    let accepted = app
+        .accept(&link, None, &json!({ "password": other.admin_password }))
+        .await;
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    // The right password was no failure, and success cleared the earlier ones.
+    assert_eq!(app.failures_counted(&format!("LOGIN#{}#", other.admin_email)).await, 0);
+    app.log_in(&other.admin_email, &other.admin_password).await;
 }
 
 #[tokio::test]

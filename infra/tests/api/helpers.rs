@@ -7,6 +7,9 @@ use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// The address requests come from unless a test names another (TEST-NET-1, RFC 5737).
+pub const DEFAULT_SOURCE: &str = "192.0.2.1";
+
 /// The API as the frontend sees it, over its own fresh tables and a clock the test moves.
 pub struct TestApp {
     pub app: App,
@@ -59,6 +62,18 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<Vec<u8>>,
     ) -> TestResponse {
+        self.request_from(DEFAULT_SOURCE, method, path, headers, body).await
+    }
+
+    /// A request from the source address `source` (API Gateway's `sourceIp`).
+    pub async fn request_from(
+        &self,
+        source: &str,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> TestResponse {
         let mut header_map = HeaderMap::new();
         for (name, value) in headers {
             header_map.append(
@@ -73,6 +88,7 @@ impl TestApp {
                 path_and_query: path.to_owned(),
                 headers: header_map,
                 body: body.into(),
+                source_ip: source.parse().expect("a test source is an IP address"),
             })
             .await;
         let (parts, body) = response.into_parts();
@@ -90,17 +106,32 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
+        self.post_json_from(DEFAULT_SOURCE, path, token, body).await
+    }
+
+    pub async fn post_json_from(&self, source: &str, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
         let authorization = token.map(|t| format!("Bearer {t}"));
         let mut headers = vec![("content-type", "application/json")];
         if let Some(authorization) = &authorization {
             headers.push(("authorization", authorization));
         }
-        self.request(Method::POST, path, &headers, body.to_string()).await
+        self.request_from(source, Method::POST, path, &headers, body.to_string())
+            .await
     }
 
     pub async fn post_login(&self, email: &str, password: &str) -> TestResponse {
-        self.post_json("/auth/login", None, &json!({ "email": email, "password": password }))
-            .await
+        self.post_login_from(DEFAULT_SOURCE, email, password).await
+    }
+
+    /// Logs in from the source address `source`.
+    pub async fn post_login_from(&self, source: &str, email: &str, password: &str) -> TestResponse {
+        self.post_json_from(
+            source,
+            "/auth/login",
+            None,
+            &json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     /// Logs the demo admin in and returns the session token.
@@ -425,7 +456,12 @@ impl TestApp {
     }
 
     pub async fn accept(&self, link: &str, session: Option<&str>, body: &Value) -> TestResponse {
-        self.post_json(&format!("/invitations/{link}/accept"), session, body)
+        self.accept_from(DEFAULT_SOURCE, link, session, body).await
+    }
+
+    /// Accepts from the source address `source`.
+    pub async fn accept_from(&self, source: &str, link: &str, session: Option<&str>, body: &Value) -> TestResponse {
+        self.post_json_from(source, &format!("/invitations/{link}/accept"), session, body)
             .await
     }
 
@@ -455,6 +491,26 @@ impl TestApp {
             .iter()
             .find(|c| c["customerNumber"] == customer)
             .cloned()
+    }
+
+    /// The failed log-ins counted under keys that start with `prefix` (`LOGIN#{email}#{source}#`
+    /// or `LOGINSRC#{source}#`), over all windows.
+    pub async fn failures_counted(&self, prefix: &str) -> i64 {
+        let output = self
+            .app
+            .store
+            .client()
+            .scan()
+            .table_name(&self.app.store.tables().sessions)
+            .send()
+            .await
+            .unwrap();
+        output
+            .items()
+            .iter()
+            .filter(|item| item["PK"].as_s().unwrap().starts_with(prefix))
+            .map(|item| item["attempts"].as_n().unwrap().parse::<i64>().unwrap())
+            .sum()
     }
 
     /// Stored items whose text contains `needle` (keys and attributes), for counting what exists.

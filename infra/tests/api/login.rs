@@ -1,6 +1,12 @@
-use crate::helpers::TestApp;
-use cloudhub::sessions::{LOGIN_ATTEMPTS_PER_WINDOW, LOGIN_WINDOW};
+use crate::helpers::{DEFAULT_SOURCE, TestApp};
+use cloudhub::sessions::{LOGIN_ATTEMPTS_PER_WINDOW, LOGIN_WINDOW, SOURCE_LOGIN_ATTEMPTS_PER_WINDOW};
 use infra::seed;
+use time::Duration;
+
+/// Where someone guessing the admin's password sits.
+const ATTACKER: &str = "203.0.113.66";
+/// Where the admin really is.
+const OWNER: &str = "198.51.100.20";
 
 #[tokio::test]
 async fn the_demo_admin_logs_in_and_the_session_opens_me() {
@@ -53,6 +59,45 @@ async fn each_session_token_is_new_and_only_its_hash_is_stored() {
     );
 }
 
+fn retry_after(response: &crate::helpers::TestResponse) -> i64 {
+    response.headers["retry-after"].to_str().unwrap().parse().unwrap()
+}
+
+fn admin_failures_from(source: &str) -> String {
+    format!("LOGIN#{}#{source}#", seed::ADMIN_EMAIL)
+}
+
+#[tokio::test]
+async fn ten_failures_from_one_source_block_it_for_that_email_but_the_owner_logs_in_from_another() {
+    let app = TestApp::with_demo_customer().await;
+    for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW {
+        app.post_login_from(ATTACKER, seed::ADMIN_EMAIL, "wrong password")
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+    // Even the right password is refused from there, until the 15-minute window ends ...
+    let throttled = app
+        .post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await;
+    throttled.assert_problem(429, "too-many-login-attempts");
+    // 09:30:00 is the start of a 15-minute window.
+    assert_eq!(retry_after(&throttled), LOGIN_WINDOW.whole_seconds());
+
+    // ... but the owner, elsewhere, logs in, and that does not unblock the attacker.
+    let owner = app
+        .post_login_from(OWNER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(owner.status, 200, "{owner:?}");
+    app.post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await
+        .assert_problem(429, "too-many-login-attempts");
+    // The refused attempts were not counted.
+    assert_eq!(
+        app.failures_counted(&admin_failures_from(ATTACKER)).await,
+        i64::from(LOGIN_ATTEMPTS_PER_WINDOW)
+    );
+}
+
 #[tokio::test]
 async fn repeated_failures_are_throttled_until_the_window_ends() {
     let app = TestApp::with_demo_customer().await;
@@ -61,17 +106,34 @@ async fn repeated_failures_are_throttled_until_the_window_ends() {
             .await
             .assert_problem(401, "invalid-credentials");
     }
+    app.clock.advance(LOGIN_WINDOW - Duration::seconds(1));
     let throttled = app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
     throttled.assert_problem(429, "too-many-login-attempts");
-    let retry_after: i64 = throttled.headers["retry-after"].to_str().unwrap().parse().unwrap();
-    // 09:30:00 is the start of a 15-minute window.
-    assert_eq!(retry_after, LOGIN_WINDOW.whole_seconds());
+    assert_eq!(retry_after(&throttled), 1);
 
-    app.clock.advance(LOGIN_WINDOW);
+    // The old window's item may outlive its TTL; the clock decides.
+    app.clock.advance(Duration::seconds(1));
     assert_eq!(
         app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status,
         200
     );
+}
+
+#[tokio::test]
+async fn addresses_of_one_ipv6_64_network_count_as_one_source() {
+    let app = TestApp::with_demo_customer().await;
+    for i in 1..=LOGIN_ATTEMPTS_PER_WINDOW {
+        app.post_login_from(&format!("2001:db8:1:2::{i:x}"), seed::ADMIN_EMAIL, "wrong password")
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+    app.post_login_from("2001:db8:1:2:ffff::1", seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await
+        .assert_problem(429, "too-many-login-attempts");
+    let next_network = app
+        .post_login_from("2001:db8:1:3::1", seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(next_network.status, 200, "{next_network:?}");
 }
 
 #[tokio::test]
@@ -93,7 +155,69 @@ async fn unknown_emails_are_throttled_like_known_ones() {
 }
 
 #[tokio::test]
-async fn a_successful_log_in_forgets_earlier_failures() {
+async fn one_source_failing_across_many_emails_hits_the_source_ceiling_and_others_do_not() {
+    let app = TestApp::with_demo_customer().await;
+    // Password spraying: a few guesses each on many addresses, none near its own limit.
+    for i in 0..SOURCE_LOGIN_ATTEMPTS_PER_WINDOW {
+        app.post_login_from(ATTACKER, &format!("user{}@acme.example", i / 4), "Winter2026!")
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+    let throttled = app
+        .post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await;
+    throttled.assert_problem(429, "too-many-login-attempts-from-source");
+    // 09:30 is half-way through the hour the source's failures are counted in.
+    assert_eq!(retry_after(&throttled), 30 * 60);
+    app.post_login_from(ATTACKER, "user99@acme.example", "Winter2026!")
+        .await
+        .assert_problem(429, "too-many-login-attempts-from-source");
+
+    // Everyone elsewhere is unaffected, on the sprayed addresses too.
+    let owner = app
+        .post_login_from(OWNER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(owner.status, 200, "{owner:?}");
+    app.post_login_from(OWNER, "user0@acme.example", "wrong password")
+        .await
+        .assert_problem(401, "invalid-credentials");
+
+    // The refusals were not counted, and the next hour starts afresh.
+    assert_eq!(
+        app.failures_counted(&format!("LOGINSRC#{ATTACKER}#")).await,
+        i64::from(SOURCE_LOGIN_ATTEMPTS_PER_WINDOW)
+    );
+    app.clock.advance(Duration::minutes(29) + Duration::seconds(59));
+    app.post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await
+        .assert_problem(429, "too-many-login-attempts-from-source");
+    app.clock.advance(Duration::seconds(1));
+    let next_hour = app
+        .post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(next_hour.status, 200, "{next_hour:?}");
+}
+
+#[tokio::test]
+async fn only_failures_count_toward_the_source_ceiling() {
+    let app = TestApp::with_demo_customer().await;
+    for i in 0..3 {
+        app.post_login_from(OWNER, &format!("typo{i}@acme.example"), "wrong password")
+            .await
+            .assert_problem(401, "invalid-credentials");
+    }
+    // Many colleagues behind one office address log in all day long.
+    for _ in 0..3 {
+        let response = app
+            .post_login_from(OWNER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+            .await;
+        assert_eq!(response.status, 200, "{response:?}");
+    }
+    assert_eq!(app.failures_counted(&format!("LOGINSRC#{OWNER}#")).await, 3);
+}
+
+#[tokio::test]
+async fn a_successful_log_in_forgets_earlier_failures_from_its_source() {
     let app = TestApp::with_demo_customer().await;
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW - 1 {
         app.post_login(seed::ADMIN_EMAIL, "wrong password").await;
@@ -104,16 +228,34 @@ async fn a_successful_log_in_forgets_earlier_failures() {
             .await
             .assert_problem(401, "invalid-credentials");
     }
+    assert_eq!(
+        app.failures_counted(&admin_failures_from(DEFAULT_SOURCE)).await,
+        i64::from(LOGIN_ATTEMPTS_PER_WINDOW - 1)
+    );
+}
+
+#[tokio::test]
+async fn the_owners_own_successes_never_block_it() {
+    let app = TestApp::with_demo_customer().await;
+    for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW + 2 {
+        app.log_in_as_demo_admin().await;
+    }
+    app.post_login(seed::ADMIN_EMAIL, "wrong password")
+        .await
+        .assert_problem(401, "invalid-credentials");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_guesses_cannot_pass_the_attempt_limit() {
+async fn fifty_concurrent_failures_from_one_source_count_exactly() {
     let app = std::sync::Arc::new(TestApp::with_demo_customer().await);
-    let guesses = 3 * LOGIN_ATTEMPTS_PER_WINDOW as usize;
+    let guesses = 50;
     let tasks: Vec<_> = (0..guesses)
         .map(|i| {
             let app = app.clone();
-            tokio::spawn(async move { app.post_login(seed::ADMIN_EMAIL, &format!("guess number {i}")).await })
+            tokio::spawn(async move {
+                app.post_login_from(ATTACKER, seed::ADMIN_EMAIL, &format!("guess number {i}"))
+                    .await
+            })
         })
         .collect();
     let mut checked = 0;
@@ -122,7 +264,10 @@ async fn parallel_guesses_cannot_pass_the_attempt_limit() {
         let response = task.await.unwrap();
         match response.status {
             401 => checked += 1,
-            429 => throttled += 1,
+            429 => {
+                response.assert_problem(429, "too-many-login-attempts");
+                throttled += 1;
+            }
             _ => panic!("unexpected answer {response:?}"),
         }
     }
@@ -131,4 +276,17 @@ async fn parallel_guesses_cannot_pass_the_attempt_limit() {
         "exactly the limit reached the password check"
     );
     assert_eq!(throttled, guesses - LOGIN_ATTEMPTS_PER_WINDOW as usize);
+    // Both counters hold exactly the failures: the refused guesses were taken back.
+    assert_eq!(
+        app.failures_counted(&admin_failures_from(ATTACKER)).await,
+        i64::from(LOGIN_ATTEMPTS_PER_WINDOW)
+    );
+    assert_eq!(
+        app.failures_counted(&format!("LOGINSRC#{ATTACKER}#")).await,
+        i64::from(LOGIN_ATTEMPTS_PER_WINDOW)
+    );
+    let owner = app
+        .post_login_from(OWNER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(owner.status, 200, "{owner:?}");
 }

@@ -128,6 +128,7 @@ async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
         session,
         "a long new password",
         "a wrong password",
+        crate::helpers::DEFAULT_SOURCE,
     ] {
         assert!(!text.contains(secret), "`{secret}` was logged:\n{text}");
     }

@@ -41,3 +41,28 @@ async fn the_local_server_serves_log_in_over_http() {
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(answer.contains("application/problem+json"), "{answer}");
 }
+
+#[tokio::test]
+async fn the_local_server_hands_on_the_tcp_peer_as_the_source_address() {
+    let app = TestApp::with_demo_customer().await;
+    let (listener, address) = infra::server::bind(0).await.unwrap();
+    tokio::spawn(infra::server::serve(listener, app.gateway.clone()));
+
+    let body = format!(
+        r#"{{"email":"{}","password":"wrong password"}}"#,
+        infra::seed::ADMIN_EMAIL
+    );
+    let answer = exchange(
+        address,
+        format!(
+            "POST /auth/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\nx-forwarded-for: 203.0.113.9\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // Counted for the peer, 127.0.0.1, whatever a header claims.
+    let for_peer = format!("LOGIN#{}#127.0.0.1#", infra::seed::ADMIN_EMAIL);
+    assert_eq!(app.failures_counted(&for_peer).await, 1);
+    assert_eq!(app.failures_counted("LOGINSRC#127.0.0.1#").await, 1);
+}

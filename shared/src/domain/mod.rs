@@ -7,6 +7,7 @@ mod language;
 mod names;
 mod password;
 mod permission;
+mod source_address;
 mod token;
 
 pub use customer_number::CustomerNumber;
@@ -16,6 +17,7 @@ pub use language::Language;
 pub use names::{CompanyName, RoleName};
 pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use permission::Permission;
+pub use source_address::SourceAddress;
 pub use token::{SecretToken, TokenHash};
 
 /// Why a raw value was refused, with the stable problem `code` the API answers with.

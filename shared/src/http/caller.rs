@@ -1,5 +1,5 @@
 use super::ApiError;
-use crate::domain::{Email, SecretToken, UserId};
+use crate::domain::{Email, SecretToken, SourceAddress, UserId};
 use lambda_http::http::{HeaderMap, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -56,6 +56,17 @@ pub fn caller(request: &Request) -> Result<Caller, ApiError> {
         (_, _, Some("invalid-session")) => Err(ApiError::InvalidSession),
         _ => Err(ApiError::MissingSession),
     }
+}
+
+/// The address API Gateway saw the request come from (`requestContext.http.sourceIp`, the TCP
+/// peer, which a client cannot forge the way it can forge `X-Forwarded-For`), as the log-in
+/// throttle counts it.
+pub fn source_address(request: &Request) -> SourceAddress {
+    let source_ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.as_deref(),
+        _ => None,
+    };
+    SourceAddress::parse_or_unknown(source_ip)
 }
 
 /// The session token of an `Authorization: Bearer <token>` header (scheme case-insensitive).

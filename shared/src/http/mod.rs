@@ -6,7 +6,7 @@ mod observe;
 mod params;
 mod problem;
 
-pub use caller::{AuthorizerContext, Caller, bearer_token, caller};
+pub use caller::{AuthorizerContext, Caller, bearer_token, caller, source_address};
 pub use observe::{ProblemCode, RequestFacts, metric_of_answer, observed, run};
 pub use params::{customer_in_path, invitation_in_path, query_parameter, role_in_path, user_in_path};
 pub use problem::ApiError;

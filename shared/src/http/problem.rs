@@ -65,9 +65,15 @@ pub enum ApiError {
     /// Unknown email or wrong password: deliberately one answer for both.
     #[error("The email address or the password is not correct.")]
     InvalidCredentials,
-    /// Too many log-in attempts for one email address.
-    #[error("Too many log-in attempts for this email address. Try again later.")]
+    /// Too many failed log-ins for one email address from the caller's source address.
+    #[error("Too many failed log-ins for this email address from your network. Try again later.")]
     TooManyLoginAttempts {
+        /// Seconds until attempts are counted afresh.
+        retry_after_secs: u64,
+    },
+    /// Too many failed log-ins from the caller's source address, across all email addresses.
+    #[error("Too many failed log-ins from your network. Try again later.")]
+    TooManyLoginAttemptsFromSource {
         /// Seconds until attempts are counted afresh.
         retry_after_secs: u64,
     },
@@ -133,7 +139,9 @@ impl ApiError {
             Self::MissingSession | Self::InvalidSession | Self::SessionExpired | Self::InvalidCredentials => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::TooManyLoginAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyLoginAttempts { .. } | Self::TooManyLoginAttemptsFromSource { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -158,6 +166,7 @@ impl ApiError {
             Self::SessionExpired => "session-expired",
             Self::InvalidCredentials => "invalid-credentials",
             Self::TooManyLoginAttempts { .. } => "too-many-login-attempts",
+            Self::TooManyLoginAttemptsFromSource { .. } => "too-many-login-attempts-from-source",
             Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
@@ -217,6 +226,7 @@ impl ApiError {
         });
         let retry_after = match &self {
             Self::TooManyLoginAttempts { retry_after_secs }
+            | Self::TooManyLoginAttemptsFromSource { retry_after_secs }
             | Self::Unavailable { retry_after_secs }
             | Self::QuotaExhausted { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
@@ -298,6 +308,10 @@ mod tests {
         let response = ApiError::TooManyLoginAttempts { retry_after_secs: 120 }.into_response();
         assert_eq!(response.status(), 429);
         assert_eq!(response.headers()[header::RETRY_AFTER], "120");
+        let response = ApiError::TooManyLoginAttemptsFromSource { retry_after_secs: 1800 }.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1800");
+        assert_eq!(body_of(&response)["code"], "too-many-login-attempts-from-source");
     }
 
     #[test]

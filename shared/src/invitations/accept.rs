@@ -14,14 +14,14 @@ use crate::accounts::{CredentialItem, User, UserItem};
 use crate::customers::CustomerItem;
 use crate::domain::{
     CompanyName, CustomerNumber, Email, InvalidValue, Language, Password, PasswordHash, Permission, RoleId,
-    SecretToken, TokenHash, UserId,
+    SecretToken, SourceAddress, TokenHash, UserId,
 };
 use crate::http::ApiError;
 use crate::links::LinkToken;
 use crate::memberships::RoleRef;
 use crate::roles::{CHANGING_UNTIL, RoleItem, change_admin_count};
 use crate::seats::{SeatItem, SeatStatus};
-use crate::sessions::{self, Attempt, Session};
+use crate::sessions::{self, Attempt, Refusal, Session};
 use crate::store::transactions::{Reason, TransactionError, built, transact};
 use crate::store::{Store, epoch_seconds, item_key, keys};
 use anyhow::Context as _;
@@ -55,7 +55,7 @@ pub struct Preview {
 }
 
 /// How the link holder proves who it is.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Proof {
     /// A new password (new account) or the account's password (existing account).
     pub password: Option<Password>,
@@ -64,6 +64,9 @@ pub struct Proof {
     pub language: Option<Language>,
     /// A live session of the caller, if the request carried one.
     pub session: Option<Session>,
+    /// Where the request came from: an existing account's password attempts are throttled
+    /// per email and source like log-in's.
+    pub source: SourceAddress,
 }
 
 /// An accepted invitation.
@@ -115,12 +118,9 @@ pub enum AcceptError {
     /// The account's password is wrong.
     #[error("The password is not correct.")]
     InvalidCredentials,
-    /// Too many password attempts for the email.
-    #[error("Too many password attempts for this email address.")]
-    TooManyAttempts {
-        /// Seconds until attempts are counted afresh.
-        retry_after_secs: u64,
-    },
+    /// Too many failed passwords for the email from this source, or from this source at all.
+    #[error("Too many failed password attempts.")]
+    TooManyAttempts(Refusal),
     /// A new account's password breaks the policy (or is missing).
     #[error(transparent)]
     InvalidPassword(InvalidValue),
@@ -165,7 +165,7 @@ impl From<AcceptError> for ApiError {
                 extensions: Default::default(),
             },
             AcceptError::InvalidCredentials => ApiError::InvalidCredentials,
-            AcceptError::TooManyAttempts { retry_after_secs } => ApiError::TooManyLoginAttempts { retry_after_secs },
+            AcceptError::TooManyAttempts(refusal) => refusal.into(),
             AcceptError::InvalidPassword(invalid) => ApiError::InvalidValue(invalid),
             AcceptError::Busy => ApiError::Unavailable { retry_after_secs: 1 },
             AcceptError::Unexpected(error) => ApiError::Unexpected(error),
@@ -257,8 +257,15 @@ pub async fn preview(store: &Store, token: &LinkToken, now: OffsetDateTime) -> R
 
 /// Who accepts.
 enum Acceptor {
-    New { user: User, password_hash: PasswordHash },
-    Existing(UserId),
+    New {
+        user: User,
+        password_hash: PasswordHash,
+    },
+    Existing {
+        user_id: UserId,
+        /// Whether its password proved it (then the attempt is no failure, once it is right).
+        by_password: bool,
+    },
 }
 
 /// Accepts the invitation a link opens, as the account `proof` identifies.
@@ -271,6 +278,7 @@ pub async fn accept(
 ) -> Result<Accepted, AcceptError> {
     let invitation = live_invitation(store, token, now).await?;
     let context = read_context(store, &invitation).await?;
+    let source = proof.source.clone();
     let acceptor = identify(store, &invitation, &context, proof, now).await?;
     tracing::info!(
         invitation = %invitation.id,
@@ -278,7 +286,16 @@ pub async fn accept(
         new_account = matches!(acceptor, Acceptor::New { .. }),
         "accepting"
     );
-    commit(store, &token.hash(), &invitation, &context, acceptor, now).await
+    let password_was_right = matches!(acceptor, Acceptor::Existing { by_password: true, .. });
+    // The right password is no failure whether or not the transaction then succeeds; forgetting
+    // it alongside the transaction costs no round trip.
+    let link = token.hash();
+    let (accepted, ()) = tokio::join!(commit(store, &link, &invitation, &context, acceptor, now), async {
+        if password_was_right {
+            sessions::login_succeeded(store, &invitation.email, &source, now).await;
+        }
+    });
+    accepted
 }
 
 async fn identify(
@@ -292,7 +309,10 @@ async fn identify(
         // A session proves the account only if it is the invited email's.
         return match &context.credential {
             Some(credential) if session.email == invitation.email && credential.user_id == session.user_id => {
-                Ok(Acceptor::Existing(session.user_id))
+                Ok(Acceptor::Existing {
+                    user_id: session.user_id,
+                    by_password: false,
+                })
             }
             _ => Err(AcceptError::WrongAccount),
         };
@@ -301,14 +321,17 @@ async fn identify(
         Some(credential) => {
             let password = proof.password.ok_or(AcceptError::CredentialsRequired)?;
             // The same guard as log-in: an accept must not be a way around its attempt limit.
-            if let Attempt::Refused { retry_after_secs } =
-                sessions::count_login_attempt(store, &invitation.email, now).await?
+            if let Attempt::Refused(refusal) =
+                sessions::count_login_attempt(store, &invitation.email, &proof.source, now).await?
             {
-                return Err(AcceptError::TooManyAttempts { retry_after_secs });
+                return Err(AcceptError::TooManyAttempts(refusal));
             }
             let hash = PasswordHash::from_stored(credential.password_hash.clone());
             if hash.verify(password).await? {
-                Ok(Acceptor::Existing(credential.user_id))
+                Ok(Acceptor::Existing {
+                    user_id: credential.user_id,
+                    by_password: true,
+                })
             } else {
                 Err(AcceptError::InvalidCredentials)
             }
@@ -350,7 +373,7 @@ async fn commit(
     let customer = &invitation.customer_number;
     let user_id = match &acceptor {
         Acceptor::New { user, .. } => user.id,
-        Acceptor::Existing(id) => *id,
+        Acceptor::Existing { user_id, .. } => *user_id,
     };
     let roles = context.role_refs();
     let permissions: BTreeSet<Permission> = context

@@ -1,6 +1,6 @@
 //! Key formats of every item; the table in `store`'s documentation lists them.
 
-use crate::domain::{CustomerNumber, Email, TokenHash, UserId};
+use crate::domain::{CustomerNumber, Email, SourceAddress, TokenHash, UserId};
 
 pub(crate) const PK: &str = "PK";
 pub(crate) const SK: &str = "SK";
@@ -45,8 +45,12 @@ pub(crate) fn session(hash: &TokenHash) -> String {
     format!("SESSION#{}", hash.as_str())
 }
 
-pub(crate) fn login_attempts(email: &Email, window_start: i64) -> String {
-    format!("LOGIN#{email}#{window_start}")
+pub(crate) fn login_failures(email: &Email, source: &SourceAddress, window_start: i64) -> String {
+    format!("LOGIN#{email}#{source}#{window_start}")
+}
+
+pub(crate) fn source_login_failures(source: &SourceAddress, window_start: i64) -> String {
+    format!("LOGINSRC#{source}#{window_start}")
 }
 
 pub(crate) fn quota(admin: &UserId, day: time::Date) -> String {

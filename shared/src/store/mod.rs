@@ -31,14 +31,24 @@
 //! | item | PK |
 //! |---|---|
 //! | session | `SESSION#{sha256(token)}` |
-//! | log-in attempts of one email in one 15-minute window | `LOGIN#{email}#{windowStart}` |
+//! | failed log-ins for one email from one source in one 15-minute window (`attempts`, at most 10) | `LOGIN#{email}#{source}#{windowStart}` |
+//! | failed log-ins from one source, all emails, in one hour (`attempts`, at most 100) | `LOGINSRC#{source}#{windowStart}` |
+//!
+//! `{source}` is API Gateway's `sourceIp`: an IPv4 address as is, an IPv6 address as its /64
+//! network (`2001:db8:1:2::/64`), an IPv4-mapped one as its IPv4 address (see
+//! [`crate::domain::SourceAddress`]); `windowStart` is in epoch seconds. The window is in the
+//! key, so a new window starts from nothing whether or not TTL (at the window's end) has removed
+//! the old item.
 //!
 //! TTL only cleans up: every read checks expiry against the clock, because DynamoDB may delete
 //! expired items days late (and DynamoDB Local within seconds).
 //!
 //! # Access patterns (round trips per request)
-//! - log-in: UpdateItem (count the attempt) and GetItem (credential), concurrently; then
-//!   TransactWriteItems (put session, clear the attempts) on success.
+//! - log-in: two conditional UpdateItems (count the attempt for the email from this source and
+//!   for the source) and GetItem (credential), concurrently. Refused by one counter: one
+//!   UpdateItem takes the other's count back. A wrong password: nothing more (the failure stays
+//!   counted). A right one: PutItem (session), DeleteItem (the email's failures from this
+//!   source) and UpdateItem (the source's count taken back), concurrently.
 //! - authorizer: GetItem session. Log-out: DeleteItem session.
 //! - `GET /me`: one Query of `USER#{userId}` (profile and every membership).
 //! - invite: one TransactWriteItems (quota counter, admin check, a check per role, seat,
@@ -58,9 +68,11 @@
 //!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems.
 //! - preview (`GET /invitations/{token}`): GetItem link, GetItem invitation, then one
 //!   BatchGetItem (customer, the email's credential, the invitation's roles).
-//! - accept: GetItem of the session first if one is sent; the same three reads; UpdateItem of the attempt counter when a password proves an existing account, then
-//!   one TransactWriteItems (invitation, link, seat, membership, a check per role, user and
-//!   credential when new, admin count when an admin role, session).
+//! - accept: GetItem of the session first if one is sent; the same three reads; when a password
+//!   proves an existing account, log-in's two UpdateItems (count the attempt) before checking
+//!   it; then one TransactWriteItems (invitation, link, seat, membership, a check per role, user
+//!   and credential when new, admin count when an admin role, session), concurrently with
+//!   log-in's DeleteItem and UpdateItem that forget a right password's attempt.
 //! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
 //!   freed, admin count when an admin leaves). Tour complete, settings: one UpdateItem.
 //! - publisher (stream): no reads. Mailer, per event: invitation = BatchGetItem (customer,
