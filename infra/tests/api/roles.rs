@@ -461,3 +461,44 @@ async fn a_customer_cannot_be_created_with_two_roles_of_one_name() {
     );
     assert!(app.all_items().await.is_empty(), "nothing was written");
 }
+
+#[tokio::test]
+async fn claiming_older_roles_names_closes_them_to_creates_and_reports_duplicates() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let customer = cloudhub::domain::CustomerNumber::parse(CUSTOMER_NUMBER).unwrap();
+    let buyer = app.demo_role("Buyer").await;
+    unclaim(&app, &buyer, "Buyer").await;
+    // Before the claim, a create can still take the old role's name: the gap claiming closes.
+    let twin = app
+        .post_json(
+            &roles_path(),
+            Some(&token),
+            &json!({ "name": "BUYER", "permissions": [] }),
+        )
+        .await;
+    assert_eq!(twin.status, 201, "{twin:?}");
+    let accounting = app.demo_role("Accounting").await;
+    unclaim(&app, &accounting, "Accounting").await;
+
+    let now = crate::helpers::NowForTests::now_for_tests(&*app.clock);
+    let outcome = cloudhub::roles::claim_names(&app.app.store, &customer, now)
+        .await
+        .unwrap();
+    let names = |roles: &[cloudhub::roles::Role]| roles.iter().map(|r| r.name.to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&outcome.claimed), ["Accounting"]);
+    assert_eq!(names(&outcome.not_claimed), ["Buyer"], "BUYER holds the name");
+    assert_eq!(outcome.held, 2);
+    app.post_json(
+        &roles_path(),
+        Some(&token),
+        &json!({ "name": "accounting", "permissions": [] }),
+    )
+    .await
+    .assert_problem(409, "role-name-taken");
+
+    let again = cloudhub::roles::claim_names(&app.app.store, &customer, now)
+        .await
+        .unwrap();
+    assert_eq!((again.claimed.len(), again.held, again.not_claimed.len()), (0, 3, 1));
+}

@@ -153,6 +153,10 @@ pub enum RoleError {
 
 /// Every role of a customer, by id (one consistent Query).
 pub async fn list(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Vec<Role>> {
+    Ok(items(store, customer).await?.into_iter().map(Role::from).collect())
+}
+
+async fn items(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Vec<RoleItem>> {
     let mut roles = Vec::new();
     let mut start_key = None;
     loop {
@@ -169,14 +173,71 @@ pub async fn list(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Ve
             .await
             .context("Failed to query a customer's roles.")?;
         for item in output.items.unwrap_or_default() {
-            let item: RoleItem = serde_dynamo::from_item(item).context("A stored role is malformed.")?;
-            roles.push(item.into());
+            roles.push(serde_dynamo::from_item(item).context("A stored role is malformed.")?);
         }
         start_key = output.last_evaluated_key;
         if start_key.is_none() {
             return Ok(roles);
         }
     }
+}
+
+/// What [`claim_names`] did with a customer's roles.
+#[derive(Debug, Default)]
+pub struct ClaimedNames {
+    /// Roles whose names it claimed now.
+    pub claimed: Vec<Role>,
+    /// Roles that held their claim already.
+    pub held: usize,
+    /// Roles whose name another role holds (rename one of them), or that were being changed
+    /// (run it again); left as they were.
+    pub not_claimed: Vec<Role>,
+}
+
+/// Claims the names of a customer's roles made before names were claimed: an operator's step
+/// after upgrading, so that a create cannot take such a name either. Safe to run again.
+#[tracing::instrument(name = "Claiming role names", skip_all, fields(customer = %customer))]
+pub async fn claim_names(
+    store: &Store,
+    customer: &CustomerNumber,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<ClaimedNames> {
+    let mut outcome = ClaimedNames::default();
+    for item in items(store, customer).await? {
+        if item.name_claimed {
+            outcome.held += 1;
+            continue;
+        }
+        // Not while an edit holds the role: it read the role unclaimed and would claim itself.
+        let mark = built(
+            aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&store.tables.data)
+                .key(keys::PK, AttributeValue::S(keys::customer(customer)))
+                .key(keys::SK, AttributeValue::S(keys::role_sk(&item.id)))
+                .update_expression("SET #claimed = :true")
+                .condition_expression(
+                    "attribute_exists(PK) AND attribute_not_exists(#claimed) \
+                     AND (attribute_not_exists(#changing) OR #changing < :now)",
+                )
+                .expression_attribute_names("#claimed", "nameClaimed")
+                .expression_attribute_names("#changing", CHANGING_UNTIL)
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":now", AttributeValue::N(now.unix_timestamp().to_string()))
+                .build(),
+        )?;
+        let transaction = vec![
+            name_claim(store, customer, &item.id, &item.name)?,
+            TransactWriteItem::builder().update(mark).build(),
+        ];
+        match transact(store, transaction, "claim a role's name").await {
+            Ok(()) => outcome.claimed.push(item.into()),
+            Err(TransactionError::Cancelled(_)) | Err(TransactionError::Contention) => {
+                outcome.not_claimed.push(item.into());
+            }
+            Err(TransactionError::Other(error)) => return Err(error),
+        }
+    }
+    Ok(outcome)
 }
 
 /// Creates a role, if `admin` is an admin of the customer and no other role of it has the name
