@@ -502,3 +502,21 @@ async fn claiming_older_roles_names_closes_them_to_creates_and_reports_duplicate
         .unwrap();
     assert_eq!((again.claimed.len(), again.held, again.not_claimed.len()), (0, 3, 1));
 }
+
+#[tokio::test]
+async fn role_names_with_bidirectional_or_zero_width_characters_are_refused() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let before = app.all_items().await;
+    // `Admin\u{202E}` hides what follows; `Buyer\u{200B}` looks like the role it is not.
+    for name in ["nimdA\u{202E}", "Buyer\u{200B}", "\u{2066}Sales\u{2069}"] {
+        app.post_json(&roles_path(), Some(&token), &json!({ "name": name, "permissions": [] }))
+            .await
+            .assert_problem(422, "invalid-role-name");
+        app.put_json(&role_path(&buyer), &token, &json!({ "name": name, "permissions": [] }))
+            .await
+            .assert_problem(422, "invalid-role-name");
+    }
+    assert_eq!(app.all_items().await, before);
+}
