@@ -3,7 +3,7 @@
 use crate::accounts::{CredentialItem, User, UserItem};
 use crate::domain::{CompanyName, CustomerNumber, Email, Language, PasswordHash, Permission, RoleId, RoleName, UserId};
 use crate::memberships::{Membership, MembershipItem, MembershipStatus, RoleRef};
-use crate::roles::{Role, RoleItem};
+use crate::roles::{Role, RoleItem, name_claim};
 use crate::seats::SeatItem;
 use crate::store::{Store, cancellation_reasons, keys};
 use anyhow::Context as _;
@@ -63,6 +63,9 @@ pub enum CreateCustomerError {
     /// The number is taken.
     #[error("A customer with the number {0} exists already.")]
     CustomerExists(CustomerNumber),
+    /// Two of the roles asked for have one name (compared regardless of case).
+    #[error("The role name `{0}` is given twice; role names are unique in a customer regardless of case.")]
+    DuplicateRoleName(RoleName),
     /// The admin's account appeared or changed while the customer was being created.
     #[error("The account of {0} changed meanwhile; run the command again.")]
     AccountChanged(Email),
@@ -123,6 +126,10 @@ pub async fn create(
             permissions: permissions.clone(),
         }))
         .collect();
+    let mut names = BTreeSet::new();
+    if let Some(twice) = roles.iter().find(|role| !names.insert(role.name.unique_key())) {
+        return Err(CreateCustomerError::DuplicateRoleName(twice.name.clone()));
+    }
 
     let (user_id, email) = match &admin {
         FirstAdmin::NewAccount { user_id, email, .. } => (*user_id, email.clone()),
@@ -162,6 +169,7 @@ pub async fn create(
             RoleItem::new(&customer.number, role),
             "attribute_not_exists(PK)",
         )?);
+        items.push(name_claim(store, &customer.number, &role.id, &role.name)?);
     }
     // Index of the first item about the admin's account, to tell a race on it from a taken number.
     let account_items = items.len()..items.len() + 2;

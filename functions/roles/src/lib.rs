@@ -95,6 +95,7 @@ fn change_error(error: RoleChangeError) -> ApiError {
                 .into_iter()
                 .collect(),
         },
+        RoleChangeError::NameTaken(_) => conflict("role-name-taken"),
         RoleChangeError::LastAdmin => conflict("last-admin"),
         RoleChangeError::TooWidelyHeld => conflict("role-too-widely-held"),
         RoleChangeError::Unexpected(error) => ApiError::Unexpected(error),
@@ -141,6 +142,11 @@ async fn delete(app: &App, request: &Request) -> Result<Response<Body>, ApiError
 fn role_error(error: RoleError) -> ApiError {
     match error {
         RoleError::NotAdmin => InvitationError::NotAdmin.into(),
+        RoleError::NameTaken(_) => ApiError::Conflict {
+            code: "role-name-taken",
+            detail: error.to_string(),
+            extensions: Default::default(),
+        },
         RoleError::Busy => ApiError::Unavailable { retry_after_secs: 1 },
         RoleError::Unexpected(error) => ApiError::Unexpected(error),
     }

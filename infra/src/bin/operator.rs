@@ -1,5 +1,6 @@
-//! Operators' command: create a customer with its roles and its first admin, against real AWS
-//! (table names from the stack's outputs) or DynamoDB Local (`--dynamodb-endpoint`).
+//! Operators' command: create a customer with its roles and its first admin, claim older roles'
+//! names, print an invitation's link; against real AWS (table names from the stack's outputs)
+//! or DynamoDB Local (`--dynamodb-endpoint`).
 //!
 //! The admin's password is read from standard input (or `CLOUDHUB_ADMIN_PASSWORD`), never from
 //! the command line, where other users of the machine could see it.
@@ -19,7 +20,7 @@ use cloudhub::store::{Store, Tables};
 use std::collections::BTreeSet;
 
 #[derive(Parser)]
-#[command(about = "Operate CloudHub: create tables (local only) and customers; invitation links and their keys.")]
+#[command(about = "Operate CloudHub: create tables (local only) and customers, claim role names; invitation links and their keys.")]
 struct Options {
     /// DynamoDB endpoint, e.g. http://127.0.0.1:8100 for DynamoDB Local. Without it, AWS as
     /// configured by the environment (AWS_PROFILE, AWS_REGION, ...).
@@ -69,6 +70,13 @@ enum Command {
         /// The first admin's language, if the account is new: en or de.
         #[arg(long, default_value = "en")]
         admin_language: String,
+    },
+    /// Claim the names of a customer's roles made before role names were unique (once, after
+    /// upgrading), so that no new role can take one of them. Safe to run again.
+    ClaimRoleNames {
+        /// The customer number.
+        #[arg(long)]
+        customer: String,
     },
     /// Print the current link of an invitation (its token, and the portal URL that carries it),
     /// e.g. when its email cannot be delivered. Reads the link keys from --link-keys-secret;
@@ -159,6 +167,28 @@ async fn run(options: Options) -> anyhow::Result<()> {
             for role in created.roles {
                 let permissions: Vec<&str> = role.permissions.iter().map(|p| p.code()).collect();
                 println!("  role {} {:<16} {}", role.id, role.name, permissions.join(","));
+            }
+        }
+        Command::ClaimRoleNames { customer } => {
+            let customer = CustomerNumber::parse(&customer)?;
+            let outcome = cloudhub::roles::claim_names(&store, &customer, time::OffsetDateTime::now_utc()).await?;
+            for role in &outcome.claimed {
+                println!("  claimed      {} {}", role.id, role.name);
+            }
+            for role in &outcome.not_claimed {
+                println!(
+                    "  not claimed  {} {} (another role has this name, or it is being changed)",
+                    role.id, role.name
+                );
+            }
+            println!(
+                "Customer {customer}: {} name(s) claimed now, {} held already, {} not claimed.",
+                outcome.claimed.len(),
+                outcome.held,
+                outcome.not_claimed.len()
+            );
+            if !outcome.not_claimed.is_empty() {
+                bail!("Rename the roles not claimed (or run again if one was being changed).");
             }
         }
         Command::InvitationLink {

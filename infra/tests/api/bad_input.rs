@@ -131,6 +131,7 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
             ("authorization", authorization.as_str()),
             ("content-type", "text/plain"),
         ];
+        let untyped = [("authorization", authorization.as_str())];
         // Routes without a body (log-out, resend) ignore it; every other one must refuse.
         if route.path.ends_with("/resend") || route.path == "/auth/logout" {
             continue;
@@ -141,6 +142,9 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
             (&json, br#"{"unexpected": true}"#.to_vec(), 422, "invalid-body"),
             (&json, vec![b' '; 17 * 1024], 413, "body-too-large"),
             (&text, b"{}".to_vec(), 415, "unsupported-media-type"),
+            (&untyped, b"{}".to_vec(), 415, "unsupported-media-type"),
+            (&json, br#""a string""#.to_vec(), 422, "invalid-body"),
+            (&json, b"null".to_vec(), 422, "invalid-body"),
         ];
         for (headers, body, status, code) in cases {
             let response = app.request(method.clone(), &path, headers, body).await;
@@ -151,4 +155,140 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
     let after = app.all_items().await;
     // Log-in attempts are not made (bad bodies are refused first), sessions are untouched.
     assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn json_arrays_and_other_non_objects_are_invalid_bodies_and_change_nothing() {
+    // serde would read `["email", "password"]` as a log-in body's fields in order.
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let member = app.demo_member("member@example.com", &["Buyer"]).await;
+    let before = app.all_items().await;
+    let customer = infra::seed::CUSTOMER_NUMBER;
+    let json = |token: Option<&str>| {
+        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+        if let Some(token) = token {
+            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        }
+        headers
+    };
+    let cases = [
+        (
+            "/auth/login".to_owned(),
+            json(None),
+            format!(r#"["{}", "{}"]"#, infra::seed::ADMIN_EMAIL, infra::seed::ADMIN_PASSWORD),
+        ),
+        (
+            format!("/customers/{customer}/invitations"),
+            json(Some(&admin)),
+            r#"["someone@example.com"]"#.to_owned(),
+        ),
+        (
+            format!("/me/customers/{customer}/leave"),
+            json(Some(&member)),
+            format!(r#"["{customer}"]"#),
+        ),
+    ];
+    for (path, headers, body) in &cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for body in [body.as_str(), "null", "42", r#""text""#, "true"] {
+            app.request(Method::POST, path, &headers, body)
+                .await
+                .assert_problem(422, "invalid-body");
+        }
+    }
+    assert_eq!(
+        app.all_items().await,
+        before,
+        "no session, invitation, quota or left membership may come of it"
+    );
+    assert!(
+        app.my_access(&member, customer).await.is_some(),
+        "the member is still in"
+    );
+}
+
+#[tokio::test]
+async fn a_body_without_a_content_type_is_refused_only_where_a_body_is_read() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let customer = infra::seed::CUSTOMER_NUMBER;
+    let authorization = format!("Bearer {token}");
+    let bare = [("authorization", authorization.as_str())];
+    let before = app.all_items().await;
+    let login = format!(
+        r#"{{"email": "{}", "password": "{}"}}"#,
+        infra::seed::ADMIN_EMAIL,
+        infra::seed::ADMIN_PASSWORD
+    );
+    app.request(Method::POST, "/auth/login", &[], login)
+        .await
+        .assert_problem(415, "unsupported-media-type");
+    app.request(
+        Method::POST,
+        &format!("/customers/{customer}/invitations"),
+        &bare,
+        r#"{"email": "bert@example.com"}"#,
+    )
+    .await
+    .assert_problem(415, "unsupported-media-type");
+    assert_eq!(app.all_items().await, before);
+
+    // Resend and log-out read no body, so they need no content type.
+    let resent = app
+        .request(
+            Method::POST,
+            &format!("/customers/{customer}/invitations/{id}/resend"),
+            &bare,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(resent.status, 200, "{resent:?}");
+    let logged_out = app.request(Method::POST, "/auth/logout", &bare, Vec::new()).await;
+    assert_eq!(logged_out.status, 204, "{logged_out:?}");
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_are_refused_on_every_route_and_change_nothing() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let role = app.demo_role("Buyer").await;
+    let link = app.link_of(infra::seed::CUSTOMER_NUMBER, &id).await;
+    let customer = infra::seed::CUSTOMER_NUMBER;
+    let before = app.all_items().await;
+
+    // The list's own parameters pass; a misspelt one does not.
+    let listed = app.list_invitations(&token, customer, "?status=pending&limit=5").await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    app.list_invitations(&token, customer, "?staus=pending")
+        .await
+        .assert_problem(400, "invalid-query");
+    app.get(&format!("/me?customer={customer}"), &token)
+        .await
+        .assert_problem(400, "invalid-query");
+
+    let authorization = format!("Bearer {token}");
+    let headers = [
+        ("authorization", authorization.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let routes: Vec<_> = app.gateway.routes().cloned().collect();
+    for route in routes {
+        let path = route
+            .path
+            .replace("{customerId}", customer)
+            .replace("{invitationId}", &id)
+            .replace("{roleId}", &role)
+            .replace("{userId}", infra::seed::ADMIN_USER_ID)
+            .replace("{token}", link.reveal());
+        let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+        let response = app
+            .request(method, &format!("{path}?unexpected=1"), &headers, "{}")
+            .await;
+        assert_eq!(response.status, 400, "{} {}: {response:?}", route.method, route.path);
+        response.assert_problem(400, "invalid-query");
+    }
+    assert_eq!(app.all_items().await, before);
 }

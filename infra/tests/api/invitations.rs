@@ -390,3 +390,51 @@ async fn concurrent_resends_and_deletes_of_one_invitation_end_consistent() {
         assert!(!listed.contains(&id));
     }
 }
+
+#[tokio::test]
+async fn spellings_of_a_mailbox_that_holds_an_account_or_an_invitation_are_refused_and_spend_nothing() {
+    // Rule 16: `"same-x"@example.com` is the mailbox `same-x@example.com`; accepted, it became a
+    // second account of it.
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    app.demo_member("same-x@example.com", &["Buyer"]).await;
+    app.invite_to_demo(&token, "pending@example.com").await;
+    let before = app.all_items().await;
+    for email in [
+        r#""same-x"@example.com"#,
+        r#""pending"@example.com"#,
+        r#""admin"@acme.example"#,
+        "same-x(twin)@example.com",
+        "sämé-x@example.com",
+    ] {
+        app.invite(&token, CUSTOMER_NUMBER, json!({ "email": email }))
+            .await
+            .assert_problem(422, "invalid-email");
+    }
+    assert_eq!(
+        app.all_items().await,
+        before,
+        "no invitation, seat or quota may come of it"
+    );
+    assert_eq!(app.quota(&token, CUSTOMER_NUMBER).await.body["used"], 1);
+}
+
+#[tokio::test]
+async fn an_international_domain_and_its_punycode_are_one_mailbox() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let first = app
+        .invite(&token, CUSTOMER_NUMBER, json!({ "email": "Jana@Bücher.example" }))
+        .await;
+    assert_eq!(first.status, 201, "{first:?}");
+    assert_eq!(first.body["invitation"]["email"], "jana@xn--bcher-kva.example");
+    let again = app
+        .invite(
+            &token,
+            CUSTOMER_NUMBER,
+            json!({ "email": "jana@xn--bcher-kva.example" }),
+        )
+        .await;
+    again.assert_problem(409, "invitation-pending");
+    assert_eq!(again.body["invitationId"], first.body["invitation"]["id"]);
+}

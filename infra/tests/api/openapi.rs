@@ -101,3 +101,28 @@ fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
         None => value,
     }
 }
+
+#[test]
+fn each_route_takes_exactly_the_query_parameters_the_document_declares() {
+    let document = document();
+    for route in routes_in_template().unwrap() {
+        let item = &document["paths"][route.path.as_str()];
+        let operation = &item[route.method.to_ascii_lowercase().as_str()];
+        let name = format!("{} {}", route.method, route.path);
+        let declared: BTreeSet<String> = [&item["parameters"], &operation["parameters"]]
+            .into_iter()
+            .filter_map(Value::as_sequence)
+            .flatten()
+            .map(|parameter| resolve(&document, parameter))
+            .filter(|parameter| parameter["in"] == "query")
+            .map(|parameter| parameter["name"].as_str().unwrap().to_owned())
+            .collect();
+        let taken: BTreeSet<String> = cloudhub::http::query_parameters_of(&name)
+            .iter()
+            .map(|parameter| (*parameter).to_owned())
+            .collect();
+        assert_eq!(declared, taken, "{name}");
+        // Any other parameter is refused, which the document must allow for.
+        assert!(operation["responses"].get("400").is_some(), "{name} documents 400");
+    }
+}

@@ -252,3 +252,271 @@ async fn role_changes_need_an_admin_and_a_valid_body() {
         .await
         .assert_problem(404, "role-not-found");
 }
+
+fn roles_path() -> String {
+    format!("/customers/{CUSTOMER_NUMBER}/roles")
+}
+
+#[tokio::test]
+async fn a_role_name_another_role_has_in_any_case_is_a_conflict_and_changes_nothing() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let before = app.all_items().await;
+    for name in ["buyer", " BUYER ", "Accounting", "administrator"] {
+        app.post_json(
+            &roles_path(),
+            Some(&token),
+            &json!({ "name": name, "permissions": ["orders"] }),
+        )
+        .await
+        .assert_problem(409, "role-name-taken");
+    }
+    // Renaming onto another role's name is refused, and the role is left as it was (unlocked).
+    app.put_json(
+        &role_path(&buyer),
+        &token,
+        &json!({ "name": "ACCOUNTING", "permissions": ["orders"] }),
+    )
+    .await
+    .assert_problem(409, "role-name-taken");
+    assert_eq!(app.all_items().await, before);
+}
+
+#[tokio::test]
+async fn a_role_keeps_its_name_in_another_case_and_a_rename_or_deletion_frees_the_old_one() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let create = |name: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            app.post_json(
+                &roles_path(),
+                Some(token),
+                &json!({ "name": name, "permissions": ["orders"] }),
+            )
+            .await
+        }
+    };
+    let recased = app
+        .put_json(
+            &role_path(&buyer),
+            &token,
+            &json!({ "name": "BUYER", "permissions": ["orders"] }),
+        )
+        .await;
+    assert_eq!(recased.status, 200, "{recased:?}");
+    assert_eq!(recased.body["role"]["name"], "BUYER");
+    create("buyer").await.assert_problem(409, "role-name-taken");
+
+    let renamed = app
+        .put_json(
+            &role_path(&buyer),
+            &token,
+            &json!({ "name": "Purchasing", "permissions": ["orders"] }),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{renamed:?}");
+    create("purchasing").await.assert_problem(409, "role-name-taken");
+    let reused = create("Buyer").await;
+    assert_eq!(reused.status, 201, "the old name is free again: {reused:?}");
+
+    let deleted = app.delete(&role_path(&buyer), &token).await;
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+    assert_eq!(
+        create("Purchasing").await.status,
+        201,
+        "a deleted role's name is free again"
+    );
+    assert_eq!(app.items_containing("ROLENAME#").await.len(), 4, "one claim per role");
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_exactly_one_role() {
+    let app = Arc::new(TestApp::with_demo_customer().await);
+    let token = app.log_in_as_demo_admin().await;
+    let creates: Vec<_> = (0..10)
+        .map(|i| {
+            let (app, token) = (app.clone(), token.clone());
+            let name = if i % 2 == 0 { "Night Shift" } else { "night shift" };
+            tokio::spawn(async move {
+                app.post_json(
+                    &roles_path(),
+                    Some(&token),
+                    &json!({ "name": name, "permissions": ["orders"] }),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for create in creates {
+        let response = create.await.unwrap();
+        match response.status {
+            201 => created += 1,
+            _ => response.assert_problem(409, "role-name-taken"),
+        }
+    }
+    assert_eq!(created, 1);
+    let roles = app.roles(&token).await;
+    let night_shifts = roles.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|role| role["name"].as_str().unwrap().eq_ignore_ascii_case("night shift"))
+        .count();
+    assert_eq!(night_shifts, 1);
+}
+
+/// Makes the demo role `name` look like one created before names were claimed.
+async fn unclaim(app: &TestApp, id: &str, name: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = &app.app.store;
+    let pk = AttributeValue::S(format!("CUSTOMER#{CUSTOMER_NUMBER}"));
+    store
+        .client()
+        .delete_item()
+        .table_name(&store.tables().data)
+        .key("PK", pk.clone())
+        .key("SK", AttributeValue::S(format!("ROLENAME#{}", name.to_lowercase())))
+        .condition_expression("attribute_exists(PK)")
+        .send()
+        .await
+        .unwrap();
+    store
+        .client()
+        .update_item()
+        .table_name(&store.tables().data)
+        .key("PK", pk)
+        .key("SK", AttributeValue::S(format!("ROLE#{id}")))
+        .update_expression("REMOVE nameClaimed")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn roles_from_before_name_claims_keep_their_names_and_claim_them_when_edited() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let accounting = app.demo_role("Accounting").await;
+    unclaim(&app, &buyer, "Buyer").await;
+    // An edit reads the customer's roles, so it sees the unclaimed name too.
+    app.put_json(
+        &role_path(&accounting),
+        &token,
+        &json!({ "name": "buyer", "permissions": ["invoices"] }),
+    )
+    .await
+    .assert_problem(409, "role-name-taken");
+    // Editing the old role claims its name: from then on a create is refused atomically.
+    let edited = app
+        .put_json(
+            &role_path(&buyer),
+            &token,
+            &json!({ "name": "Buyer", "permissions": ["orders", "documents"] }),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{edited:?}");
+    app.post_json(
+        &roles_path(),
+        Some(&token),
+        &json!({ "name": "BUYER", "permissions": [] }),
+    )
+    .await
+    .assert_problem(409, "role-name-taken");
+}
+
+#[tokio::test]
+async fn a_customer_cannot_be_created_with_two_roles_of_one_name() {
+    let app = TestApp::spawn().await;
+    let result = cloudhub::customers::create(
+        &app.app.store,
+        cloudhub::customers::NewCustomer {
+            number: cloudhub::domain::CustomerNumber::parse("300700").unwrap(),
+            company_name: cloudhub::domain::CompanyName::parse("Gamma GmbH").unwrap(),
+            default_language: cloudhub::domain::Language::De,
+            roles: vec![(
+                cloudhub::domain::RoleName::parse("ADMINISTRATOR").unwrap(),
+                Default::default(),
+            )],
+        },
+        cloudhub::customers::FirstAdmin::NewAccount {
+            user_id: cloudhub::domain::UserId::generate(),
+            email: cloudhub::domain::Email::parse("admin@gamma.example").unwrap(),
+            password_hash: cloudhub::domain::PasswordHash::dummy(),
+            language: cloudhub::domain::Language::En,
+        },
+        crate::helpers::NowForTests::now_for_tests(&*app.clock),
+    )
+    .await;
+    assert!(
+        matches!(
+            result,
+            Err(cloudhub::customers::CreateCustomerError::DuplicateRoleName(_))
+        ),
+        "{result:?}"
+    );
+    assert!(app.all_items().await.is_empty(), "nothing was written");
+}
+
+#[tokio::test]
+async fn claiming_older_roles_names_closes_them_to_creates_and_reports_duplicates() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let customer = cloudhub::domain::CustomerNumber::parse(CUSTOMER_NUMBER).unwrap();
+    let buyer = app.demo_role("Buyer").await;
+    unclaim(&app, &buyer, "Buyer").await;
+    // Before the claim, a create can still take the old role's name: the gap claiming closes.
+    let twin = app
+        .post_json(
+            &roles_path(),
+            Some(&token),
+            &json!({ "name": "BUYER", "permissions": [] }),
+        )
+        .await;
+    assert_eq!(twin.status, 201, "{twin:?}");
+    let accounting = app.demo_role("Accounting").await;
+    unclaim(&app, &accounting, "Accounting").await;
+
+    let now = crate::helpers::NowForTests::now_for_tests(&*app.clock);
+    let outcome = cloudhub::roles::claim_names(&app.app.store, &customer, now)
+        .await
+        .unwrap();
+    let names = |roles: &[cloudhub::roles::Role]| roles.iter().map(|r| r.name.to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&outcome.claimed), ["Accounting"]);
+    assert_eq!(names(&outcome.not_claimed), ["Buyer"], "BUYER holds the name");
+    assert_eq!(outcome.held, 2);
+    app.post_json(
+        &roles_path(),
+        Some(&token),
+        &json!({ "name": "accounting", "permissions": [] }),
+    )
+    .await
+    .assert_problem(409, "role-name-taken");
+
+    let again = cloudhub::roles::claim_names(&app.app.store, &customer, now)
+        .await
+        .unwrap();
+    assert_eq!((again.claimed.len(), again.held, again.not_claimed.len()), (0, 3, 1));
+}
+
+#[tokio::test]
+async fn role_names_with_bidirectional_or_zero_width_characters_are_refused() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let before = app.all_items().await;
+    // `Admin\u{202E}` hides what follows; `Buyer\u{200B}` looks like the role it is not.
+    for name in ["nimdA\u{202E}", "Buyer\u{200B}", "\u{2066}Sales\u{2069}"] {
+        app.post_json(&roles_path(), Some(&token), &json!({ "name": name, "permissions": [] }))
+            .await
+            .assert_problem(422, "invalid-role-name");
+        app.put_json(&role_path(&buyer), &token, &json!({ "name": name, "permissions": [] }))
+            .await
+            .assert_problem(422, "invalid-role-name");
+    }
+    assert_eq!(app.all_items().await, before);
+}

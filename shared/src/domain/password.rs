@@ -1,10 +1,17 @@
 use super::InvalidValue;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use icu_normalizer::ComposingNormalizerBorrowed;
 use secrecy::{ExposeSecret, SecretString};
 
-/// A password as typed by a person. Never printed, never logged.
-pub struct Password(SecretString);
+/// A password as typed by a person, in Unicode NFC (NIST SP 800-63B): `café` typed with a
+/// combining accent and with a precomposed `é` is one password. Never printed, never logged.
+pub struct Password {
+    normalised: SecretString,
+    /// The password as typed, when NFC changed it: hashes stored before passwords were
+    /// normalised were made from this form.
+    as_typed: Option<SecretString>,
+}
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28,32 +35,39 @@ impl Password {
     pub const MAX_CHARS: usize = 128;
     const MAX_EXISTING_BYTES: usize = 1024;
 
-    /// Takes a password under the given policy.
+    /// Takes a password under the given policy, which counts the NFC form.
     pub fn parse(raw: String, policy: PasswordPolicy) -> Result<Self, InvalidValue> {
+        let raw = SecretString::from(raw);
+        let normalised = SecretString::from(
+            ComposingNormalizerBorrowed::new_nfc()
+                .normalize(raw.expose_secret())
+                .into_owned(),
+        );
+        let nfc = normalised.expose_secret();
         let acceptable = match policy {
             PasswordPolicy::New => {
-                let chars = raw.chars().count();
-                (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&chars) && !raw.trim().is_empty()
+                let chars = nfc.chars().count();
+                (Self::MIN_CHARS..=Self::MAX_CHARS).contains(&chars) && !nfc.trim().is_empty()
             }
-            PasswordPolicy::Existing => !raw.is_empty() && raw.len() <= Self::MAX_EXISTING_BYTES,
+            PasswordPolicy::Existing => !nfc.is_empty() && nfc.len() <= Self::MAX_EXISTING_BYTES,
         };
-        if acceptable {
-            Ok(Self(raw.into()))
-        } else {
-            Err(InvalidValue::new(
+        if !acceptable {
+            return Err(InvalidValue::new(
                 "invalid-password",
                 format!(
                     "A password has {} to {} characters and is not only spaces.",
                     Self::MIN_CHARS,
                     Self::MAX_CHARS
                 ),
-            ))
+            ));
         }
+        let as_typed = (raw.expose_secret() != normalised.expose_secret()).then_some(raw);
+        Ok(Self { normalised, as_typed })
     }
 
     /// Whether a password offered under the `Existing` policy would also pass as a new one.
     pub fn check_new(&self) -> Result<(), InvalidValue> {
-        Self::parse(self.0.expose_secret().to_owned(), PasswordPolicy::New).map(drop)
+        Self::parse(self.normalised.expose_secret().to_owned(), PasswordPolicy::New).map(drop)
     }
 
     /// Hashes with argon2id on a blocking thread: it takes tens of milliseconds of CPU by design.
@@ -66,7 +80,7 @@ impl Password {
         getrandom::getrandom(&mut salt).map_err(|e| anyhow::anyhow!("reading the OS random source: {e}"))?;
         let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("encoding a salt: {e}"))?;
         let phc = hasher()
-            .hash_password(self.0.expose_secret().as_bytes(), &salt)
+            .hash_password(self.normalised.expose_secret().as_bytes(), &salt)
             .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
         Ok(PasswordHash(phc.to_string()))
     }
@@ -139,9 +153,14 @@ impl PasswordHash {
             tracing::error!("a stored password hash is not a PHC string");
             return false;
         };
-        hasher()
-            .verify_password(password.0.expose_secret().as_bytes(), &parsed)
-            .is_ok()
+        let verifies = |form: &SecretString| {
+            hasher()
+                .verify_password(form.expose_secret().as_bytes(), &parsed)
+                .is_ok()
+        };
+        // A hash made before passwords were normalised holds the form as typed then; trying it
+        // second keeps such accounts working without knowing which kind of hash this is.
+        verifies(&password.normalised) || password.as_typed.as_ref().is_some_and(verifies)
     }
 }
 
@@ -191,6 +210,45 @@ mod tests {
                 .unwrap()
         );
         assert!(!hash.verify(new_password("wrong horse battery").unwrap()).await.unwrap());
+    }
+
+    const DECOMPOSED: &str = "cafe\u{301} au lait, bitte";
+    const PRECOMPOSED: &str = "caf\u{e9} au lait, bitte";
+
+    #[tokio::test]
+    async fn both_unicode_spellings_of_a_password_verify_against_a_hash_of_either() {
+        for hashed in [DECOMPOSED, PRECOMPOSED] {
+            let hash = new_password(hashed).unwrap().hash().await.unwrap();
+            for typed in [DECOMPOSED, PRECOMPOSED] {
+                let password = Password::parse(typed.into(), PasswordPolicy::Existing).unwrap();
+                assert!(hash.verify_blocking(&password), "hashed {hashed:?}, typed {typed:?}");
+            }
+            assert!(!hash.verify_blocking(&new_password("cafe au lait, bitte").unwrap()));
+        }
+    }
+
+    #[test]
+    fn a_hash_made_before_normalisation_still_verifies_the_password_as_typed() {
+        let salt = SaltString::encode_b64(b"legacy-salt-0000").unwrap();
+        let legacy = PasswordHash(
+            hasher()
+                .hash_password(DECOMPOSED.as_bytes(), &salt)
+                .unwrap()
+                .to_string(),
+        );
+        assert!(legacy.verify_blocking(&new_password(DECOMPOSED).unwrap()));
+        assert!(!legacy.verify_blocking(&new_password("cafe au lait, bitte").unwrap()));
+    }
+
+    #[test]
+    fn the_length_policy_counts_the_normalised_password() {
+        // Ten characters once composed, though typed as twenty code points.
+        assert!(new_password(&"e\u{301}".repeat(10)).is_ok());
+        assert_eq!(
+            new_password(&"e\u{301}".repeat(5)).unwrap_err().code,
+            "invalid-password"
+        );
+        assert!(new_password(&"e\u{301}".repeat(128)).is_ok());
     }
 
     #[test]

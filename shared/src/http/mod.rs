@@ -8,7 +8,9 @@ mod problem;
 
 pub use caller::{AuthorizerContext, Caller, bearer_token, caller, source_address};
 pub use observe::{ProblemCode, RequestFacts, metric_of_answer, observed, run};
-pub use params::{customer_in_path, invitation_in_path, query_parameter, role_in_path, user_in_path};
+pub use params::{
+    customer_in_path, invitation_in_path, query_parameter, query_parameters_of, role_in_path, user_in_path,
+};
 pub use problem::ApiError;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -19,22 +21,25 @@ use serde::de::DeserializeOwned;
 /// Largest request body accepted; every body of the API is far smaller.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Parses a JSON request body into `T`, refusing (in this order) a non-JSON content type,
-/// an oversized body, malformed JSON, and JSON of the wrong shape (types, missing or unknown
-/// fields, when `T` denies them).
+/// Parses a JSON request body into `T`, refusing (in this order) a missing or non-JSON content
+/// type, an oversized body, malformed JSON, and JSON of the wrong shape (not an object; types,
+/// missing or unknown fields, when `T` denies them).
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
-    if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
-        let essence = content_type
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(ApiError::UnsupportedMediaType);
-        }
+    // A body without a content type is refused rather than guessed at: a form post or a
+    // `text/plain` "simple request" from another site must not pass for JSON.
+    let Some(content_type) = request.headers().get(header::CONTENT_TYPE) else {
+        return Err(ApiError::UnsupportedMediaType);
+    };
+    let essence = content_type
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(ApiError::UnsupportedMediaType);
     }
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
@@ -46,6 +51,11 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
     // Syntax first, so that broken JSON is `malformed-json` whatever field it breaks off in.
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         .map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+    // serde reads a JSON array into a struct's fields in order (`["email", "password"]` would
+    // log in), so only an object may reach `T`. Valid JSON starting with `{` is an object.
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::InvalidBody("the body must be a JSON object".into()));
+    }
     serde_json::from_slice(bytes).map_err(|error| ApiError::InvalidBody(error.to_string()))
 }
 
@@ -73,4 +83,67 @@ fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Res
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct LoginBody {
+        email: String,
+        password: String,
+    }
+
+    fn request(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = lambda_http::http::Request::builder().method("POST");
+        if let Some(content_type) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, content_type);
+        }
+        builder.body(Body::from(body.to_owned())).unwrap()
+    }
+
+    fn code_of(content_type: Option<&str>, body: &str) -> &'static str {
+        json_body::<LoginBody>(&request(content_type, body)).unwrap_err().code()
+    }
+
+    #[test]
+    fn an_object_of_the_right_shape_is_read() {
+        let body: LoginBody = json_body(&request(
+            Some("application/json; charset=utf-8"),
+            r#" {"email":"a","password":"b"}"#,
+        ))
+        .unwrap();
+        assert_eq!((body.email.as_str(), body.password.as_str()), ("a", "b"));
+    }
+
+    #[test]
+    fn json_that_is_not_an_object_is_an_invalid_body_even_when_serde_could_read_it() {
+        // serde would take the array as the struct's fields in order.
+        for body in [
+            r#"["a@example.com", "password"]"#,
+            " [] ",
+            "42",
+            r#""text""#,
+            "null",
+            "true",
+        ] {
+            assert_eq!(code_of(Some("application/json"), body), "invalid-body", "{body}");
+        }
+    }
+
+    #[test]
+    fn a_body_without_a_content_type_is_unsupported() {
+        assert_eq!(
+            code_of(None, r#"{"email":"a","password":"b"}"#),
+            "unsupported-media-type"
+        );
+        assert_eq!(
+            code_of(Some("text/plain"), r#"{"email":"a","password":"b"}"#),
+            "unsupported-media-type"
+        );
+    }
 }

@@ -62,6 +62,8 @@ impl RequestFacts {
 }
 
 /// Runs `handler` on `request`, then logs the request's one line and emits its metric, if any.
+/// Every request of every HTTP function passes here, so here its query is checked against what
+/// its route takes: a parameter the route does not take is refused before the handler runs.
 pub async fn observed<F, Fut>(request: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -69,7 +71,10 @@ where
 {
     let started = Instant::now();
     let facts = RequestFacts::of(&request);
-    let response = handler(request).await;
+    let response = match super::params::refuse_unknown_query_parameters(&request, &facts.route) {
+        Ok(()) => handler(request).await,
+        Err(refused) => refused.into_response(),
+    };
     let status = response.status().as_u16();
     let code = response.extensions().get::<ProblemCode>().map(|code| code.0);
     tracing::info!(

@@ -62,3 +62,71 @@ pub fn query_parameter(request: &Request, name: &str) -> Result<Option<String>, 
         })),
     }
 }
+
+/// The query parameters a route takes, by its route key (`GET /customers/{customerId}/invitations`);
+/// every other route takes none. `infra/openapi.yaml` documents the same (a test compares them).
+pub fn query_parameters_of(route: &str) -> &'static [&'static str] {
+    match route {
+        "GET /customers/{customerId}/invitations" => &["status", "limit", "cursor"],
+        _ => &[],
+    }
+}
+
+/// Refuses a query parameter the route does not take (400 `invalid-query`): a misspelt
+/// `staus=pending` would otherwise silently list everything.
+pub(crate) fn refuse_unknown_query_parameters(request: &Request, route: &str) -> Result<(), ApiError> {
+    let allowed = query_parameters_of(route);
+    let parameters = request.query_string_parameters_ref();
+    let unknown = parameters
+        .into_iter()
+        .flat_map(|parameters| parameters.iter())
+        .map(|(name, _)| name)
+        .filter(|name| !allowed.contains(name))
+        .min();
+    match unknown {
+        None => Ok(()),
+        Some(name) => Err(ApiError::InvalidQuery(InvalidValue {
+            code: "invalid-query",
+            reason: format!(
+                "`{}` is not a query parameter of this route.",
+                name.chars().take(64).collect::<String>()
+            ),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with_query(pairs: &[(&str, &str)]) -> Request {
+        let query: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        lambda_http::http::Request::builder()
+            .body(lambda_http::Body::Empty)
+            .unwrap()
+            .with_query_string_parameters(query)
+    }
+
+    const LIST: &str = "GET /customers/{customerId}/invitations";
+
+    #[test]
+    fn a_route_accepts_the_parameters_it_takes() {
+        let request = with_query(&[("status", "pending"), ("limit", "5"), ("cursor", "x")]);
+        assert!(refuse_unknown_query_parameters(&request, LIST).is_ok());
+        assert!(refuse_unknown_query_parameters(&with_query(&[]), "GET /me").is_ok());
+    }
+
+    #[test]
+    fn an_unknown_parameter_is_an_invalid_query() {
+        let refused = |request: &Request, route| refuse_unknown_query_parameters(request, route).unwrap_err();
+        let misspelt = refused(&with_query(&[("staus", "pending")]), LIST);
+        assert_eq!((misspelt.status().as_u16(), misspelt.code()), (400, "invalid-query"));
+        assert_eq!(
+            refused(&with_query(&[("status", "all")]), "GET /me").code(),
+            "invalid-query"
+        );
+        // A route the table does not know takes nothing.
+        assert_eq!(refused(&with_query(&[("limit", "1")]), "-").code(), "invalid-query");
+    }
+}

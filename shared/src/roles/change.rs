@@ -4,7 +4,7 @@
 //! assignments and accepts that name it are refused meanwhile, so none can slip in between the
 //! read of the holders and the write, and no invitation keeps a role that was deleted.
 
-use super::{CHANGING_UNTIL, Role, RoleItem, list};
+use super::{CHANGING_UNTIL, Role, RoleItem, list, name_claim, release_name_claim};
 use crate::domain::{CustomerNumber, InvitationId, Permission, RoleId, RoleName, UserId};
 use crate::memberships::{MembershipItem, RoleRef, admin_check, is_admin};
 use crate::seats::{SeatItem, SeatStatus};
@@ -20,10 +20,11 @@ use time::{Duration, OffsetDateTime};
 /// How long a change may hold a role before others may take it over (a crashed change).
 const LOCK_FOR: Duration = Duration::seconds(60);
 /// Members one edit can update in its single transaction (100 items less the role, the
-/// customer and the admin check).
-pub const MAX_MEMBERS_PER_EDIT: usize = 96;
-/// Invitations updated per transaction while a role is deleted.
-const INVITATIONS_PER_TRANSACTION: usize = 98;
+/// customer, the admin check, a rename's two name claims, and one spare).
+pub const MAX_MEMBERS_PER_EDIT: usize = 94;
+/// Invitations updated per transaction while a role is deleted (100 items less the admin
+/// check, the role and its name's claim, which the last transaction carries).
+const INVITATIONS_PER_TRANSACTION: usize = 97;
 
 /// Who holds a role now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -53,6 +54,9 @@ pub enum RoleChangeError {
         /// How many.
         members: u32,
     },
+    /// Another role of the customer has the new name (in any case).
+    #[error("Another role of this customer is called `{0}` already (names are compared regardless of case).")]
+    NameTaken(RoleName),
     /// The change would leave the customer without an admin.
     #[error("This change would leave the customer without any admin.")]
     LastAdmin,
@@ -246,8 +250,8 @@ pub async fn edit(
     if !is_admin(store, customer, admin).await? {
         return Err(RoleChangeError::NotAdmin);
     }
-    let (_, until) = lock(store, customer, role_id, now).await?;
-    let result = edit_locked(store, admin, customer, role_id, name, permissions, until, now).await;
+    let (current, until) = lock(store, customer, role_id, now).await?;
+    let result = edit_locked(store, admin, customer, &current, name, permissions, until, now).await;
     if result.is_err() {
         unlock(store, customer, role_id, until).await;
     }
@@ -259,13 +263,22 @@ async fn edit_locked(
     store: &Store,
     admin: &UserId,
     customer: &CustomerNumber,
-    role_id: &RoleId,
+    current: &RoleItem,
     name: RoleName,
     permissions: BTreeSet<Permission>,
     until: i64,
     now: OffsetDateTime,
 ) -> Result<Edited, RoleChangeError> {
+    let role_id = &current.id;
     let (roles, holders) = tokio::try_join!(list(store, customer), holders(store, customer))?;
+    // Roles from before names were claimed hold no claim that could refuse this name; the
+    // roles just read show them. Claimed names are refused atomically by the claim below.
+    if roles
+        .iter()
+        .any(|role| role.id != *role_id && role.name.unique_key() == name.unique_key())
+    {
+        return Err(RoleChangeError::NameTaken(name));
+    }
     let mut permissions_of: BTreeMap<RoleId, BTreeSet<Permission>> =
         roles.into_iter().map(|role| (role.id, role.permissions)).collect();
     permissions_of.insert(*role_id, permissions.clone());
@@ -302,8 +315,12 @@ async fn edit_locked(
         Update::builder()
             .table_name(table)
             .set_key(Some(role_key(customer, role_id)))
-            .update_expression("SET #name = :name, #permissions = :permissions ADD #revision :one REMOVE #changing")
+            .update_expression(
+                "SET #name = :name, #permissions = :permissions, #claimed = :true ADD #revision :one REMOVE #changing",
+            )
             .condition_expression("#changing = :until")
+            .expression_attribute_names("#claimed", "nameClaimed")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_names("#name", "name")
             .expression_attribute_names("#permissions", "permissions")
             .expression_attribute_names("#revision", "revision")
@@ -318,6 +335,16 @@ async fn edit_locked(
             .build(),
     )?;
     items.push(TransactWriteItem::builder().update(role_update).build());
+    // A rename moves the claim; a role without one (made before claims) claims its name now.
+    let claim_index = items.len();
+    let renamed = current.name.unique_key() != name.unique_key();
+    if renamed || !current.name_claimed {
+        items.push(name_claim(store, customer, role_id, &name)?);
+        if current.name_claimed {
+            items.push(release_name_claim(store, customer, role_id, &current.name)?);
+        }
+    }
+    let claims = items.len() - claim_index;
 
     let mut admin_delta: i64 = 0;
     for membership in &memberships {
@@ -359,6 +386,8 @@ async fn edit_locked(
         Err(TransactionError::Cancelled(reasons)) => {
             if !caller_holds_role && reasons[0].condition_failed() {
                 Err(RoleChangeError::NotAdmin)
+            } else if claims > 0 && reasons[claim_index].condition_failed() {
+                Err(RoleChangeError::NameTaken(name))
             } else if admin_delta != 0 && reasons[customer_index].condition_failed() {
                 Err(RoleChangeError::LastAdmin)
             } else {
@@ -469,8 +498,8 @@ pub async fn delete(
     if !is_admin(store, customer, admin).await? {
         return Err(RoleChangeError::NotAdmin);
     }
-    let (_, until) = lock(store, customer, role_id, now).await?;
-    let result = delete_locked(store, admin, customer, role_id, until, now).await;
+    let (current, until) = lock(store, customer, role_id, now).await?;
+    let result = delete_locked(store, admin, customer, &current, until, now).await;
     if result.is_err() {
         unlock(store, customer, role_id, until).await;
     }
@@ -481,10 +510,11 @@ async fn delete_locked(
     store: &Store,
     admin: &UserId,
     customer: &CustomerNumber,
-    role_id: &RoleId,
+    current: &RoleItem,
     until: i64,
     now: OffsetDateTime,
 ) -> Result<RoleUsage, RoleChangeError> {
+    let role_id = &current.id;
     // With the role locked no invite can add it, so the holders read now are all there are.
     let holders = holders(store, customer).await?;
     let members = holders
@@ -557,6 +587,10 @@ async fn delete_locked(
                     .build(),
             )?;
             batch.insert(1, TransactWriteItem::builder().delete(delete).build());
+            // The name is free again once its role is gone.
+            if current.name_claimed {
+                batch.insert(2, release_name_claim(store, customer, role_id, &current.name)?);
+            }
         }
         match transact(store, batch, "delete a role").await {
             Ok(()) => {}

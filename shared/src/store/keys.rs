@@ -84,4 +84,10 @@ pub(crate) const LINK_SK: &str = "LINK";
 
 pub(crate) const ROLE_SK_PREFIX: &str = "ROLE#";
 
+/// A role name's claim in its customer, by the name's unique key. Its prefix is not
+/// `ROLE_SK_PREFIX`'s, so the Query of a customer's roles never reads claims.
+pub(crate) fn role_name_sk(unique_key: &str) -> String {
+    format!("ROLENAME#{unique_key}")
+}
+
 pub(crate) const LSI1: &str = "LSI1";

@@ -16,7 +16,8 @@
 //! | item | PK | SK | other keys | TTL |
 //! |---|---|---|---|---|
 //! | customer (`adminCount` kept exact) | `CUSTOMER#{number}` | `CUSTOMER` | | |
-//! | role (`revision`, `changingUntil` lock) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
+//! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
+//! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
 //! | invitation (link nonce and hash, role ids) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
 //! | invitation link | `LINK#{sha256(token)}` | `LINK` | | expiry |
@@ -63,7 +64,8 @@
 //! - roles: list = GetItem + two Queries (roles; seats and invitations for usage); create = one
 //!   TransactWriteItems; edit and delete = GetItem (admin), UpdateItem (lock), Queries of the
 //!   customer's seats, invitations and roles, BatchGetItem (holders' memberships), then one
-//!   TransactWriteItems (delete: one per 98 invitations).
+//!   TransactWriteItems (delete: one per 97 invitations). Create, a rename and a delete carry
+//!   the name claims in their transaction (create: admin check, role, claim).
 //! - users: list = GetItem + Query (seats) + Query (roles); assign = GetItem (admin),
 //!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems.
 //! - preview (`GET /invitations/{token}`): GetItem link, GetItem invitation, then one
@@ -78,8 +80,8 @@
 //! - publisher (stream): no reads. Mailer, per event: invitation = BatchGetItem (customer,
 //!   invitation); member left = Query of GSI1 (the customer's admins) and BatchGetItem (their
 //!   users' languages); then per recipient PutItem (claim), the send, UpdateItem (sent).
-//! - operator's create-customer: one TransactWriteItems (customer, roles, user, credential,
-//!   membership, seat), all conditional on not existing yet.
+//! - operator's create-customer: one TransactWriteItems (customer, roles and their name
+//!   claims, user, credential, membership, seat), all conditional on not existing yet.
 
 pub(crate) mod keys;
 pub(crate) mod transactions;
