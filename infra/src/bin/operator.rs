@@ -20,7 +20,9 @@ use cloudhub::store::{Store, Tables};
 use std::collections::BTreeSet;
 
 #[derive(Parser)]
-#[command(about = "Operate CloudHub: create tables (local only) and customers, claim role names; invitation links and their keys.")]
+#[command(
+    about = "Operate CloudHub: create tables (local only) and customers, claim role names; invitation links and their keys."
+)]
 struct Options {
     /// DynamoDB endpoint, e.g. http://127.0.0.1:8100 for DynamoDB Local. Without it, AWS as
     /// configured by the environment (AWS_PROFILE, AWS_REGION, ...).

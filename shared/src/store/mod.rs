@@ -19,7 +19,7 @@
 //! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
-//! | invitation (link nonce and hash, role ids) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
+//! | invitation (link key id, nonce and hash, role ids, send count) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
 //! | invitation link | `LINK#{sha256(token)}` | `LINK` | | expiry |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile | `USER#{userId}` | `USER` | | |
@@ -77,9 +77,14 @@
 //!   log-in's DeleteItem and UpdateItem that forget a right password's attempt.
 //! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
 //!   freed, admin count when an admin leaves). Tour complete, settings: one UpdateItem.
-//! - publisher (stream): no reads. Mailer, per event: invitation = BatchGetItem (customer,
-//!   invitation); member left = Query of GSI1 (the customer's admins) and BatchGetItem (their
-//!   users' languages); then per recipient PutItem (claim), the send, UpdateItem (sent).
+//! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
+//!   event): invitation = BatchGetItem (customer, invitation); welcome = GetItem (the user);
+//!   member left = GetItem (the membership) and, concurrently, a Query of GSI1 (the customer's
+//!   admins), then BatchGetItem (their users' languages); then per recipient PutItem (claim), the
+//!   send, UpdateItem (sent).
+//! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
+//!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a
+//!   link names a key the function does not know, at most every 10 seconds).
 //! - operator's create-customer: one TransactWriteItems (customer, roles and their name
 //!   claims, user, credential, membership, seat), all conditional on not existing yet.
 
