@@ -61,7 +61,10 @@ async fn timed(
         headers.push(("authorization", authorization));
     }
     let started = Instant::now();
-    let response = app.request(method, path, &headers, body.to_owned()).await;
+    // Without its timeouts a request would wait for the hung service forever: fail, don't hang.
+    let response = tokio::time::timeout(6 * WITHIN, app.request(method.clone(), path, &headers, body.to_owned()))
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path} did not answer within {:?}", 6 * WITHIN));
     (response, started.elapsed())
 }
 
@@ -145,6 +148,30 @@ async fn with_secrets_manager_hanging_invite_and_preview_answer_503_within_secon
     previewed.assert_problem(503, "service-unavailable");
     assert!(took < WITHIN, "preview took {took:?}");
     assert_eq!(app.all_items().await, before, "nothing written, no quota spent");
+
+    // Requests of a cold start at once do not queue up behind each other's reads.
+    let mut colder = cold.app.clone();
+    colder.link_keys = Some(LinkKeys::secrets_manager(
+        aws_sdk_secretsmanager::Client::new(&config),
+        "cloudhub-link-keys",
+    ));
+    let colder = TestApp {
+        gateway: Gateway::new(colder.clone()).unwrap(),
+        app: colder,
+        clock: app.clock.clone(),
+    };
+    let preview = format!("/invitations/{link}");
+    let started = Instant::now();
+    let answers = tokio::join!(
+        timed(&colder, Method::GET, &preview, None, ""),
+        timed(&colder, Method::GET, &preview, None, ""),
+        timed(&colder, Method::GET, &preview, None, ""),
+        timed(&colder, Method::GET, &preview, None, ""),
+    );
+    for (answer, _) in [answers.0, answers.1, answers.2, answers.3] {
+        answer.assert_problem(503, "service-unavailable");
+    }
+    assert!(started.elapsed() < WITHIN, "four at once took {:?}", started.elapsed());
 }
 
 /// A proxy to DynamoDB Local that holds back the answers to TransactWriteItems for `delay` (the

@@ -17,7 +17,8 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(300);
 /// The least time between reads forced by links of keys the keyring does not know, so that
 /// forged key ids cannot make a function read the secret on every request.
 const UNKNOWN_KEY_GAP: Duration = Duration::from_secs(10);
-/// After a failed read, the time before the next try; meanwhile the last keyring serves.
+/// After a failed read, the time before the next try; meanwhile the last keyring serves, or
+/// requests are answered 503 at once.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 /// How long the last keyring keeps serving while Secrets Manager cannot be read.
 const SERVE_STALE_FOR: Duration = Duration::from_secs(3600);
@@ -154,10 +155,13 @@ impl LinkKeys {
                 .clone()
                 .filter(|_| state.read_at.is_some_and(|at| at.elapsed() < SERVE_STALE_FOR))
         };
-        if state.next_try.is_some_and(|at| Instant::now() < at)
-            && let Some(keyring) = stale(state)
-        {
-            return Ok(keyring);
+        // Shortly after a failed read, requests do not queue up behind another one.
+        if state.next_try.is_some_and(|at| Instant::now() < at) {
+            return stale(state).ok_or_else(|| {
+                KeysUnavailable(anyhow::anyhow!(
+                    "The link keys could not be read moments ago; the next try is due shortly."
+                ))
+            });
         }
         match self.fetch().await {
             Ok(keyring) => {
