@@ -217,6 +217,35 @@ fn https_client_trusting(roots: Roots, extra: &[&str]) -> SharedHttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_throttling_and_server_errors_are_transient_refusals_are_not() {
+        use aws_sdk_dynamodb::error::ErrorMetadata;
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        use aws_smithy_types::body::SdkBody;
+        let answered = |status: u16, code: &str| {
+            let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+            SdkError::service_error(GetItemError::generic(ErrorMetadata::builder().code(code).build()), raw)
+        };
+        assert!(is_transient(&SdkError::<GetItemError, HttpResponse>::timeout_error(
+            "slow"
+        )));
+        assert!(is_transient(&answered(500, "InternalServerError")));
+        assert!(is_transient(&answered(400, "ThrottlingException")));
+        assert!(is_transient(&answered(400, "ProvisionedThroughputExceededException")));
+        assert!(!is_transient(&answered(400, "ValidationException")));
+        assert!(!is_transient(&answered(400, "ResourceNotFoundException")));
+        assert!(!is_transient(
+            &SdkError::<GetItemError, HttpResponse>::construction_failure("bad")
+        ));
+
+        let marked = sdk_error("Failed to read.")(answered(503, "ServiceUnavailable"));
+        assert!(is_unavailable(&marked.context("Failed to accept.")));
+        assert!(!is_unavailable(&sdk_error("Failed to read.")(answered(
+            400,
+            "ValidationException"
+        ))));
+    }
     use base64::Engine as _;
     use sha2::{Digest as _, Sha256};
     use std::collections::HashMap;

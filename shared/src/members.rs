@@ -3,7 +3,7 @@
 //! read strongly consistently) and keeps the customer's admin count exact.
 
 use crate::domain::{CustomerNumber, Email, Permission, RoleId, UserId};
-use crate::memberships::{MembershipItem, MembershipStatus, RoleRef, admin_check, is_admin};
+use crate::memberships::{MembershipStatus, RoleRef, admin_check, is_admin};
 use crate::roles::{CHANGING_UNTIL, Role, RoleItem, change_admin_count, update_membership};
 use crate::seats::SeatItem;
 use crate::store::transactions::{TransactionError, built, transact};
@@ -130,22 +130,7 @@ pub async fn assign_roles(
     role_ids: BTreeSet<RoleId>,
     now: OffsetDateTime,
 ) -> Result<(Vec<RoleRef>, BTreeSet<Permission>), MemberError> {
-    let membership_read = async {
-        let output = store
-            .client
-            .get_item()
-            .table_name(&store.tables.data)
-            .key(keys::PK, AttributeValue::S(keys::user(user)))
-            .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(crate::aws::sdk_error("Failed to read a membership."))?;
-        output
-            .item
-            .map(|item| serde_dynamo::from_item::<_, MembershipItem>(item).context("A stored membership is malformed."))
-            .transpose()
-    };
+    let membership_read = crate::memberships::find_item(store, user, customer);
     let roles_read = async {
         let output = store
             .client

@@ -157,6 +157,17 @@ pub(crate) fn admin_check(
 /// Whether `user` is an active admin of `customer` (one consistent GetItem), for reads that
 /// cannot carry the check as a transaction condition.
 pub async fn is_admin(store: &Store, customer: &CustomerNumber, user: &UserId) -> anyhow::Result<bool> {
+    Ok(find_item(store, user, customer)
+        .await?
+        .is_some_and(|membership| Membership::from(membership).is_admin()))
+}
+
+/// The membership of `user` in `customer` as stored, if any (one consistent GetItem).
+pub(crate) async fn find_item(
+    store: &Store,
+    user: &UserId,
+    customer: &CustomerNumber,
+) -> anyhow::Result<Option<MembershipItem>> {
     let output = store
         .client
         .get_item()
@@ -167,11 +178,10 @@ pub async fn is_admin(store: &Store, customer: &CustomerNumber, user: &UserId) -
         .send()
         .await
         .map_err(crate::aws::sdk_error("Failed to read a membership."))?;
-    let Some(item) = output.item else {
-        return Ok(false);
-    };
-    let membership: MembershipItem = serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
-    Ok(Membership::from(membership).is_admin())
+    output
+        .item
+        .map(|item| serde_dynamo::from_item(item).context("A stored membership is malformed."))
+        .transpose()
 }
 
 /// Where the portal goes after a member left a customer.

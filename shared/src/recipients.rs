@@ -59,16 +59,6 @@ struct UserLanguage {
     language: Language,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MembershipFacts {
-    email: Email,
-    company_name: CompanyName,
-    status: String,
-    #[serde(default)]
-    revision: u64,
-}
-
 /// The invitation and its customer, if both exist (one consistent BatchGetItem).
 #[tracing::instrument(name = "Reading an invitation and its customer", skip_all, fields(customer = %customer))]
 pub async fn invitation(
@@ -130,29 +120,14 @@ pub async fn account(store: &Store, user: &UserId) -> anyhow::Result<Option<Reci
 /// The membership of `user` in `customer`, if it exists (one consistent GetItem).
 #[tracing::instrument(name = "Reading a membership", skip_all, fields(user = %user, customer = %customer))]
 pub async fn membership(store: &Store, user: &UserId, customer: &CustomerNumber) -> anyhow::Result<Option<Departure>> {
-    let output = store
-        .client
-        .get_item()
-        .table_name(&store.tables.data)
-        .key(keys::PK, AttributeValue::S(keys::user(user)))
-        .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(crate::aws::sdk_error("Failed to read a membership."))?;
-    output
-        .item
-        .map(|item| {
-            serde_dynamo::from_item::<_, MembershipFacts>(item)
-                .map(|facts| Departure {
-                    email: facts.email,
-                    company_name: facts.company_name,
-                    left: facts.status == "left",
-                    revision: facts.revision,
-                })
-                .context("A stored membership is malformed.")
-        })
-        .transpose()
+    Ok(crate::memberships::find_item(store, user, customer)
+        .await?
+        .map(|membership| Departure {
+            email: membership.email,
+            company_name: membership.company_name,
+            left: membership.status == crate::memberships::MembershipStatus::Left,
+            revision: u64::from(membership.revision),
+        }))
 }
 
 /// The active admins of a customer (those holding `user-management`), each with the language

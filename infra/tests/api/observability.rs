@@ -2,38 +2,18 @@
 //! problem code, duration, customer, user id) with no email address, token or body in it, and
 //! the product metrics in CloudWatch's Embedded Metric Format.
 
-use crate::helpers::TestApp;
+use crate::helpers::{Lines, TestApp};
 use cloudhub::metrics::capture;
 use infra::seed;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
-/// Every log line this thread writes while it is the default subscriber, as JSON.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    fn parsed(&self) -> Vec<Value> {
-        self.text()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
+/// Every log line written, as JSON.
+fn parsed(lines: &Lines) -> Vec<Value> {
+    lines
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 fn json_subscriber(lines: &Lines) -> impl tracing::Subscriber + Send + Sync {
@@ -81,7 +61,7 @@ async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
     let metrics = capture::take();
     drop(guard);
 
-    let all = lines.parsed();
+    let all = parsed(&lines);
     let requests: Vec<&Value> = all.iter().filter(|line| line["message"] == "request").collect();
     let routes: Vec<(&str, u64)> = requests
         .iter()

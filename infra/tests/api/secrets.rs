@@ -3,27 +3,12 @@
 //! sends nothing the table does not back.
 
 use crate::emails::{closed_port, deliver, mailer, poller};
-use crate::helpers::TestApp;
+use crate::helpers::{Lines, TestApp};
 use crate::moto::Moto;
 use cloudhub::metrics::capture;
 use infra::seed;
 use mailer::Outbox;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -103,7 +88,7 @@ async fn nothing_an_operator_can_read_rebuilds_a_link() {
 
     let mailed = moto.sent_emails().await;
     assert_eq!(mailed[0].link_token(), link, "the email itself carries the link");
-    let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let logged = lines.text();
     assert!(
         logged.contains("GET /invitations/{token}"),
         "the local server logs the route: {logged}"
