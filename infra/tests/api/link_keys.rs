@@ -41,7 +41,7 @@ async fn links_of_the_previous_key_work_until_a_second_rotation_retires_it() {
     let secret = link_key_secret(&first_secret()).await;
     let app = app_reading(&secret, Duration::ZERO).await;
     let admin = app.log_in_as_demo_admin().await;
-    let (_, of_k1) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
+    let (anna, of_k1) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
     assert!(of_k1.starts_with("k1."), "the link names its key: {of_k1}");
 
     let client = secrets_manager(&crate::moto::endpoint());
@@ -61,6 +61,24 @@ async fn links_of_the_previous_key_work_until_a_second_rotation_retires_it() {
     app.accept(&of_k1, None, &json!({ "password": "a long new password" }))
         .await
         .assert_problem(404, "invitation-not-found");
+    // Nor is its email sent any more (a late or replayed event): its link would not work.
+    let mailbox = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("keys-{}", ulid::Ulid::new()));
+    let mailer = crate::emails::mailer(
+        &app,
+        mailer::Outbox::Folder {
+            dir: mailbox.clone(),
+            sender: "no-reply@cloudhub.localhost".into(),
+        },
+    );
+    let envelope = json!({
+        "version": "0", "id": "retired-key", "detail-type": "InvitationSent", "source": cloudhub::events::SOURCE,
+        "account": "123456789012", "time": "2026-11-24T09:30:00Z", "region": "eu-central-1", "resources": [],
+        "detail": { "eventKey": format!("invitation#{anna}#1"), "customerNumber": seed::CUSTOMER_NUMBER,
+                    "invitationId": anna, "sendCount": 1 },
+    });
+    let outcome = crate::emails::deliver(&mailer, &envelope).await.unwrap();
+    assert_eq!(outcome.skipped, Some("link-key-retired"));
+    assert!(!mailbox.exists(), "nothing was written");
     // k2 is the previous key now: its link still accepts.
     let accepted = app
         .accept(&of_k2, None, &json!({ "password": "a long new password" }))

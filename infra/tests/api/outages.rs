@@ -122,6 +122,51 @@ async fn with_dynamodb_hanging_every_route_answers_503_within_seconds() {
 }
 
 #[tokio::test]
+async fn with_dynamodb_hanging_every_authorized_route_of_the_template_answers_503_within_seconds() {
+    let working = TestApp::with_demo_customer().await;
+    let admin = working.log_in_as_demo_admin().await;
+    let hanging = hanging_server().await;
+    let app = App {
+        store: store_at(&hanging, working.app.store.tables()),
+        ..working.app.clone()
+    };
+    let gateway = Gateway::new(app).unwrap();
+    let routes: Vec<_> = gateway.routes().filter(|route| route.authorized).cloned().collect();
+    assert!(routes.len() >= 15, "{routes:?}");
+    // All at once (each would wait for its own timeouts): none may wait for another.
+    let started = Instant::now();
+    let answers: Vec<_> = routes
+        .iter()
+        .map(|route| {
+            let path = route
+                .path
+                .replace("{customerId}", seed::CUSTOMER_NUMBER)
+                .replace("{invitationId}", seed::ADMIN_USER_ID)
+                .replace("{roleId}", seed::ADMIN_USER_ID)
+                .replace("{userId}", seed::ADMIN_USER_ID);
+            let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+            let down = TestApp {
+                gateway: gateway.clone(),
+                app: working.app.clone(),
+                clock: working.clock.clone(),
+            };
+            let admin = admin.clone();
+            tokio::spawn(async move {
+                let (response, took) = timed(&down, method.clone(), &path, Some(&admin), "{}").await;
+                (format!("{method} {path}"), response, took)
+            })
+        })
+        .collect();
+    for answer in answers {
+        let (request, response, took) = answer.await.unwrap();
+        assert_eq!(response.status, 503, "{request}: {response:?}");
+        response.assert_problem(503, "service-unavailable");
+        assert!(took < WITHIN, "{request} took {took:?}");
+    }
+    assert!(started.elapsed() < WITHIN, "all of them took {:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn with_secrets_manager_hanging_invite_and_preview_answer_503_within_seconds() {
     let app = TestApp::with_demo_customer().await;
     let admin = app.log_in_as_demo_admin().await;
@@ -217,9 +262,24 @@ async fn slow_transactions(upstream: &str, delay: Duration) -> String {
 async fn an_invite_that_timed_out_but_committed_is_a_conflict_when_retried() {
     let working = TestApp::with_demo_customer().await;
     let admin = working.log_in_as_demo_admin().await;
-    let slow = slow_transactions(&cloudhub::testing::endpoint(), Duration::from_secs(4)).await;
+    let slow = slow_transactions(&cloudhub::testing::endpoint(), Duration::from_secs(10)).await;
+    // The functions' configuration, with room for the reads that are not held back on a busy
+    // machine; the transaction's answer comes later than the client waits.
+    let config = sdk_config_from(Service::DynamoDb, lambda_env(&slow)).unwrap();
+    let config = aws_sdk_dynamodb::config::Builder::from(&config)
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(4))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
+        .build();
     let mut app = working.app.clone();
-    app.store = store_at(&slow, working.app.store.tables());
+    app.store = Store::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        working.app.store.tables().clone(),
+    );
     let slow = TestApp {
         gateway: Gateway::new(app.clone()).unwrap(),
         app,
@@ -229,7 +289,7 @@ async fn an_invite_that_timed_out_but_committed_is_a_conflict_when_retried() {
     let path = format!("/customers/{}/invitations", seed::CUSTOMER_NUMBER);
     let (answer, took) = timed(&slow, Method::POST, &path, Some(&admin), &invite.to_string()).await;
     answer.assert_problem(503, "service-unavailable");
-    assert!(took < WITHIN, "{took:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
     // It committed: the retry learns that the invitation exists, and the list shows it once.
     let retried = working.invite(&admin, seed::CUSTOMER_NUMBER, invite).await;
     retried.assert_problem(409, "invitation-pending");
