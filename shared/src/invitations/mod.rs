@@ -113,6 +113,9 @@ pub(crate) struct InvitationItem {
     send_count: u32,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
+    /// Invitations sent before links named their key have none: their links (made with a key
+    /// that was never in the keyring) are dead, and a resend gives them one.
+    #[serde(default = "KeyId::none")]
     link_key_id: KeyId,
     link_nonce: String,
     link_hash: String,
@@ -505,5 +508,28 @@ fn failed_roles(role_ids: &[RoleId], reasons: &[crate::store::transactions::Reas
         Some(InvitationError::RoleBeingChanged(failed[0].0))
     } else {
         Some(InvitationError::UnknownRoles(unknown))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_invitation_stored_before_links_named_their_key_reads_with_a_dead_link() {
+        let stored = json!({
+            "PK": "CUSTOMER#100234", "SK": "INVITATION#01KAWDEM0ADM1N000000000001",
+            "LSI1SK": "INVITATION#001795685400000#01KAWDEM0ADM1N000000000001",
+            "id": "01KAWDEM0ADM1N000000000001", "customerNumber": "100234", "email": "anna@example.com",
+            "roleIds": [], "invitedBy": "01KAWDEM0ADM1N000000000000", "invitedByEmail": "admin@acme.example",
+            "createdAt": "2026-11-24T09:30:00Z", "lastSentAt": "2026-11-24T09:30:00Z", "sendCount": 1,
+            "expiresAt": "2026-11-25T09:30:00Z", "linkNonce": "bm9uY2U", "linkHash": "aGFzaA", "ttl": 1798277400
+        });
+        let stored: serde_dynamo::Item = serde_dynamo::to_item(stored).unwrap();
+        let item: InvitationItem = serde_dynamo::from_item(stored).unwrap();
+        let invitation = Invitation::from(item);
+        assert_eq!(invitation.link.key_id, KeyId::none());
+        assert!(invitation.link_token(&crate::testing::test_keyring()).is_none());
     }
 }

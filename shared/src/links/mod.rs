@@ -57,6 +57,11 @@ impl KeyId {
         )
     }
 
+    /// The id of no key (a link stored before links named their key); no keyring holds it.
+    pub fn none() -> Self {
+        Self("unkeyed".into())
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -220,6 +225,13 @@ impl Keyring {
                 ));
             }
         };
+        if [Some(&current), previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|key| key.id == KeyId::none())
+        {
+            return Err(invalid(format!("A link key may not be named `{}`.", KeyId::none())));
+        }
         if previous.as_ref().is_some_and(|previous| previous.id == current.id) {
             return Err(invalid("The link key secret's two keys have the same id.".into()));
         }
