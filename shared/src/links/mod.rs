@@ -467,6 +467,7 @@ mod tests {
                 r#"{{"currentKeyId":"k1","currentKey":"{}","previousKeyId":"k0"}}"#,
                 "a".repeat(64)
             ),
+            format!(r#"{{"currentKeyId":"unkeyed","currentKey":"{}"}}"#, "a".repeat(64)),
         ] {
             let error = Keyring::from_secret(&text).unwrap_err();
             assert_eq!(error.code, "invalid-link-key", "{text}");
