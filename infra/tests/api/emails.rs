@@ -1,43 +1,14 @@
 //! Emails: the data table's stream → the publisher → EventBridge → the mailer → SES v2, with
 //! moto's server standing in for EventBridge, SQS and SES, and the local stack's folder mailbox.
 
+use crate::deliveries::{PORTAL, closed_port, deliver, mailer, poller};
 use crate::helpers::TestApp;
 use crate::moto::{Moto, SentEmail};
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use infra::delivery::{StreamPoller, local_streams_client};
 use infra::seed;
-use lambda_runtime::{Context, LambdaEvent};
-use mailer::{Mailer, Outbox, Outcome};
+use mailer::Outbox;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-const PORTAL: &str = "https://portal.example";
-
-pub(crate) async fn poller(app: &TestApp) -> StreamPoller {
-    StreamPoller::new(
-        app.app.store.client(),
-        local_streams_client(&cloudhub::testing::endpoint()),
-        &app.app.store.tables().data,
-    )
-    .await
-    .unwrap()
-}
-
-pub(crate) fn mailer(app: &TestApp, outbox: Outbox) -> Mailer {
-    Mailer {
-        store: app.app.store.clone(),
-        clock: app.app.clock.clone(),
-        links: app.app.link_keys().unwrap().clone(),
-        outbox,
-        portal_base_url: PORTAL.into(),
-    }
-}
-
-pub(crate) async fn deliver(mailer: &Mailer, envelope: &Value) -> Result<Outcome, lambda_runtime::Error> {
-    let event: EventBridgeEvent = serde_json::from_value(envelope.clone()).unwrap();
-    mailer::handle(mailer, LambdaEvent::new(event, Context::default())).await
-}
 
 fn unique(name: &str) -> String {
     format!("{name}.{}@example.com", ulid::Ulid::new().to_string().to_lowercase())
@@ -344,11 +315,6 @@ async fn the_invitation_is_written_in_the_admins_choice_or_else_the_customers_de
         to(&emails, &ben)
     );
     assert!(to(&emails, &ben)[0].subject.starts_with("Einladung zu CloudHub"));
-}
-
-pub(crate) fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// The local stack's mailbox folder, read until `wanted` finds an email or 20 s pass.

@@ -63,7 +63,7 @@ async fn links_of_the_previous_key_work_until_a_second_rotation_retires_it() {
         .assert_problem(404, "invitation-not-found");
     // Nor is its email sent any more (a late or replayed event): its link would not work.
     let mailbox = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("keys-{}", ulid::Ulid::new()));
-    let mailer = crate::emails::mailer(
+    let mailer = crate::deliveries::mailer(
         &app,
         mailer::Outbox::Folder {
             dir: mailbox.clone(),
@@ -76,7 +76,7 @@ async fn links_of_the_previous_key_work_until_a_second_rotation_retires_it() {
         "detail": { "eventKey": format!("invitation#{anna}#1"), "customerNumber": seed::CUSTOMER_NUMBER,
                     "invitationId": anna, "sendCount": 1 },
     });
-    let outcome = crate::emails::deliver(&mailer, &envelope).await.unwrap();
+    let outcome = crate::deliveries::deliver(&mailer, &envelope).await.unwrap();
     assert_eq!(outcome.skipped, Some("link-key-retired"));
     assert!(!mailbox.exists(), "nothing was written");
     // k2 is the previous key now: its link still accepts.

@@ -7,6 +7,7 @@
 mod accept;
 mod access;
 mod bad_input;
+mod deliveries;
 mod emails;
 mod events;
 mod helpers;
