@@ -20,6 +20,7 @@ pub mod links;
 pub mod members;
 pub mod memberships;
 pub mod metrics;
+pub mod notices;
 pub mod quota;
 pub mod recipients;
 pub mod roles;

@@ -192,7 +192,10 @@ pub enum NextScreen {
     /// One customer remains: its home page.
     Home(Membership),
     /// None remain: only language settings and log-out work.
-    NoAccess,
+    NoAccess {
+        /// The user's language, to tell it so.
+        language: crate::domain::Language,
+    },
 }
 
 /// Why a member could not leave. Nothing was written.
@@ -227,7 +230,8 @@ pub async fn leave(
 ) -> Result<NextScreen, LeaveError> {
     // A role change racing the leave changes the revision; read again and retry.
     for _ in 0..3 {
-        let (_, memberships) = crate::accounts::load_items(store, user).await?;
+        let (account, memberships) = crate::accounts::load_items(store, user).await?;
+        let language = account.map(|user| user.language).unwrap_or_default();
         let (leaving, others): (Vec<_>, Vec<_>) = memberships
             .into_iter()
             .filter(|m| m.status == MembershipStatus::Active)
@@ -244,7 +248,7 @@ pub async fn leave(
                 tracing::info!("left the customer");
                 let mut others: Vec<Membership> = others.into_iter().map(Membership::from).collect();
                 return Ok(match others.len() {
-                    0 => NextScreen::NoAccess,
+                    0 => NextScreen::NoAccess { language },
                     1 => NextScreen::Home(others.remove(0)),
                     _ => NextScreen::ChooseCustomer,
                 });

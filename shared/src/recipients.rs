@@ -18,8 +18,21 @@ pub struct InvitationEmail {
     pub invitation: Invitation,
     /// The customer's company name.
     pub company_name: CompanyName,
-    /// The customer's default language (the email's, when the admin chose none).
+    /// The customer's default language.
     pub default_language: Language,
+    /// The language of the invited address's account, if it has one (read only when the admin
+    /// chose no language).
+    pub account_language: Option<Language>,
+}
+
+impl InvitationEmail {
+    /// The email's language: the admin's choice, else the account's, else the customer's default.
+    pub fn language(&self) -> Language {
+        self.invitation
+            .language
+            .or(self.account_language)
+            .unwrap_or(self.default_language)
+    }
 }
 
 /// A recipient and the language to write to them in.
@@ -59,7 +72,8 @@ struct UserLanguage {
     language: Language,
 }
 
-/// The invitation and its customer, if both exist (one consistent BatchGetItem).
+/// The invitation and its customer, if both exist (one consistent BatchGetItem), and, when the
+/// admin chose no language, the language of the invited address's account (two GetItems).
 #[tracing::instrument(name = "Reading an invitation and its customer", skip_all, fields(customer = %customer))]
 pub async fn invitation(
     store: &Store,
@@ -82,13 +96,28 @@ pub async fn invitation(
             found_invitation = Some(Invitation::from(stored));
         }
     }
-    Ok(found_customer
-        .zip(found_invitation)
-        .map(|(customer, invitation)| InvitationEmail {
-            invitation,
-            company_name: customer.company_name,
-            default_language: customer.default_language,
-        }))
+    let Some((customer, invitation)) = found_customer.zip(found_invitation) else {
+        return Ok(None);
+    };
+    let account_language = match invitation.language {
+        Some(_) => None,
+        None => account_language(store, &invitation.email).await?,
+    };
+    Ok(Some(InvitationEmail {
+        invitation,
+        company_name: customer.company_name,
+        default_language: customer.default_language,
+        account_language,
+    }))
+}
+
+/// The language of the account of `email`, if there is one: its credential names the user (one
+/// GetItem), the user has the language (one more).
+async fn account_language(store: &Store, email: &Email) -> anyhow::Result<Option<Language>> {
+    let Some(credential) = crate::accounts::find_credential(store, email).await? else {
+        return Ok(None);
+    };
+    Ok(account(store, &credential.user_id).await?.map(|user| user.language))
 }
 
 /// The account `user`, as a recipient, if it exists (one consistent GetItem).

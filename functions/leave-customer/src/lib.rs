@@ -36,13 +36,9 @@ enum Next {
         customer_number: String,
         company_name: String,
     },
-    /// None remain.
-    NoAccess { detail: &'static str },
+    /// None remain: the notice's code and its sentence in the user's language.
+    NoAccess { code: &'static str, detail: &'static str },
 }
-
-/// What a user with no customer left is told.
-pub const NO_ACCESS_DETAIL: &str = "You no longer have access to any customer. Only your language settings and log-out \
-     remain. To be given access again, contact an admin of a customer; to have your account deleted, contact CloudHub support.";
 
 /// Handles `POST /me/customers/{customerId}/leave`.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -76,9 +72,13 @@ async fn leave(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
             customer_number: membership.customer_number.to_string(),
             company_name: membership.company_name.to_string(),
         },
-        NextScreen::NoAccess => Next::NoAccess {
-            detail: NO_ACCESS_DETAIL,
-        },
+        NextScreen::NoAccess { language } => {
+            let notice = cloudhub::notices::left_last_customer(language);
+            Next::NoAccess {
+                code: notice.code,
+                detail: notice.text,
+            }
+        }
     };
     Ok(json(
         StatusCode::OK,

@@ -10,7 +10,7 @@
 //! An event only names the item that changed; every recipient and every word is read from the
 //! table's current items, so an event nobody's write backs (a forged one) sends nothing:
 //! - `InvitationSent` → the invitation email to the invited address, in the admin's chosen
-//!   language or else the customer's default; skipped when the invitation is gone (deleted,
+//!   language, else its account's (when the address has one), else the customer's default; skipped when the invitation is gone (deleted,
 //!   accepted), was sent again since (another send count), its link has expired, or its link's
 //!   key was retired.
 //! - `UserRegistered` → the welcome email to the account, in its language; skipped when there is
@@ -194,7 +194,7 @@ async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<
             };
             let token = key.token(&invitation.id, &invitation.link.nonce);
             let link = mailer.invitation_link(token.reveal());
-            let language = invitation.language.unwrap_or(found.default_language);
+            let language = found.language();
             let mail = emails::invitation(
                 language,
                 &emails::Invitation {

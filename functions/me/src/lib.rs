@@ -23,6 +23,10 @@ struct MeAnswer {
     customers: Vec<CustomerAccess>,
     /// Where the portal starts: `choose-customer`, `home` or `no-access`.
     screen: &'static str,
+    /// With `no-access`: the notice's stable code, for a frontend that words it itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_access_code: Option<&'static str>,
+    /// With `no-access`: the notice in the user's language.
     #[serde(skip_serializing_if = "Option::is_none")]
     no_access_detail: Option<&'static str>,
 }
@@ -62,10 +66,6 @@ struct CustomerAccess {
     access: Access,
 }
 
-/// What a user with no customer is told.
-const NO_ACCESS_DETAIL: &str = "You have no access to any customer. Only your language settings and log-out remain. \
-     To be given access, contact an admin of a customer; to have your account deleted, contact CloudHub support.";
-
 impl From<Account> for MeAnswer {
     fn from(account: Account) -> Self {
         let active: Vec<Membership> = account
@@ -86,8 +86,11 @@ impl From<Account> for MeAnswer {
                 joined_at: m.joined_at,
             })
             .collect();
-        let (screen, no_access_detail) = match count {
-            0 => ("no-access", Some(NO_ACCESS_DETAIL)),
+        let (screen, no_access) = match count {
+            0 => (
+                "no-access",
+                Some(cloudhub::notices::no_customer_access(account.user.language)),
+            ),
             1 => ("home", None),
             _ => ("choose-customer", None),
         };
@@ -95,7 +98,8 @@ impl From<Account> for MeAnswer {
             user: account.user.into(),
             customers,
             screen,
-            no_access_detail,
+            no_access_code: no_access.map(|notice| notice.code),
+            no_access_detail: no_access.map(|notice| notice.text),
         }
     }
 }

@@ -482,3 +482,59 @@ async fn a_new_account_is_welcomed_once_and_an_existing_one_that_accepts_is_not(
     // Anna's account took the customer's default language (German): so does her welcome.
     assert_eq!(sent[0].subject, "Willkommen bei CloudHub");
 }
+
+#[tokio::test]
+async fn an_invitation_to_an_existing_account_is_written_in_the_accounts_language_unless_the_admin_chose() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    // Its admin's account speaks English; the demo customer's default is German.
+    let other = app.other_customer().await;
+    let mut poller = poller(&app).await;
+    let admin = app.log_in_as_demo_admin().await;
+    let mailer = mailer(&app, moto.outbox());
+
+    let (id, _) = app.invite_with_link(&admin, &other.admin_email, &[]).await;
+    poller.poll_once(&moto.bus()).await.unwrap();
+    let events = moto.received_events().await;
+    assert_eq!(
+        deliver(&mailer, invitation_events(&events, &id)[0]).await.unwrap().sent,
+        1
+    );
+    let sent = to(&moto.sent_emails().await, &other.admin_email);
+    assert!(
+        sent[0].subject.starts_with("Invitation to CloudHub"),
+        "{:?}",
+        sent[0].subject
+    );
+
+    // The admin's explicit choice wins over the account's language.
+    assert_eq!(
+        app.delete_invitation(&admin, seed::CUSTOMER_NUMBER, &id).await.status,
+        204
+    );
+    let invited = app
+        .invite(
+            &admin,
+            seed::CUSTOMER_NUMBER,
+            json!({ "email": other.admin_email, "language": "de" }),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    let again = invited.body["invitation"]["id"].as_str().unwrap().to_owned();
+    poller.poll_once(&moto.bus()).await.unwrap();
+    let events = moto.received_events().await;
+    assert_eq!(
+        deliver(&mailer, invitation_events(&events, &again)[0])
+            .await
+            .unwrap()
+            .sent,
+        1
+    );
+    let sent = to(&moto.sent_emails().await, &other.admin_email);
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent.iter()
+            .any(|email| email.subject.starts_with("Einladung zu CloudHub")),
+        "{sent:?}"
+    );
+}

@@ -98,19 +98,39 @@ async fn leaving_with_three_two_and_one_customers_leads_to_choose_customer_home_
     let left = app.leave(&anna, "300002", "300002").await;
     assert_eq!(left.status, 200, "{left:?}");
     assert_eq!(left.body["next"]["screen"], "no-access");
-    assert!(left.body["next"]["detail"].as_str().unwrap().contains("support"));
+    // Anna's account took the demo customer's language, German: she is told in German, with a
+    // code a frontend can translate itself.
+    assert_eq!(left.body["next"]["code"], "left-last-customer");
+    let detail = left.body["next"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("keinen Zugang mehr") && detail.contains("CloudHub-Support"),
+        "{detail}"
+    );
 
     // With no customer left: /me, the language setting and log-out still work.
     let me = app.get_me(Some(&anna)).await;
     assert_eq!(me.status, 200);
     assert_eq!(me.body["customers"], json!([]));
     assert_eq!(me.body["screen"], "no-access");
-    assert!(me.body["noAccessDetail"].as_str().unwrap().contains("admin"));
+    assert_eq!(me.body["noAccessCode"], "no-customer-access");
+    assert!(
+        me.body["noAccessDetail"]
+            .as_str()
+            .unwrap()
+            .contains("Admin eines Kunden"),
+        "{me:?}"
+    );
     assert_eq!(
-        app.put_json("/me/settings", &anna, &json!({ "language": "de" }))
+        app.put_json("/me/settings", &anna, &json!({ "language": "en" }))
             .await
             .status,
         200
+    );
+    let me = app.get_me(Some(&anna)).await;
+    assert_eq!(me.body["noAccessCode"], "no-customer-access");
+    assert!(
+        me.body["noAccessDetail"].as_str().unwrap().contains("contact an admin"),
+        "{me:?}"
     );
     app.leave(&anna, "300002", "300002")
         .await

@@ -78,7 +78,9 @@
 //! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
 //!   freed, admin count when an admin leaves). Tour complete, settings: one UpdateItem.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
-//!   event): invitation = BatchGetItem (customer, invitation); welcome = GetItem (the user);
+//!   event): invitation = BatchGetItem (customer, invitation), and when the admin chose no
+//!   language, GetItem (the address's credential) then GetItem (its user's language);
+//!   welcome = GetItem (the user);
 //!   member left = GetItem (the membership) and, concurrently, a Query of GSI1 (the customer's
 //!   admins), then BatchGetItem (their users' languages); then per recipient PutItem (claim), the
 //!   send, UpdateItem (sent).
