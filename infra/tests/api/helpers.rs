@@ -81,6 +81,8 @@ impl TestApp {
                 HeaderValue::from_str(value).unwrap(),
             );
         }
+        let method_of_request = method.clone();
+        let path_of_request = path.split('?').next().unwrap_or_default().to_owned();
         let response = self
             .gateway
             .handle(IncomingRequest {
@@ -98,6 +100,14 @@ impl TestApp {
         } else {
             serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
         };
+        if parts
+            .headers
+            .get("content-type")
+            .is_some_and(|t| t == "application/problem+json")
+        {
+            let route = self.gateway.route_key(&method_of_request, &path_of_request);
+            contract::assert_documented(route.as_deref(), parts.status.as_u16(), &body);
+        }
         TestResponse {
             status: parts.status.as_u16(),
             headers: parts.headers,
@@ -520,5 +530,65 @@ impl TestApp {
             .into_iter()
             .filter(|item| item.contains(needle))
             .collect()
+    }
+}
+
+/// Every problem an API test meets must be one `infra/openapi.yaml` says its operation can
+/// answer with that status: the codes the code answers cannot drift from the document.
+pub mod contract {
+    use serde_norway::Value;
+    use std::sync::OnceLock;
+
+    fn document() -> &'static Value {
+        static DOCUMENT: OnceLock<Value> = OnceLock::new();
+        DOCUMENT
+            .get_or_init(|| serde_norway::from_str(include_str!("../../openapi.yaml")).expect("the document is YAML"))
+    }
+
+    /// Follows a local `$ref` (`#/components/...`).
+    fn resolve(value: &Value) -> &Value {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => reference
+                .trim_start_matches("#/")
+                .split('/')
+                .fold(document(), |node, step| &node[step]),
+            None => value,
+        }
+    }
+
+    /// The codes the document allows `route` (`POST /auth/login`) to answer with `status`.
+    pub fn documented_codes(route: &str, status: u16) -> Option<Vec<String>> {
+        let (method, path) = route.split_once(' ')?;
+        let operation = &document()["paths"][path][method.to_ascii_lowercase().as_str()];
+        let response = resolve(operation.get("responses")?.get(status.to_string().as_str())?);
+        let schema = resolve(&response["content"]["application/problem+json"]["schema"]);
+        let code = &schema["properties"]["code"];
+        match (code["enum"].as_sequence(), code["const"].as_str()) {
+            (Some(codes), _) => Some(
+                codes
+                    .iter()
+                    .filter_map(|code| code.as_str().map(str::to_owned))
+                    .collect(),
+            ),
+            (None, Some(code)) => Some(vec![code.to_owned()]),
+            (None, None) => None,
+        }
+    }
+
+    /// Panics when a problem answer is not documented for its operation and status.
+    #[track_caller]
+    pub fn assert_documented(route: Option<&str>, status: u16, body: &serde_json::Value) {
+        let code = body["code"].as_str().unwrap_or_default();
+        let Some(route) = route else {
+            assert_eq!((status, code), (404, "route-not-found"), "an unmatched path: {body}");
+            return;
+        };
+        let documented = documented_codes(route, status).unwrap_or_else(|| {
+            panic!("{route} answered {status} {code}, which infra/openapi.yaml does not list for it")
+        });
+        assert!(
+            documented.iter().any(|listed| listed == code),
+            "{route} answered {status} `{code}`, not among the codes infra/openapi.yaml lists for it: {documented:?}"
+        );
     }
 }
