@@ -447,6 +447,70 @@ async fn twenty_concurrent_accepts_of_one_link_make_one_account_and_one_membersh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn losers_of_overlapping_new_account_accepts_hear_the_link_is_used_and_count_no_failed_log_in() {
+    let app = Arc::new(TestApp::with_demo_customer().await);
+    let admin = app.log_in_as_demo_admin().await;
+    // The race needs a loser to read the link before the winner commits and the email's
+    // credential after; the winner spends its argon2id hash in between, so later rounds spread
+    // the contenders wider to cover that time on a busy machine.
+    for (round, stagger_ms) in [1u64, 1, 3, 8].into_iter().enumerate() {
+        let email = format!("round{round}@example.com");
+        let (_, link) = app.invite_with_link(&admin, &email, &["Buyer"]).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(20));
+        let tasks: Vec<_> = (0..20u64)
+            .map(|i| {
+                let (app, link, barrier) = (app.clone(), link.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(i * stagger_ms)).await;
+                    // Each contender sets its own password: a loser that checked its password
+                    // against the winner's new account would fail it.
+                    let password = format!("{NEW_PASSWORD} {i}");
+                    let response = app.accept(&link, None, &json!({ "password": password })).await;
+                    (password, response)
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        let statuses: Vec<u16> = outcomes.iter().map(|(_, r)| r.status).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "round {round}: {statuses:?}"
+        );
+        for (_, response) in outcomes.iter().filter(|(_, r)| r.status != 201) {
+            assert!(
+                [404, 409].contains(&response.status),
+                "round {round}: a loser answered {response:?}"
+            );
+            let code = response.body["code"].as_str().unwrap_or_default();
+            assert!(
+                ["invitation-not-found", "account-exists", "already-member"].contains(&code),
+                "round {round}: {response:?}"
+            );
+        }
+        assert_eq!(
+            app.failures_counted(&format!("LOGIN#{email}#")).await,
+            0,
+            "round {round}"
+        );
+        assert_eq!(
+            app.failures_counted(&format!("LOGINSRC#{}#", crate::helpers::DEFAULT_SOURCE))
+                .await,
+            0,
+            "round {round}"
+        );
+        // The owner logs in at once, from the same source the burst came from.
+        let (password, _) = outcomes.iter().find(|(_, r)| r.status == 201).unwrap();
+        let login = app.post_login(&email, password).await;
+        assert_eq!(login.status, 200, "round {round}: {login:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn twenty_concurrent_accepts_by_an_existing_user_make_one_membership() {
     let app = Arc::new(TestApp::with_demo_customer().await);
     let other = app.other_customer().await;

@@ -70,7 +70,9 @@
 //!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems.
 //! - preview (`GET /invitations/{token}`): GetItem link, GetItem invitation, then one
 //!   BatchGetItem (customer, the email's credential, the invitation's roles).
-//! - accept: GetItem of the session first if one is sent; the same three reads; when a password
+//! - accept: GetItem of the session first if one is sent; GetItem link, GetItem invitation, then
+//!   one TransactGetItems (the invitation again, customer, credential, roles: one snapshot, so a
+//!   concurrent accept's new account is never seen without its consumed invitation); when a password
 //!   proves an existing account, log-in's two UpdateItems (count the attempt) before checking
 //!   it; then one TransactWriteItems (invitation, link, seat, membership, a check per role, user
 //!   and credential when new, admin count when an admin role, session), concurrently with
