@@ -14,7 +14,7 @@ pub use invite::{NewInvitation, invite};
 pub use list::{ListError, ListedInvitation, MAX_PAGE_SIZE, Page, StatusFilter, list};
 pub use resend::{Resent, resend};
 
-use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId, UserId};
+use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId, TokenHash, UserId};
 use crate::http::ApiError;
 use crate::links::{KeyId, Keyring, LinkNonce, LinkToken, StoredLink};
 use crate::memberships::admin_check;
@@ -165,7 +165,7 @@ impl From<InvitationItem> for Invitation {
             link: StoredLink {
                 key_id: item.link_key_id,
                 nonce: LinkNonce::from_stored(item.link_nonce),
-                hash: crate::domain::TokenHash::from_stored(item.link_hash),
+                hash: TokenHash::from_stored(item.link_hash),
             },
         }
     }
@@ -232,8 +232,10 @@ impl InvitationView {
     }
 }
 
-/// The link item: finds the invitation from a token's hash. Its TTL is the link's expiry;
-/// whether it still works is decided by the invitation (current hash, expiry), never by the TTL.
+/// The link item: finds the invitation from a token's hash. Whether the link still works is
+/// decided by the invitation (current hash, expiry), never by the TTL; the item is kept as long
+/// as its invitation is listed, so that an expired link says "expired" (410) all that time
+/// instead of "not found".
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct LinkItem {
@@ -246,15 +248,29 @@ pub(crate) struct LinkItem {
     ttl: i64,
 }
 
+impl LinkItem {
+    /// The item of the link `hash` to invitation `id`, whose link expires at `expires_at`.
+    fn new(hash: &TokenHash, customer: &CustomerNumber, id: InvitationId, expires_at: OffsetDateTime) -> Self {
+        Self {
+            pk: keys::link(hash),
+            sk: keys::LINK_SK.into(),
+            customer_number: customer.clone(),
+            invitation_id: id,
+            // The invitation's own TTL: DynamoDB may delete the link item any time after it
+            // (an expired link then answers 404 like a withdrawn one), never while the
+            // invitation is listed as expired; reads check expiry by the clock.
+            ttl: epoch_seconds(expires_at + LISTED_AFTER_EXPIRY),
+        }
+    }
+}
+
 fn put_link(store: &Store, invitation: &Invitation) -> anyhow::Result<TransactWriteItem> {
-    let item = LinkItem {
-        pk: keys::link(&invitation.link.hash),
-        sk: keys::LINK_SK.into(),
-        customer_number: invitation.customer_number.clone(),
-        invitation_id: invitation.id,
-        // DynamoDB may delete it any time after expiry; until then reads check expiry themselves.
-        ttl: epoch_seconds(invitation.expires_at),
-    };
+    let item = LinkItem::new(
+        &invitation.link.hash,
+        &invitation.customer_number,
+        invitation.id,
+        invitation.expires_at,
+    );
     let put = built(
         Put::builder()
             .table_name(&store.tables.data)

@@ -58,13 +58,7 @@ pub async fn resend(
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .build(),
     )?;
-    let link = LinkItem {
-        pk: keys::link(&link.hash),
-        sk: keys::LINK_SK.into(),
-        customer_number: customer.clone(),
-        invitation_id: *id,
-        ttl: epoch_seconds(expires_at),
-    };
+    let link = LinkItem::new(&link.hash, customer, *id, expires_at);
     let put_link = built(
         Put::builder()
             .table_name(&store.tables.data)

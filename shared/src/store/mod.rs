@@ -20,7 +20,7 @@
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
 //! | invitation (link key id, nonce and hash, role ids, send count) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
-//! | invitation link | `LINK#{sha256(token)}` | `LINK` | | expiry |
+//! | invitation link (kept while its invitation is listed, so an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile | `USER#{userId}` | `USER` | | |
 //! | membership (role names, permissions, `revision`, `status` active or left, `tourSeen` string set) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
