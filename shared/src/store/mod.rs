@@ -78,7 +78,8 @@
 //!   and credential when new, admin count when an admin role, session), concurrently with
 //!   log-in's DeleteItem and UpdateItem that forget a right password's attempt.
 //! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
-//!   freed, admin count when an admin leaves). Tour complete, settings: one UpdateItem.
+//!   freed, admin count when an admin leaves). Tour complete: one UpdateItem, conditional on an
+//!   active membership that reaches every step's area. Settings: one UpdateItem.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation); welcome = GetItem (the user);
 //!   member left = GetItem (the membership) and, concurrently, a Query of GSI1 (the customer's
