@@ -54,10 +54,14 @@ pub struct Invitation {
     pub email: Email,
     /// The roles it grants, by id; a role deleted since grants nothing.
     pub role_ids: BTreeSet<RoleId>,
-    /// The admin who sent it last.
+    /// The admin who sent it last (the current link): the one its email names and charges.
     pub invited_by: UserId,
     /// That admin's email.
     pub invited_by_email: Email,
+    /// The admin who first invited the address (then resends by others change only `invited_by`).
+    pub first_invited_by: UserId,
+    /// That admin's email.
+    pub first_invited_by_email: Email,
     /// The email's language, if the admin chose one (else the customer's default).
     pub language: Option<Language>,
     /// First sent.
@@ -104,6 +108,12 @@ pub(crate) struct InvitationItem {
     role_ids: BTreeSet<RoleId>,
     invited_by: UserId,
     invited_by_email: Email,
+    /// Absent on invitations stored before resends named their sender: their `invitedBy` is
+    /// still the first inviter (a resend then copies it here before replacing it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_invited_by: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_invited_by_email: Option<Email>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     language: Option<Language>,
     #[serde(with = "time::serde::rfc3339")]
@@ -135,6 +145,8 @@ impl InvitationItem {
             role_ids: invitation.role_ids.clone(),
             invited_by: invitation.invited_by,
             invited_by_email: invitation.invited_by_email.clone(),
+            first_invited_by: Some(invitation.first_invited_by),
+            first_invited_by_email: Some(invitation.first_invited_by_email.clone()),
             language: invitation.language,
             created_at: invitation.created_at,
             last_sent_at: invitation.last_sent_at,
@@ -155,6 +167,10 @@ impl From<InvitationItem> for Invitation {
             customer_number: item.customer_number,
             email: item.email,
             role_ids: item.role_ids,
+            first_invited_by: item.first_invited_by.unwrap_or(item.invited_by),
+            first_invited_by_email: item
+                .first_invited_by_email
+                .unwrap_or_else(|| item.invited_by_email.clone()),
             invited_by: item.invited_by,
             invited_by_email: item.invited_by_email,
             language: item.language,
@@ -186,8 +202,10 @@ pub struct InvitationView {
     pub roles: Option<Vec<crate::memberships::RoleRef>>,
     /// The role ids it grants.
     pub role_ids: BTreeSet<RoleId>,
-    /// Who sent it.
+    /// Who sent it last (the current link, whose email names this admin).
     pub invited_by: InviterView,
+    /// Who first invited the address.
+    pub first_invited_by: InviterView,
     /// First sent.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -201,7 +219,7 @@ pub struct InvitationView {
     pub expires_at: OffsetDateTime,
 }
 
-/// The admin who sent an invitation.
+/// An admin who sent an invitation.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InviterView {
@@ -223,6 +241,10 @@ impl InvitationView {
             invited_by: InviterView {
                 user_id: invitation.invited_by,
                 email: invitation.invited_by_email.clone(),
+            },
+            first_invited_by: InviterView {
+                user_id: invitation.first_invited_by,
+                email: invitation.first_invited_by_email.clone(),
             },
             created_at: invitation.created_at,
             last_sent_at: invitation.last_sent_at,

@@ -19,7 +19,7 @@
 //! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
-//! | invitation (link key id, nonce and hash, role ids, send count) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
+//! | invitation (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
 //! | invitation link (kept while its invitation is listed, so an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile | `USER#{userId}` | `USER` | | |
@@ -58,7 +58,8 @@
 //!   one again).
 //! - list: one Query of LSI1 (a key range per status, no filter), concurrently with GetItem
 //!   (admin check) and a Query of the customer's roles (names).
-//! - resend: one TransactWriteItems (quota, admin check, invitation's new link, link item).
+//! - resend: one TransactWriteItems (quota, admin check, invitation's new link and sender,
+//!   the first inviter kept, link item).
 //! - delete: one TransactWriteItems (admin check, delete invitation).
 //! - quota: GetItem (admin check) and GetItem (counter), concurrently.
 //! - roles: list = GetItem + two Queries (roles; seats and invitations for usage); create = one
