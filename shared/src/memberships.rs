@@ -8,6 +8,7 @@ use crate::domain::{CompanyName, CustomerNumber, Email, Permission, RoleId, Role
 use crate::store::transactions::{TransactionError, built, transact};
 use crate::store::{Store, keys};
 use anyhow::Context as _;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -309,43 +310,104 @@ fn free_seat(store: &Store, membership: &MembershipItem) -> anyhow::Result<Trans
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
+/// Why welcome-tour steps could not be marked seen. Nothing was recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum TourError {
+    /// The user has no active membership in the customer.
+    #[error("You have no access to this customer.")]
+    NotAMember,
+    /// Steps of areas the member cannot reach: they are not due, and marking them seen now
+    /// would hide them when a role grants the area.
+    #[error(
+        "These tour steps are not due: {}. Only the steps of areas you can use can be completed.",
+        .0.iter().map(|step| step.code()).collect::<Vec<_>>().join(", ")
+    )]
+    NotDue(Vec<Permission>),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<TourError> for crate::http::ApiError {
+    fn from(error: TourError) -> Self {
+        let detail = error.to_string();
+        match error {
+            TourError::NotAMember => Self::NotFound {
+                code: "membership-not-found",
+                detail,
+            },
+            TourError::NotDue(_) => Self::InvalidValue(crate::domain::InvalidValue {
+                code: "invalid-tour-step",
+                reason: detail,
+            }),
+            TourError::Unexpected(error) => Self::Unexpected(error),
+        }
+    }
+}
+
 /// Records welcome-tour steps as seen, atomically (a set `ADD`), and returns the membership
-/// after it. `None` if the user has no active membership in the customer.
+/// after it. Only steps of areas the membership reaches can be recorded, all or none, in the
+/// same UpdateItem (a condition per step); recording a seen step again changes nothing, so a
+/// retried request answers alike.
 #[tracing::instrument(name = "Completing tour steps", skip_all, fields(user_id = %user, customer = %customer))]
 pub async fn complete_tour(
     store: &Store,
     user: &UserId,
     customer: &CustomerNumber,
     steps: &BTreeSet<Permission>,
-) -> anyhow::Result<Option<Membership>> {
-    let steps: Vec<String> = steps.iter().map(|step| step.code().to_owned()).collect();
-    let result = store
+) -> Result<Membership, TourError> {
+    let mut condition = "#status = :active".to_owned();
+    let mut request = store
         .client
         .update_item()
         .table_name(&store.tables.data)
         .key(keys::PK, AttributeValue::S(keys::user(user)))
         .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
         .update_expression("ADD tourSeen :steps")
-        .condition_expression("#status = :active")
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":steps", AttributeValue::Ss(steps))
-        .expression_attribute_values(":active", AttributeValue::S("active".into()))
+        .expression_attribute_names("#permissions", "permissions")
+        .expression_attribute_values(
+            ":steps",
+            AttributeValue::Ss(steps.iter().map(|step| step.code().to_owned()).collect()),
+        )
+        .expression_attribute_values(":active", AttributeValue::S("active".into()));
+    for (i, step) in steps.iter().enumerate() {
+        condition.push_str(&format!(" AND contains(#permissions, :step{i})"));
+        request = request.expression_attribute_values(format!(":step{i}"), AttributeValue::S(step.code().into()));
+    }
+    let result = request
+        .condition_expression(condition)
         .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
-    match result {
+    let error = match result {
         Ok(output) => {
             let item: MembershipItem = serde_dynamo::from_item(output.attributes.unwrap_or_default())
                 .context("A stored membership is malformed.")?;
-            Ok(Some(item.into()))
+            return Ok(item.into());
         }
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(crate::aws::sdk_error("Failed to record tour steps.")(error)),
+        Err(error) => error,
+    };
+    if !error
+        .as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
+    {
+        return Err(crate::aws::sdk_error("Failed to record tour steps.")(error).into());
     }
+    // The membership as the condition saw it: none or left, or active without some step's area.
+    let item = match error.into_service_error() {
+        UpdateItemError::ConditionalCheckFailedException(failed) => failed.item,
+        _ => None,
+    };
+    let Some(item) = item else {
+        return Err(TourError::NotAMember);
+    };
+    let membership: MembershipItem = serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
+    if membership.status != MembershipStatus::Active {
+        return Err(TourError::NotAMember);
+    }
+    Err(TourError::NotDue(
+        steps.difference(&membership.permissions).copied().collect(),
+    ))
 }

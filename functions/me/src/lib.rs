@@ -197,12 +197,7 @@ async fn settings(app: &App, request: &Request) -> Result<Response<Body>, ApiErr
 async fn complete_tour(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let seen = TourSteps::try_from(json_body::<TourBody>(request)?)?;
-    let membership = memberships::complete_tour(&app.store, &caller.user_id, &seen.customer, &seen.steps)
-        .await?
-        .ok_or_else(|| ApiError::NotFound {
-            code: "membership-not-found",
-            detail: "You have no access to this customer.".into(),
-        })?;
+    let membership = memberships::complete_tour(&app.store, &caller.user_id, &seen.customer, &seen.steps).await?;
     Ok(json(
         StatusCode::OK,
         &TourAnswer {

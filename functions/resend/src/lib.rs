@@ -34,7 +34,7 @@ async fn resend(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let resent = invitations::resend(
         &app.store,
         app.link_keys()?.keyring().await?.current(),
-        &caller.user_id,
+        &caller,
         &customer,
         &id,
         app.clock.now(),

@@ -146,6 +146,79 @@ async fn an_expired_link_is_gone_at_exactly_24_hours_and_accepting_it_changes_no
     assert_eq!(app.all_items().await, before);
 }
 
+/// The `ttl` attribute (epoch seconds) of the stored item `pk`/`sk`.
+async fn stored_ttl(app: &TestApp, pk: String, sk: &str) -> i64 {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = app
+        .app
+        .store
+        .client()
+        .get_item()
+        .table_name(&app.app.store.tables().data)
+        .key("PK", AttributeValue::S(pk.clone()))
+        .key("SK", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_else(|| panic!("no item {pk}"));
+    item["ttl"].as_n().unwrap().parse().unwrap()
+}
+
+/// Asserts that TTL may not delete the invitation's current link item before the invitation
+/// leaves the list, 30 days after its expiry.
+async fn assert_link_kept_while_listed(app: &TestApp, id: &str) {
+    let invitation = app.invitation_item(seed::CUSTOMER_NUMBER, id).await;
+    let listed_until = (invitation.expires_at + cloudhub::invitations::LISTED_AFTER_EXPIRY).unix_timestamp();
+    let link = app.link_of(seed::CUSTOMER_NUMBER, id).await;
+    let link_ttl = stored_ttl(app, format!("LINK#{}", link.hash().as_str()), "LINK").await;
+    assert!(
+        link_ttl >= listed_until,
+        "the link item may be deleted at {link_ttl}, the invitation is listed until {listed_until}"
+    );
+    let invitation_ttl = stored_ttl(
+        app,
+        format!("CUSTOMER#{}", seed::CUSTOMER_NUMBER),
+        &format!("INVITATION#{id}"),
+    )
+    .await;
+    assert!(link_ttl >= invitation_ttl, "{link_ttl} < {invitation_ttl}");
+}
+
+#[tokio::test]
+async fn an_expired_link_answers_gone_for_as_long_as_its_invitation_is_listed() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (id, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    assert_link_kept_while_listed(&app, &id).await;
+
+    // Tests keep TTL deletion off, so the stored TTL above is what keeps the link item in AWS;
+    // the clock shows what the link answers meanwhile.
+    app.clock.advance(Duration::hours(24) + Duration::days(29));
+    app.preview(&link).await.assert_problem(410, "invitation-expired");
+    app.accept(&link, None, &json!({ "password": NEW_PASSWORD }))
+        .await
+        .assert_problem(410, "invitation-expired");
+    let admin = app.log_in_as_demo_admin().await;
+    let listed = app
+        .list_invitations(&admin, seed::CUSTOMER_NUMBER, "?status=expired")
+        .await;
+    assert_eq!(listed.body["invitations"][0]["id"], id.as_str(), "{listed:?}");
+
+    // Every write of a link keeps it as long: a resend, and an invite of the expired address.
+    assert_eq!(app.resend(&admin, seed::CUSTOMER_NUMBER, &id).await.status, 200);
+    assert_link_kept_while_listed(&app, &id).await;
+    app.clock.advance(Duration::hours(24));
+    let admin = app.log_in_as_demo_admin().await;
+    let again = app
+        .invite(&admin, seed::CUSTOMER_NUMBER, json!({ "email": "anna@example.com" }))
+        .await;
+    assert_eq!(again.status, 201, "{again:?}");
+    assert_eq!(again.body["invitation"]["id"], id.as_str());
+    assert_link_kept_while_listed(&app, &id).await;
+}
+
 #[tokio::test]
 async fn a_link_resent_away_or_deleted_is_not_found() {
     let app = TestApp::with_demo_customer().await;
@@ -444,6 +517,70 @@ async fn twenty_concurrent_accepts_of_one_link_make_one_account_and_one_membersh
         1,
         "one session for the one winner"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn losers_of_overlapping_new_account_accepts_hear_the_link_is_used_and_count_no_failed_log_in() {
+    let app = Arc::new(TestApp::with_demo_customer().await);
+    let admin = app.log_in_as_demo_admin().await;
+    // The race needs a loser to read the link before the winner commits and the email's
+    // credential after; the winner spends its argon2id hash in between, so later rounds spread
+    // the contenders wider to cover that time on a busy machine.
+    for (round, stagger_ms) in [1u64, 1, 3, 8].into_iter().enumerate() {
+        let email = format!("round{round}@example.com");
+        let (_, link) = app.invite_with_link(&admin, &email, &["Buyer"]).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(20));
+        let tasks: Vec<_> = (0..20u64)
+            .map(|i| {
+                let (app, link, barrier) = (app.clone(), link.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(i * stagger_ms)).await;
+                    // Each contender sets its own password: a loser that checked its password
+                    // against the winner's new account would fail it.
+                    let password = format!("{NEW_PASSWORD} {i}");
+                    let response = app.accept(&link, None, &json!({ "password": password })).await;
+                    (password, response)
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        let statuses: Vec<u16> = outcomes.iter().map(|(_, r)| r.status).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "round {round}: {statuses:?}"
+        );
+        for (_, response) in outcomes.iter().filter(|(_, r)| r.status != 201) {
+            assert!(
+                [404, 409].contains(&response.status),
+                "round {round}: a loser answered {response:?}"
+            );
+            let code = response.body["code"].as_str().unwrap_or_default();
+            assert!(
+                ["invitation-not-found", "account-exists", "already-member"].contains(&code),
+                "round {round}: {response:?}"
+            );
+        }
+        assert_eq!(
+            app.failures_counted(&format!("LOGIN#{email}#")).await,
+            0,
+            "round {round}"
+        );
+        assert_eq!(
+            app.failures_counted(&format!("LOGINSRC#{}#", crate::helpers::DEFAULT_SOURCE))
+                .await,
+            0,
+            "round {round}"
+        );
+        // The owner logs in at once, from the same source the burst came from.
+        let (password, _) = outcomes.iter().find(|(_, r)| r.status == 201).unwrap();
+        let login = app.post_login(&email, password).await;
+        assert_eq!(login.status, 200, "round {round}: {login:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]

@@ -146,6 +146,56 @@ async fn assigning_rights_lifts_the_restriction_on_the_next_call_and_the_tour_sh
 }
 
 #[tokio::test]
+async fn a_step_of_an_area_the_member_cannot_reach_cannot_be_completed_so_granting_it_shows_it() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.log_in_as_demo_admin().await;
+    let (member, user_id) = restricted_member(&app, &admin, "anna@example.com").await;
+    let before = app.all_items().await;
+    for steps in [json!(["orders"]), json!(["orders", "invoices"])] {
+        app.post_json(
+            "/me/tour/complete",
+            Some(&member),
+            &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": steps }),
+        )
+        .await
+        .assert_problem(422, "invalid-tour-step");
+    }
+    assert_eq!(app.all_items().await, before, "nothing stored");
+
+    let buyer = app.demo_role("Buyer").await;
+    assert_eq!(app.assign(&admin, &user_id, json!([buyer])).await.status, 200);
+    let again = app.log_in("anna@example.com", PASSWORD).await;
+    assert_eq!(
+        app.my_access(&again, seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
+        json!(["orders"])
+    );
+    // With orders reachable, a step of another area is still refused, and the whole request with it.
+    app.post_json(
+        "/me/tour/complete",
+        Some(&again),
+        &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": ["orders", "invoices"] }),
+    )
+    .await
+    .assert_problem(422, "invalid-tour-step");
+    assert_eq!(
+        app.my_access(&again, seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
+        json!(["orders"])
+    );
+    // Completing a due step works, and completing it again (a retried request) changes nothing.
+    for _ in 0..2 {
+        let done = app
+            .post_json(
+                "/me/tour/complete",
+                Some(&again),
+                &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": ["orders"] }),
+            )
+            .await;
+        assert_eq!(done.status, 200, "{done:?}");
+        assert_eq!(done.body["tour"], json!([]));
+    }
+}
+
+#[tokio::test]
 async fn change_customer_is_offered_only_with_several_customers() {
     let app = TestApp::with_demo_customer().await;
     let admin = app.log_in_as_demo_admin().await;

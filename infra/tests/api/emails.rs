@@ -279,6 +279,40 @@ async fn a_resent_or_deleted_invitation_gets_no_email_for_its_dead_link() {
 }
 
 #[tokio::test]
+async fn an_invitation_resent_by_another_admin_names_that_admin_in_its_email_and_as_its_last_sender() {
+    let moto = Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let mut poller = poller(&app).await;
+    let first = app.log_in_as_demo_admin().await;
+    let second_email = unique("second.admin");
+    let second = app.demo_member(&second_email, &["Administrator"]).await;
+    let anna = unique("anna");
+    let (id, _) = app.invite_with_link(&first, &anna, &[]).await;
+    assert_eq!(app.resend(&second, seed::CUSTOMER_NUMBER, &id).await.status, 200);
+
+    let listed = app.list_invitations(&first, seed::CUSTOMER_NUMBER, "").await;
+    let listed = &listed.body["invitations"][0];
+    assert_eq!(listed["id"], id.as_str(), "{listed:?}");
+    assert_eq!(listed["invitedBy"]["email"], second_email.as_str(), "the last sender");
+    assert_eq!(
+        listed["firstInvitedBy"]["email"],
+        seed::ADMIN_EMAIL,
+        "the first inviter"
+    );
+    assert_eq!(listed["firstInvitedBy"]["userId"], seed::ADMIN_USER_ID);
+
+    poller.poll_once(&moto.bus()).await.unwrap();
+    let events = moto.received_events().await;
+    let resent = invitation_events(&events, &id);
+    assert_eq!(resent.len(), 2, "{events:#?}");
+    assert_eq!(deliver(&mailer(&app, moto.outbox()), resent[1]).await.unwrap().sent, 1);
+    let sent = to(&moto.sent_emails().await, &anna);
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].html.contains(&second_email), "{}", sent[0].html);
+    assert!(!sent[0].html.contains(seed::ADMIN_EMAIL), "{}", sent[0].html);
+}
+
+#[tokio::test]
 async fn the_invitation_is_written_in_the_admins_choice_or_else_the_customers_default_language() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;

@@ -127,6 +127,52 @@ async fn the_link_works_until_the_last_second_of_its_24_hours_even_while_stored(
 }
 
 #[tokio::test]
+async fn a_resend_by_another_admin_keeps_the_first_inviter_also_of_an_invitation_stored_before_it_was_kept() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = TestApp::with_demo_customer().await;
+    let first = app.log_in_as_demo_admin().await;
+    let second = app.demo_member("second.admin@example.com", &["Administrator"]).await;
+    let third = app.demo_member("third.admin@example.com", &["Administrator"]).await;
+    let id = app.invite_to_demo(&first, "anna@example.com").await;
+    // As stored before resends named their sender: only invitedBy, the first inviter.
+    app.app
+        .store
+        .client()
+        .update_item()
+        .table_name(&app.app.store.tables().data)
+        .key("PK", AttributeValue::S(format!("CUSTOMER#{CUSTOMER_NUMBER}")))
+        .key("SK", AttributeValue::S(format!("INVITATION#{id}")))
+        .update_expression("REMOVE firstInvitedBy, firstInvitedByEmail")
+        .send()
+        .await
+        .unwrap();
+    let listed = app.list_invitations(&first, CUSTOMER_NUMBER, "").await;
+    assert_eq!(
+        listed.body["invitations"][0]["firstInvitedBy"]["email"],
+        seed::ADMIN_EMAIL
+    );
+
+    for (resender, email) in [
+        (&second, "second.admin@example.com"),
+        (&third, "third.admin@example.com"),
+    ] {
+        assert_eq!(app.resend(resender, CUSTOMER_NUMBER, &id).await.status, 200);
+        let listed = app.list_invitations(&first, CUSTOMER_NUMBER, "").await;
+        let invitation = &listed.body["invitations"][0];
+        assert_eq!(invitation["invitedBy"]["email"], email, "{invitation:?}");
+        assert_eq!(
+            invitation["firstInvitedBy"]["email"],
+            seed::ADMIN_EMAIL,
+            "{invitation:?}"
+        );
+        assert_eq!(invitation["firstInvitedBy"]["userId"], seed::ADMIN_USER_ID);
+    }
+    // The resends charged the resending admins, not the first inviter.
+    assert_eq!(app.quota(&first, CUSTOMER_NUMBER).await.body["used"], 1);
+    assert_eq!(app.quota(&second, CUSTOMER_NUMBER).await.body["used"], 1);
+}
+
+#[tokio::test]
 async fn expired_invitations_are_listed_as_expired_for_30_days_and_can_be_resent() {
     let app = TestApp::with_demo_customer().await;
     let token = app.log_in_as_demo_admin().await;

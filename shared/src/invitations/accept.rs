@@ -22,8 +22,8 @@ use crate::memberships::RoleRef;
 use crate::roles::{CHANGING_UNTIL, RoleItem, change_admin_count};
 use crate::seats::{SeatItem, SeatStatus};
 use crate::sessions::{self, Attempt, Refusal, Session};
-use crate::store::transactions::{Reason, TransactionError, built, transact};
-use crate::store::{Store, epoch_seconds, item_key, keys};
+use crate::store::transactions::{Reason, TransactionError, built, transact, transact_get};
+use crate::store::{Item, Store, epoch_seconds, item_key, keys};
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -202,8 +202,8 @@ async fn live_invitation(store: &Store, token: &LinkToken, now: OffsetDateTime) 
     }
 }
 
-/// The customer, the credential and the roles, in one consistent BatchGetItem.
-async fn read_context(store: &Store, invitation: &Invitation) -> anyhow::Result<Context> {
+/// The keys of an invitation's customer, the invited email's credential and its roles.
+fn context_keys(invitation: &Invitation) -> Vec<Item> {
     let customer_pk = keys::customer(&invitation.customer_number);
     let mut wanted = vec![
         item_key(customer_pk.clone(), keys::CUSTOMER_SK.into()),
@@ -215,10 +215,10 @@ async fn read_context(store: &Store, invitation: &Invitation) -> anyhow::Result<
             .iter()
             .map(|role| item_key(customer_pk.clone(), keys::role_sk(role))),
     );
-    let items = store
-        .batch_get(wanted)
-        .await
-        .context("Failed to read an invitation's customer, credential and roles.")?;
+    wanted
+}
+
+fn context_from(items: impl IntoIterator<Item = Item>) -> anyhow::Result<Context> {
     let (mut customer, mut credential, mut roles) = (None, None, Vec::new());
     for item in items {
         match item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) {
@@ -237,6 +237,56 @@ async fn read_context(store: &Store, invitation: &Invitation) -> anyhow::Result<
         credential,
         roles,
     })
+}
+
+/// The customer, the credential and the roles, in one consistent BatchGetItem.
+async fn read_context(store: &Store, invitation: &Invitation) -> anyhow::Result<Context> {
+    let items = store
+        .batch_get(context_keys(invitation))
+        .await
+        .context("Failed to read an invitation's customer, credential and roles.")?;
+    context_from(items)
+}
+
+/// The same, in one snapshot with the invitation (TransactGetItems), for accepting: the
+/// credential is read as it was while `link` was still the invitation's current link. Read
+/// apart, a concurrent accept of this link could commit in between, and its brand-new account
+/// would turn this new-account accept into a password check against that account (a 401 that
+/// counts as a failed log-in of its owner). Without the invitation in the snapshot the link
+/// was used, replaced or withdrawn meanwhile.
+async fn read_context_to_accept(
+    store: &Store,
+    invitation: &Invitation,
+    link: &TokenHash,
+) -> Result<Context, AcceptError> {
+    let mut wanted = vec![item_key(
+        keys::customer(&invitation.customer_number),
+        keys::invitation_sk(&invitation.id),
+    )];
+    wanted.extend(context_keys(invitation));
+    let mut items = match transact_get(
+        store,
+        wanted,
+        "read an invitation with its customer, credential and roles",
+    )
+    .await
+    {
+        Ok(items) => items.into_iter(),
+        Err(TransactionError::Contention) => return Err(AcceptError::Busy),
+        Err(TransactionError::Other(error)) => return Err(error.into()),
+        Err(TransactionError::Cancelled(reasons)) => {
+            return Err(anyhow::anyhow!("A snapshot read was cancelled: {reasons:?}").into());
+        }
+    };
+    let still_current = items
+        .next()
+        .flatten()
+        .and_then(|item| item.get("linkHash").cloned())
+        .is_some_and(|hash| hash.as_s().is_ok_and(|hash| hash == link.as_str()));
+    if !still_current {
+        return Err(AcceptError::NotFound);
+    }
+    Ok(context_from(items.flatten())?)
 }
 
 /// Previews the invitation a link opens (three reads: link, invitation, the rest at once).
@@ -277,7 +327,8 @@ pub async fn accept(
     now: OffsetDateTime,
 ) -> Result<Accepted, AcceptError> {
     let invitation = live_invitation(store, token, now).await?;
-    let context = read_context(store, &invitation).await?;
+    let link = token.hash();
+    let context = read_context_to_accept(store, &invitation, &link).await?;
     let source = proof.source.clone();
     let acceptor = identify(store, &invitation, &context, proof, now).await?;
     tracing::info!(
@@ -289,7 +340,6 @@ pub async fn accept(
     let password_was_right = matches!(acceptor, Acceptor::Existing { by_password: true, .. });
     // The right password is no failure whether or not the transaction then succeeds; forgetting
     // it alongside the transaction costs no round trip.
-    let link = token.hash();
     let (accepted, ()) = tokio::join!(commit(store, &link, &invitation, &context, acceptor, now), async {
         if password_was_right {
             sessions::login_succeeded(store, &invitation.email, &source, now).await;

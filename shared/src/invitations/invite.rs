@@ -61,6 +61,8 @@ pub async fn invite(
             role_ids: new.role_ids.clone(),
             invited_by: admin.user_id,
             invited_by_email: admin.email.clone(),
+            first_invited_by: admin.user_id,
+            first_invited_by_email: admin.email.clone(),
             language: new.language,
             created_at: now,
             last_sent_at: now,
@@ -159,7 +161,8 @@ fn put_invitation(store: &Store, invitation: &Invitation) -> anyhow::Result<Tran
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Sends an expired invitation again, with the roles and sender of the new request.
+/// Sends an expired invitation again, with the roles and sender of the new request; who first
+/// invited stays.
 async fn reinvite(
     store: &Store,
     key: &LinkKey,
@@ -193,6 +196,8 @@ async fn reinvite(
         "roleIds = :roles",
         "invitedBy = :by",
         "invitedByEmail = :byEmail",
+        "firstInvitedBy = :firstBy",
+        "firstInvitedByEmail = :firstByEmail",
         "lastSentAt = :sent",
         "expiresAt = :expires",
         "LSI1SK = :lsi",
@@ -209,6 +214,11 @@ async fn reinvite(
         ),
         (":by", AttributeValue::S(item.invited_by.to_string())),
         (":byEmail", AttributeValue::S(item.invited_by_email.to_string())),
+        (":firstBy", AttributeValue::S(invitation.first_invited_by.to_string())),
+        (
+            ":firstByEmail",
+            AttributeValue::S(invitation.first_invited_by_email.to_string()),
+        ),
         (":sent", AttributeValue::S(time_text(now)?)),
         (":expires", AttributeValue::S(time_text(invitation.expires_at)?)),
         (":lsi", AttributeValue::S(item.lsi1sk.clone())),

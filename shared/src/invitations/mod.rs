@@ -14,7 +14,7 @@ pub use invite::{NewInvitation, invite};
 pub use list::{ListError, ListedInvitation, MAX_PAGE_SIZE, Page, StatusFilter, list};
 pub use resend::{Resent, resend};
 
-use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId, UserId};
+use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId, TokenHash, UserId};
 use crate::http::ApiError;
 use crate::links::{KeyId, Keyring, LinkNonce, LinkToken, StoredLink};
 use crate::memberships::admin_check;
@@ -54,10 +54,14 @@ pub struct Invitation {
     pub email: Email,
     /// The roles it grants, by id; a role deleted since grants nothing.
     pub role_ids: BTreeSet<RoleId>,
-    /// The admin who sent it last.
+    /// The admin who sent it last (the current link): the one its email names and charges.
     pub invited_by: UserId,
     /// That admin's email.
     pub invited_by_email: Email,
+    /// The admin who first invited the address (then resends by others change only `invited_by`).
+    pub first_invited_by: UserId,
+    /// That admin's email.
+    pub first_invited_by_email: Email,
     /// The email's language, if the admin chose one (else the customer's default).
     pub language: Option<Language>,
     /// First sent.
@@ -104,6 +108,12 @@ pub(crate) struct InvitationItem {
     role_ids: BTreeSet<RoleId>,
     invited_by: UserId,
     invited_by_email: Email,
+    /// Absent on invitations stored before resends named their sender: their `invitedBy` is
+    /// still the first inviter (a resend then copies it here before replacing it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_invited_by: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_invited_by_email: Option<Email>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     language: Option<Language>,
     #[serde(with = "time::serde::rfc3339")]
@@ -135,6 +145,8 @@ impl InvitationItem {
             role_ids: invitation.role_ids.clone(),
             invited_by: invitation.invited_by,
             invited_by_email: invitation.invited_by_email.clone(),
+            first_invited_by: Some(invitation.first_invited_by),
+            first_invited_by_email: Some(invitation.first_invited_by_email.clone()),
             language: invitation.language,
             created_at: invitation.created_at,
             last_sent_at: invitation.last_sent_at,
@@ -155,6 +167,10 @@ impl From<InvitationItem> for Invitation {
             customer_number: item.customer_number,
             email: item.email,
             role_ids: item.role_ids,
+            first_invited_by: item.first_invited_by.unwrap_or(item.invited_by),
+            first_invited_by_email: item
+                .first_invited_by_email
+                .unwrap_or_else(|| item.invited_by_email.clone()),
             invited_by: item.invited_by,
             invited_by_email: item.invited_by_email,
             language: item.language,
@@ -165,7 +181,7 @@ impl From<InvitationItem> for Invitation {
             link: StoredLink {
                 key_id: item.link_key_id,
                 nonce: LinkNonce::from_stored(item.link_nonce),
-                hash: crate::domain::TokenHash::from_stored(item.link_hash),
+                hash: TokenHash::from_stored(item.link_hash),
             },
         }
     }
@@ -186,8 +202,10 @@ pub struct InvitationView {
     pub roles: Option<Vec<crate::memberships::RoleRef>>,
     /// The role ids it grants.
     pub role_ids: BTreeSet<RoleId>,
-    /// Who sent it.
+    /// Who sent it last (the current link, whose email names this admin).
     pub invited_by: InviterView,
+    /// Who first invited the address.
+    pub first_invited_by: InviterView,
     /// First sent.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -201,7 +219,7 @@ pub struct InvitationView {
     pub expires_at: OffsetDateTime,
 }
 
-/// The admin who sent an invitation.
+/// An admin who sent an invitation.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InviterView {
@@ -224,6 +242,10 @@ impl InvitationView {
                 user_id: invitation.invited_by,
                 email: invitation.invited_by_email.clone(),
             },
+            first_invited_by: InviterView {
+                user_id: invitation.first_invited_by,
+                email: invitation.first_invited_by_email.clone(),
+            },
             created_at: invitation.created_at,
             last_sent_at: invitation.last_sent_at,
             send_count: invitation.send_count,
@@ -232,8 +254,10 @@ impl InvitationView {
     }
 }
 
-/// The link item: finds the invitation from a token's hash. Its TTL is the link's expiry;
-/// whether it still works is decided by the invitation (current hash, expiry), never by the TTL.
+/// The link item: finds the invitation from a token's hash. Whether the link still works is
+/// decided by the invitation (current hash, expiry), never by the TTL; the item is kept as long
+/// as its invitation is listed, so that an expired link says "expired" (410) all that time
+/// instead of "not found".
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct LinkItem {
@@ -246,15 +270,29 @@ pub(crate) struct LinkItem {
     ttl: i64,
 }
 
+impl LinkItem {
+    /// The item of the link `hash` to invitation `id`, whose link expires at `expires_at`.
+    fn new(hash: &TokenHash, customer: &CustomerNumber, id: InvitationId, expires_at: OffsetDateTime) -> Self {
+        Self {
+            pk: keys::link(hash),
+            sk: keys::LINK_SK.into(),
+            customer_number: customer.clone(),
+            invitation_id: id,
+            // The invitation's own TTL: DynamoDB may delete the link item any time after it
+            // (an expired link then answers 404 like a withdrawn one), never while the
+            // invitation is listed as expired; reads check expiry by the clock.
+            ttl: epoch_seconds(expires_at + LISTED_AFTER_EXPIRY),
+        }
+    }
+}
+
 fn put_link(store: &Store, invitation: &Invitation) -> anyhow::Result<TransactWriteItem> {
-    let item = LinkItem {
-        pk: keys::link(&invitation.link.hash),
-        sk: keys::LINK_SK.into(),
-        customer_number: invitation.customer_number.clone(),
-        invitation_id: invitation.id,
-        // DynamoDB may delete it any time after expiry; until then reads check expiry themselves.
-        ttl: epoch_seconds(invitation.expires_at),
-    };
+    let item = LinkItem::new(
+        &invitation.link.hash,
+        &invitation.customer_number,
+        invitation.id,
+        invitation.expires_at,
+    );
     let put = built(
         Put::builder()
             .table_name(&store.tables.data)

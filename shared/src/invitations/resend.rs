@@ -1,6 +1,7 @@
 use super::invite::time_text;
 use super::{InvitationError, LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkItem, quota_exhausted};
-use crate::domain::{CustomerNumber, InvitationId, UserId};
+use crate::domain::{CustomerNumber, InvitationId};
+use crate::http::Caller;
 use crate::links::{LinkKey, StoredLink};
 use crate::memberships::admin_check;
 use crate::quota;
@@ -22,12 +23,13 @@ pub struct Resent {
 
 /// Sends an invitation again with a new link valid for 24 hours; every earlier link dies at
 /// once. Counts toward the admin's quota. One transaction: the counter, the admin check, the
-/// invitation's new link, and the link item.
+/// invitation's new link and sender, and the link item. The resending admin becomes the
+/// invitation's sender (its email names them); who first invited is kept.
 #[tracing::instrument(name = "Resending an invitation", skip_all, fields(customer = %customer, invitation = %id))]
 pub async fn resend(
     store: &Store,
     key: &LinkKey,
-    admin: &UserId,
+    admin: &Caller,
     customer: &CustomerNumber,
     id: &InvitationId,
     now: OffsetDateTime,
@@ -39,9 +41,14 @@ pub async fn resend(
             .table_name(&store.tables.data)
             .key(keys::PK, AttributeValue::S(keys::customer(customer)))
             .key(keys::SK, AttributeValue::S(keys::invitation_sk(id)))
+            // An invitation stored before the first inviter was kept has it only in invitedBy;
+            // right-hand sides read the item as it was before this update.
             .update_expression(
                 "SET lastSentAt = :sent, expiresAt = :expires, LSI1SK = :lsi, linkKeyId = :key, \
-                 linkNonce = :nonce, linkHash = :hash, #ttl = :ttl ADD sendCount :one",
+                 linkNonce = :nonce, linkHash = :hash, #ttl = :ttl, \
+                 firstInvitedBy = if_not_exists(firstInvitedBy, invitedBy), \
+                 firstInvitedByEmail = if_not_exists(firstInvitedByEmail, invitedByEmail), \
+                 invitedBy = :by, invitedByEmail = :byEmail ADD sendCount :one",
             )
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#ttl", "ttl")
@@ -56,15 +63,11 @@ pub async fn resend(
                 AttributeValue::N(epoch_seconds(expires_at + LISTED_AFTER_EXPIRY).to_string()),
             )
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":by", AttributeValue::S(admin.user_id.to_string()))
+            .expression_attribute_values(":byEmail", AttributeValue::S(admin.email.to_string()))
             .build(),
     )?;
-    let link = LinkItem {
-        pk: keys::link(&link.hash),
-        sk: keys::LINK_SK.into(),
-        customer_number: customer.clone(),
-        invitation_id: *id,
-        ttl: epoch_seconds(expires_at),
-    };
+    let link = LinkItem::new(&link.hash, customer, *id, expires_at);
     let put_link = built(
         Put::builder()
             .table_name(&store.tables.data)
@@ -73,8 +76,8 @@ pub async fn resend(
             .build(),
     )?;
     let items = vec![
-        quota::spend_one(store, admin, now)?,
-        admin_check(store, customer, admin)?,
+        quota::spend_one(store, &admin.user_id, now)?,
+        admin_check(store, customer, &admin.user_id)?,
         TransactWriteItem::builder().update(update).build(),
         TransactWriteItem::builder().put(put_link).build(),
     ];

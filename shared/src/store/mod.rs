@@ -19,8 +19,8 @@
 //! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
-//! | invitation (link key id, nonce and hash, role ids, send count) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
-//! | invitation link | `LINK#{sha256(token)}` | `LINK` | | expiry |
+//! | invitation (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}` | expiry + 30 days |
+//! | invitation link (kept while its invitation is listed, so an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile | `USER#{userId}` | `USER` | | |
 //! | membership (role names, permissions, `revision`, `status` active or left, `tourSeen` string set) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
@@ -58,7 +58,8 @@
 //!   one again).
 //! - list: one Query of LSI1 (a key range per status, no filter), concurrently with GetItem
 //!   (admin check) and a Query of the customer's roles (names).
-//! - resend: one TransactWriteItems (quota, admin check, invitation's new link, link item).
+//! - resend: one TransactWriteItems (quota, admin check, invitation's new link and sender,
+//!   the first inviter kept, link item).
 //! - delete: one TransactWriteItems (admin check, delete invitation).
 //! - quota: GetItem (admin check) and GetItem (counter), concurrently.
 //! - roles: list = GetItem + two Queries (roles; seats and invitations for usage); create = one
@@ -70,13 +71,16 @@
 //!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems.
 //! - preview (`GET /invitations/{token}`): GetItem link, GetItem invitation, then one
 //!   BatchGetItem (customer, the email's credential, the invitation's roles).
-//! - accept: GetItem of the session first if one is sent; the same three reads; when a password
+//! - accept: GetItem of the session first if one is sent; GetItem link, GetItem invitation, then
+//!   one TransactGetItems (the invitation again, customer, credential, roles: one snapshot, so a
+//!   concurrent accept's new account is never seen without its consumed invitation); when a password
 //!   proves an existing account, log-in's two UpdateItems (count the attempt) before checking
 //!   it; then one TransactWriteItems (invitation, link, seat, membership, a check per role, user
 //!   and credential when new, admin count when an admin role, session), concurrently with
 //!   log-in's DeleteItem and UpdateItem that forget a right password's attempt.
 //! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
-//!   freed, admin count when an admin leaves). Tour complete, settings: one UpdateItem.
+//!   freed, admin count when an admin leaves). Tour complete: one UpdateItem, conditional on an
+//!   active membership that reaches every step's area. Settings: one UpdateItem.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation), and when the admin chose no
 //!   language, GetItem (the address's credential) then GetItem (its user's language);

@@ -1,12 +1,14 @@
 //! Running a TransactWriteItems: retried while DynamoDB cancels it for a conflict with another
 //! transaction on the same items (the quota counter of one admin makes that common), and
-//! otherwise answered with why each item failed.
+//! otherwise answered with why each item failed. Reading a consistent snapshot of several items
+//! with TransactGetItems, retried the same way.
 
 use super::Store;
 use anyhow::Context as _;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Get, TransactGetItem, TransactWriteItem};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -73,6 +75,64 @@ pub(crate) async fn transact(store: &Store, items: Vec<TransactWriteItem>, what:
         }
     }
     tracing::warn!(what, "gave up on a transaction after repeated conflicts");
+    Err(TransactionError::Contention)
+}
+
+/// Reads `keys` of the data table as one snapshot (TransactGetItems, at most 100 keys): no
+/// transaction's writes are seen in part. One entry per key, in order, `None` where there is
+/// no item. Retried while a concurrent transaction on the same items makes DynamoDB cancel it.
+pub(crate) async fn transact_get(
+    store: &Store,
+    keys: Vec<super::Item>,
+    what: &str,
+) -> Result<Vec<Option<super::Item>>, TransactionError> {
+    let items = keys
+        .into_iter()
+        .map(|key| {
+            let get = built(Get::builder().table_name(&store.tables.data).set_key(Some(key)).build())?;
+            Ok(TransactGetItem::builder().get(get).build())
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(TransactionError::Other)?;
+    let mut backoff = FIRST_BACKOFF;
+    for _ in 0..ATTEMPTS {
+        let result = store
+            .client
+            .transact_get_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
+        let error = match result {
+            Ok(output) => {
+                return Ok(output
+                    .responses
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|response| response.item)
+                    .collect());
+            }
+            Err(error) => error,
+        };
+        let conflict = match error.as_service_error() {
+            Some(TransactGetItemsError::TransactionCanceledException(cancelled)) => cancelled
+                .cancellation_reasons()
+                .iter()
+                .any(|reason| reason.code() == Some("TransactionConflict")),
+            _ => false,
+        };
+        if !conflict {
+            let transient = crate::aws::is_transient(&error);
+            let error = anyhow::Error::new(error).context(format!("Failed to {what}."));
+            return Err(TransactionError::Other(if transient {
+                error.context(crate::aws::Unavailable)
+            } else {
+                error
+            }));
+        }
+        tokio::time::sleep(jitter(backoff)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+    tracing::warn!(what, "gave up on a snapshot read after repeated conflicts");
     Err(TransactionError::Contention)
 }
 
