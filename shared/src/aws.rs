@@ -394,7 +394,11 @@ mod tests {
         let config = settings(Service::DynamoDb, &vars)
             .unwrap()
             .into_sdk_config(Service::DynamoDb, http_client);
-        aws_sdk_dynamodb::Client::new(&config)
+        // The trust is under test, not the timeouts: a handshake on a busy machine may be slow.
+        let config = aws_sdk_dynamodb::config::Builder::from(&config)
+            .timeout_config(TimeoutConfig::disabled())
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
     }
 
     /// HTTPS verifies the server against Amazon's roots: a server of another CA is refused at the
