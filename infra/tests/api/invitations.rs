@@ -61,6 +61,85 @@ async fn a_second_invite_to_a_pending_email_is_a_conflict_naming_the_invitation(
 }
 
 #[tokio::test]
+async fn one_invitation_reads_as_the_list_shows_it_at_the_invite_answers_location() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let invited = app
+        .invite(
+            &token,
+            CUSTOMER_NUMBER,
+            json!({ "email": "anna@example.com", "roleIds": [buyer] }),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    let location = invited.headers["location"].to_str().unwrap().to_owned();
+    let shown = app.get(&location, &token).await;
+    assert_eq!(shown.status, 200, "{shown:?}");
+    let list = app.list_invitations(&token, CUSTOMER_NUMBER, "").await;
+    assert_eq!(shown.body, list.body["invitations"][0]);
+    assert_eq!(shown.body["roles"], json!([{ "id": buyer, "name": "Buyer" }]));
+
+    // Expired, it is still shown (as expired) for as long as the list shows it.
+    app.clock.advance(LINK_LIFETIME + Duration::seconds(1));
+    let token = app.log_in_as_demo_admin().await;
+    let expired = app.get(&location, &token).await;
+    assert_eq!(expired.body["status"], "expired", "{expired:?}");
+    app.clock.advance(LISTED_AFTER_EXPIRY);
+    let token = app.log_in_as_demo_admin().await;
+    app.get(&location, &token)
+        .await
+        .assert_problem(404, "invitation-not-found");
+}
+
+#[tokio::test]
+async fn the_invitation_a_pending_conflict_names_can_be_read() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let again = app
+        .invite(&token, CUSTOMER_NUMBER, json!({ "email": "anna@example.com" }))
+        .await;
+    again.assert_problem(409, "invitation-pending");
+    let named = again.body["invitationId"].as_str().unwrap();
+    let shown = app.get_invitation(&token, CUSTOMER_NUMBER, named).await;
+    assert_eq!(shown.status, 200, "{shown:?}");
+    assert_eq!(shown.body["id"], id.as_str());
+    assert_eq!(shown.body["email"], "anna@example.com");
+}
+
+#[tokio::test]
+async fn unknown_deleted_and_other_customers_invitations_are_not_found_and_non_admins_are_refused() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let other = app.other_customer().await;
+    let other_admin = app.log_in(&other.admin_email, &other.admin_password).await;
+
+    for unknown in ["01KAWDEM0000000000000000NV", "not-an-id"] {
+        app.get_invitation(&token, CUSTOMER_NUMBER, unknown)
+            .await
+            .assert_problem(404, "invitation-not-found");
+    }
+    // Another customer's admin: not an admin here, and the id is unknown in its own customer.
+    let refused = app.get_invitation(&other_admin, CUSTOMER_NUMBER, &id).await;
+    refused.assert_problem(403, "not-an-admin");
+    assert!(!refused.body.to_string().contains("anna"), "{refused:?}");
+    app.get_invitation(&other_admin, &other.number, &id)
+        .await
+        .assert_problem(404, "invitation-not-found");
+    let member = app.demo_member("buyer@acme.example", &["Buyer"]).await;
+    app.get_invitation(&member, CUSTOMER_NUMBER, &id)
+        .await
+        .assert_problem(403, "not-an-admin");
+
+    assert_eq!(app.delete_invitation(&token, CUSTOMER_NUMBER, &id).await.status, 204);
+    app.get_invitation(&token, CUSTOMER_NUMBER, &id)
+        .await
+        .assert_problem(404, "invitation-not-found");
+}
+
+#[tokio::test]
 async fn inviting_an_active_member_is_a_conflict() {
     let app = TestApp::with_demo_customer().await;
     let token = app.log_in_as_demo_admin().await;

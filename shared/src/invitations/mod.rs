@@ -11,7 +11,7 @@ mod resend;
 
 pub use accept::{AcceptError, Accepted, Preview, Proof, accept, preview};
 pub use invite::{NewInvitation, invite};
-pub use list::{ListError, ListedInvitation, MAX_PAGE_SIZE, Page, StatusFilter, list};
+pub use list::{ListError, ListedInvitation, MAX_PAGE_SIZE, Page, StatusFilter, get, list};
 pub use resend::{Resent, resend};
 
 use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId, UserId};

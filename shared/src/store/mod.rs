@@ -57,7 +57,9 @@
 //!   invitation, then one more transaction (take over a deleted one's seat, or send an expired
 //!   one again).
 //! - list: one Query of LSI1 (a key range per status, no filter), concurrently with GetItem
-//!   (admin check) and a Query of the customer's roles (names).
+//!   (admin check) and a Query of the customer's roles (names). One invitation
+//!   (`GET .../invitations/{invitationId}`): GetItem of the invitation, concurrently with the
+//!   same GetItem (admin check) and Query (roles).
 //! - resend: one TransactWriteItems (quota, admin check, invitation's new link, link item).
 //! - delete: one TransactWriteItems (admin check, delete invitation).
 //! - quota: GetItem (admin check) and GetItem (counter), concurrently.
