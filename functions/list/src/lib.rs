@@ -40,10 +40,7 @@ async fn show(app: &App, request: &Request) -> Result<Response<Body>, ApiError> 
     let id = invitation_in_path(request)?;
     let now = app.clock.now();
     let listed = invitations::get(&app.store, &caller.user_id, &customer, &id, now).await?;
-    Ok(json(
-        StatusCode::OK,
-        &InvitationView::new(&listed.invitation, Some(listed.roles), now),
-    ))
+    Ok(json(StatusCode::OK, &InvitationView::listed(&listed, now)))
 }
 
 fn page_size(raw: Option<String>) -> Result<u16, ApiError> {
@@ -87,8 +84,8 @@ async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> 
         &ListAnswer {
             invitations: page
                 .invitations
-                .into_iter()
-                .map(|listed| InvitationView::new(&listed.invitation, Some(listed.roles), now))
+                .iter()
+                .map(|listed| InvitationView::listed(listed, now))
                 .collect(),
             next_cursor: page.next_cursor,
         },

@@ -3,7 +3,7 @@
 use crate::helpers::TestApp;
 use cloudhub::invitations::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState};
 use infra::seed::{self, CUSTOMER_NUMBER};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::HashSet;
 use time::Duration;
 
@@ -90,6 +90,35 @@ async fn one_invitation_reads_as_the_list_shows_it_at_the_invite_answers_locatio
     app.get(&location, &token)
         .await
         .assert_problem(404, "invitation-not-found");
+}
+
+#[tokio::test]
+async fn the_invite_answer_is_the_invitation_as_shown_but_without_role_names() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    for (email, role_ids) in [("anna@example.com", json!([buyer])), ("ben@example.com", json!([]))] {
+        let invited = app
+            .invite(&token, CUSTOMER_NUMBER, json!({ "email": email, "roleIds": role_ids }))
+            .await;
+        assert_eq!(invited.status, 201, "{invited:?}");
+        let location = invited.headers["location"].to_str().unwrap().to_owned();
+        let mut shown = app.get(&location, &token).await.body;
+        let roles = shown.as_object_mut().unwrap().remove("roles");
+        assert_eq!(invited.body["invitation"], shown, "{email}");
+        let names: Vec<Value> = role_ids.as_array().unwrap().iter().map(|_| json!("Buyer")).collect();
+        let shown_names: Vec<Value> = roles
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].clone())
+            .collect();
+        assert_eq!(
+            shown_names, names,
+            "{email}: the roles with names, an empty list when none"
+        );
+    }
 }
 
 #[tokio::test]

@@ -126,3 +126,40 @@ fn each_route_takes_exactly_the_query_parameters_the_document_declares() {
         assert!(operation["responses"].get("400").is_some(), "{name} documents 400");
     }
 }
+
+#[test]
+fn every_invitation_shown_carries_its_roles_and_the_invite_answer_only_lacks_their_names() {
+    let document = document();
+    let schemas = &document["components"]["schemas"];
+    let required = |schema: &Value| -> BTreeSet<String> {
+        schema["required"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|name| name.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let properties = |schema: &Value| -> BTreeSet<String> {
+        schema["properties"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|name| name.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let shown = &schemas["Invitation"];
+    assert!(
+        required(shown).contains("roles"),
+        "the list and getInvitation always show roles"
+    );
+    assert_eq!(
+        required(shown),
+        properties(shown),
+        "every field of a shown invitation is there"
+    );
+    let created = &schemas["CreatedInvitation"];
+    let mut expected = properties(shown);
+    expected.remove("roles");
+    assert_eq!(properties(created), expected);
+    assert_eq!(required(created), expected);
+}

@@ -181,7 +181,10 @@ pub struct InvitationView {
     pub email: Email,
     /// Pending or expired, now.
     pub status: InvitationStatus,
-    /// Its roles that still exist, with names (the list), or the ids asked for (a new invitation).
+    /// Its roles that still exist, with names. Absent only from the invite's answer: its one
+    /// transaction checks that the roles exist but cannot read their names (a successful
+    /// TransactWriteItems returns no item), and a read would be a second round trip; the
+    /// answer's `Location` shows them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<crate::memberships::RoleRef>>,
     /// The role ids it grants.
@@ -212,8 +215,17 @@ pub struct InviterView {
 }
 
 impl InvitationView {
-    /// The view of `invitation` at `now`, with resolved roles when known.
-    pub fn new(invitation: &Invitation, roles: Option<Vec<crate::memberships::RoleRef>>, now: OffsetDateTime) -> Self {
+    /// An invitation as the list and `GET .../invitations/{invitationId}` show it, at `now`.
+    pub fn listed(listed: &ListedInvitation, now: OffsetDateTime) -> Self {
+        Self::new(&listed.invitation, Some(listed.roles.clone()), now)
+    }
+
+    /// A new invitation as the invite answers it: as listed, but without role names.
+    pub fn created(invitation: &Invitation, now: OffsetDateTime) -> Self {
+        Self::new(invitation, None, now)
+    }
+
+    fn new(invitation: &Invitation, roles: Option<Vec<crate::memberships::RoleRef>>, now: OffsetDateTime) -> Self {
         Self {
             id: invitation.id,
             email: invitation.email.clone(),
