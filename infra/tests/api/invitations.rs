@@ -32,7 +32,7 @@ async fn an_admin_invites_with_roles_and_the_invitation_is_listed_as_pending() {
     assert_eq!(invitation["invitedBy"]["email"], seed::ADMIN_EMAIL);
     assert_eq!(invitation["sendCount"], 1);
     assert_eq!(
-        invitation["expiresAt"], "2026-11-25T09:30:00Z",
+        invitation["expiresAt"], "2026-11-25T09:30:00.000Z",
         "valid for exactly 24 hours"
     );
     assert_eq!(response.body["emailStatus"], "queued");
@@ -295,7 +295,7 @@ async fn resending_issues_a_new_link_kills_the_old_one_and_counts_toward_the_quo
     let resent = app.resend(&token, CUSTOMER_NUMBER, &id).await;
     assert_eq!(resent.status, 200, "{resent:?}");
     assert_eq!(
-        resent.body["expiresAt"], "2026-11-25T12:30:00Z",
+        resent.body["expiresAt"], "2026-11-25T12:30:00.000Z",
         "a new 24 hours from the resend"
     );
     let new_link = app.link_of(CUSTOMER_NUMBER, &id).await;

@@ -28,4 +28,5 @@ mod secrets;
 mod server;
 mod template;
 mod tenancy;
+mod timestamps;
 mod users;

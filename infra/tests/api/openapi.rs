@@ -163,3 +163,49 @@ fn every_invitation_shown_carries_its_roles_and_the_invite_answer_only_lacks_the
     assert_eq!(properties(created), expected);
     assert_eq!(required(created), expected);
 }
+
+#[test]
+fn every_timestamp_the_document_describes_is_a_timestamp() {
+    fn walk(value: &Value, path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Mapping(mapping) => {
+                for (key, child) in mapping {
+                    let key = key.as_str().unwrap_or_default();
+                    let path = format!("{path}/{key}");
+                    if path == "/components/schemas/Timestamp" {
+                        continue;
+                    }
+                    if key == "format" && child.as_str() == Some("date-time") {
+                        found.push(format!("{path}: a date-time that is not a Timestamp"));
+                    }
+                    // A property named `...At` is a Timestamp, alone or as `oneOf` with null.
+                    let is_property = path.contains("/properties/") && !path.ends_with("/properties");
+                    if is_property && key.ends_with("At") && child.is_mapping() {
+                        let text = serde_norway::to_string(child).unwrap();
+                        if !text.contains("#/components/schemas/Timestamp") {
+                            found.push(format!("{path}: not a Timestamp"));
+                        }
+                    }
+                    walk(child, &path, found);
+                }
+            }
+            Value::Sequence(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}/{index}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let document = document();
+    let pattern = document["components"]["schemas"]["Timestamp"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        pattern,
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
+    );
+    let mut found = Vec::new();
+    walk(&document, "", &mut found);
+    assert_eq!(found, Vec::<String>::new());
+}

@@ -237,10 +237,7 @@ impl ApiError {
                     object.extend(extensions.clone());
                 }
                 Self::QuotaExhausted { resets_at, .. } => {
-                    let resets_at = resets_at
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default();
-                    object.insert("resetsAt".into(), Value::String(resets_at));
+                    object.insert("resetsAt".into(), Value::String(super::timestamp::format(*resets_at)));
                 }
                 _ => {}
             }

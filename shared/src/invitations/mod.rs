@@ -192,20 +192,20 @@ pub struct InvitationView {
     /// Who sent it.
     pub invited_by: InviterView,
     /// First sent.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize")]
     pub created_at: OffsetDateTime,
     /// Last sent.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize")]
     pub last_sent_at: OffsetDateTime,
     /// How often it was sent.
     pub send_count: u32,
     /// When its link stops working.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize")]
     pub expires_at: OffsetDateTime,
 }
 
 /// The admin who sent an invitation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InviterView {
     /// The admin's id.
