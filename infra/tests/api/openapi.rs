@@ -209,3 +209,14 @@ fn every_timestamp_the_document_describes_is_a_timestamp() {
     walk(&document, "", &mut found);
     assert_eq!(found, Vec::<String>::new());
 }
+
+#[test]
+fn the_document_says_what_unknown_paths_and_methods_answer() {
+    let document = document();
+    let responses = &document["components"]["responses"];
+    let code =
+        |name: &str| &responses[name]["content"]["application/problem+json"]["schema"]["properties"]["code"]["const"];
+    assert_eq!(code("RouteNotFound"), "route-not-found");
+    assert_eq!(code("MethodNotAllowed"), "method-not-allowed");
+    assert_eq!(responses["MethodNotAllowed"]["headers"]["Allow"]["required"], true);
+}

@@ -5,6 +5,7 @@ mod caller;
 mod observe;
 mod params;
 mod problem;
+pub mod routes;
 pub mod timestamp;
 
 pub use caller::{AuthorizerContext, Caller, bearer_token, caller, source_address};
