@@ -82,3 +82,25 @@ async fn every_timestamp_in_every_answer_is_utc_with_milliseconds() {
     assert_timestamps("accept", &accepted, 1);
     assert_timestamps("resend", &app.resend(&admin, CUSTOMER_NUMBER, &id).await, 2);
 }
+
+#[tokio::test]
+async fn stored_items_keep_their_own_form_only_answers_change() {
+    let app = TestApp::with_demo_customer().await;
+    app.clock.advance(Duration::nanoseconds(123_456_789));
+    let admin = app.log_in_as_demo_admin().await;
+    let invited = app
+        .invite(&admin, CUSTOMER_NUMBER, json!({ "email": "anna@example.com" }))
+        .await;
+    assert_eq!(invited.body["invitation"]["createdAt"], "2026-11-24T09:30:00.123Z");
+    let stored = app
+        .items_containing("\"createdAt\":\"2026-11-24T09:30:00.123456789Z\"")
+        .await
+        .into_iter()
+        .filter(|item| item.contains(r#""SK":"INVITATION#"#))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        stored.len(),
+        1,
+        "the invitation as stored, in full precision: {stored:?}"
+    );
+}

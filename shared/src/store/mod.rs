@@ -79,6 +79,7 @@
 //!   log-in's DeleteItem and UpdateItem that forget a right password's attempt.
 //! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
 //!   freed, admin count when an admin leaves). Tour complete, settings: one UpdateItem.
+//! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation); welcome = GetItem (the user);
 //!   member left = GetItem (the membership) and, concurrently, a Query of GSI1 (the customer's
