@@ -65,6 +65,7 @@ FUNCTIONS = [
     ("leave-customer", "leave-customer-last-admin.json"),
     ("publisher", "publisher-invitation-created.json"),
     ("mailer", "mailer-user-registered.json"),
+    ("not-found", "not-found-unknown-path.json"),
     ("logout", "logout.json"),
 ]
 HELLO = "hello"

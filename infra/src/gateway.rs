@@ -2,12 +2,13 @@
 //! `template.yaml`, runs the authorizer on authorized routes, builds the very event API Gateway
 //! would send, and calls the function's own handler with it.
 
-use crate::routes::{Route, routes_in_template};
+use crate::routes::{Route, default_route_in_template, routes_in_template};
 use anyhow::bail;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cloudhub::App;
 use cloudhub::http::ApiError;
+use cloudhub::http::routes::DEFAULT_ROUTE;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_http::http::{HeaderMap, Method};
 use lambda_http::{Body, Response};
@@ -41,6 +42,8 @@ pub enum Function {
     Accept,
     /// `functions/leave-customer`
     LeaveCustomer,
+    /// `functions/not-found`: the `$default` route.
+    NotFound,
 }
 
 impl Function {
@@ -58,6 +61,7 @@ impl Function {
             "functions/users" => Some(Self::Users),
             "functions/accept" => Some(Self::Accept),
             "functions/leave-customer" => Some(Self::LeaveCustomer),
+            "functions/not-found" => Some(Self::NotFound),
             _ => None,
         }
     }
@@ -76,6 +80,7 @@ impl Function {
             Self::Users => users::handle(app, request).await,
             Self::Accept => accept::handle(app, request).await,
             Self::LeaveCustomer => leave_customer::handle(app, request).await,
+            Self::NotFound => not_found::handle(request).await,
         }
     }
 }
@@ -85,6 +90,8 @@ impl Function {
 pub struct Gateway {
     app: App,
     routes: Vec<(Route, Function)>,
+    /// The `$default` route: what answers requests no route takes.
+    default: (Route, Function),
 }
 
 /// An HTTP request as it arrives at the gateway.
@@ -108,17 +115,12 @@ impl Gateway {
     pub fn new(app: App) -> anyhow::Result<Self> {
         let mut routes = Vec::new();
         for route in routes_in_template()? {
-            let Some(function) = Function::from_code_uri(&route.code_uri) else {
-                bail!(
-                    "The local stack has no handler for {} (route {} {}).",
-                    route.code_uri,
-                    route.method,
-                    route.path
-                );
-            };
+            let function = handler_of(&route)?;
             routes.push((route, function));
         }
-        Ok(Self { app, routes })
+        let default = default_route_in_template()?;
+        let default = (default.clone(), handler_of(&default)?);
+        Ok(Self { app, routes, default })
     }
 
     /// The routes served.
@@ -147,9 +149,8 @@ impl Gateway {
                 .flatten()
                 .map(|parameters| (route, *function, parameters))
         });
-        let Some((route, function, parameters)) = matched else {
-            return ApiError::RouteNotFound(format!("{} {path}", request.method)).into_response();
-        };
+        let (route, function, parameters) =
+            matched.unwrap_or_else(|| (&self.default.0, self.default.1, Default::default()));
         let mut event = api_gateway_event(&request, route, &path, &query, &parameters);
         if route.authorized {
             let authorizer_event = match authorizer_event(&event) {
@@ -175,6 +176,18 @@ impl Gateway {
                     .into_response()
             }
         }
+    }
+}
+
+fn handler_of(route: &Route) -> anyhow::Result<Function> {
+    match Function::from_code_uri(&route.code_uri) {
+        Some(function) => Ok(function),
+        None => bail!(
+            "The local stack has no handler for {} (route {} {}).",
+            route.code_uri,
+            route.method,
+            route.path
+        ),
     }
 }
 
@@ -205,7 +218,11 @@ fn api_gateway_event(
         Err(_) => (Value::String(STANDARD.encode(&request.body)), true),
     };
     let now = OffsetDateTime::now_utc();
-    let route_key = format!("{} {}", route.method, route.path);
+    let route_key = if route.path == DEFAULT_ROUTE {
+        DEFAULT_ROUTE.to_owned()
+    } else {
+        format!("{} {}", route.method, route.path)
+    };
     json!({
         "version": "2.0",
         "routeKey": route_key,

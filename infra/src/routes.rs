@@ -1,6 +1,7 @@
 //! The HTTP API's routes as `template.yaml` declares them: each function's `HttpApi` events.
 
 use anyhow::{Context as _, bail};
+use cloudhub::http::routes::DEFAULT_ROUTE;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -49,8 +50,23 @@ struct EventAuth {
     authorizer: Option<String>,
 }
 
-/// Every `HttpApi` route of `template.yaml`, sorted by path and method.
+/// Every `HttpApi` route of `template.yaml` but `$default`, sorted by path and method.
 pub fn routes_in_template() -> anyhow::Result<Vec<Route>> {
+    Ok(every_route()?
+        .into_iter()
+        .filter(|route| route.path != DEFAULT_ROUTE)
+        .collect())
+}
+
+/// The `$default` route of `template.yaml`: what answers requests no other route takes.
+pub fn default_route_in_template() -> anyhow::Result<Route> {
+    every_route()?
+        .into_iter()
+        .find(|route| route.path == DEFAULT_ROUTE)
+        .context("template.yaml has no $default route.")
+}
+
+fn every_route() -> anyhow::Result<Vec<Route>> {
     let mut routes = Vec::new();
     for (logical_id, properties) in cloudhub::schema::resources_of_type("AWS::Serverless::Function")? {
         let function: FunctionProperties = serde_norway::from_value(properties)
@@ -61,7 +77,7 @@ pub fn routes_in_template() -> anyhow::Result<Vec<Route>> {
             }
             let event: HttpApiEvent = serde_norway::from_value(event.properties)
                 .with_context(|| format!("The event {logical_id}.{event_id} in template.yaml is malformed."))?;
-            if !event.path.starts_with('/') {
+            if !event.path.starts_with('/') && event.path != DEFAULT_ROUTE {
                 bail!("The route {} of {logical_id} does not start with /.", event.path);
             }
             routes.push(Route {

@@ -32,7 +32,7 @@ pub struct Member {
     /// Always `active`: members who left are no longer listed.
     pub status: MembershipStatus,
     /// When access began.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize_option")]
     pub joined_at: Option<OffsetDateTime>,
 }
 

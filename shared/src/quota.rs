@@ -23,7 +23,7 @@ pub struct Quota {
     /// Sends left today.
     pub remaining: u32,
     /// The next UTC midnight.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize")]
     pub resets_at: OffsetDateTime,
 }
 

@@ -45,7 +45,7 @@ impl TryFrom<AcceptBody> for Offered {
 #[serde(rename_all = "camelCase")]
 struct AcceptAnswer {
     session_token: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "cloudhub::http::timestamp::serialize")]
     expires_at: OffsetDateTime,
     user_id: String,
     email: String,

@@ -84,7 +84,7 @@ async fn invite(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let mut response = json(
         StatusCode::CREATED,
         &Invited {
-            invitation: InvitationView::new(&invitation, None, now),
+            invitation: InvitationView::created(&invitation, now),
             email_status: "queued",
         },
     );

@@ -1,12 +1,13 @@
 //! `GET /customers/{customerId}/invitations?status=pending|expired|all&limit=&cursor=`: the
-//! Invitations table, newest send first, one DynamoDB Query per page.
+//! Invitations table, newest send first, one DynamoDB Query per page; and
+//! `GET /customers/{customerId}/invitations/{invitationId}`: one invitation as the list shows it.
 
 use cloudhub::App;
 use cloudhub::domain::InvalidValue;
-use cloudhub::http::{ApiError, caller, customer_in_path, json, query_parameter};
+use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, json, query_parameter};
 use cloudhub::invitations::{self, InvitationView, MAX_PAGE_SIZE, StatusFilter};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 const DEFAULT_PAGE_SIZE: u16 = 25;
@@ -18,9 +19,28 @@ struct ListAnswer {
     next_cursor: Option<String>,
 }
 
-/// Handles `GET /customers/{customerId}/invitations`.
+/// Handles `GET /customers/{customerId}/invitations` and, when the path names an invitation,
+/// `GET /customers/{customerId}/invitations/{invitationId}`.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    list(app, &request).await.unwrap_or_else(ApiError::into_response)
+    let names_an_invitation = request
+        .path_parameters_ref()
+        .is_some_and(|parameters| parameters.first("invitationId").is_some());
+    let answer = if names_an_invitation {
+        show(app, &request).await
+    } else {
+        list(app, &request).await
+    };
+    answer.unwrap_or_else(ApiError::into_response)
+}
+
+#[tracing::instrument(name = "Reading an invitation", skip_all)]
+async fn show(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let id = invitation_in_path(request)?;
+    let now = app.clock.now();
+    let listed = invitations::get(&app.store, &caller.user_id, &customer, &id, now).await?;
+    Ok(json(StatusCode::OK, &InvitationView::listed(&listed, now)))
 }
 
 fn page_size(raw: Option<String>) -> Result<u16, ApiError> {
@@ -64,8 +84,8 @@ async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> 
         &ListAnswer {
             invitations: page
                 .invitations
-                .into_iter()
-                .map(|listed| InvitationView::new(&listed.invitation, Some(listed.roles), now))
+                .iter()
+                .map(|listed| InvitationView::listed(listed, now))
                 .collect(),
             next_cursor: page.next_cursor,
         },

@@ -42,7 +42,7 @@ impl TryFrom<LoginBody> for LoginAttempt {
 #[serde(rename_all = "camelCase")]
 struct LoginAnswer {
     session_token: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "cloudhub::http::timestamp::serialize")]
     expires_at: OffsetDateTime,
     user_id: String,
 }

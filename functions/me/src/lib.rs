@@ -37,7 +37,7 @@ struct UserView {
     id: String,
     email: String,
     language: Language,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "cloudhub::http::timestamp::serialize")]
     created_at: OffsetDateTime,
 }
 
@@ -60,7 +60,7 @@ struct CustomerAccess {
     roles: Vec<RoleRef>,
     permissions: BTreeSet<Permission>,
     admin: bool,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "cloudhub::http::timestamp::serialize")]
     joined_at: OffsetDateTime,
     #[serde(flatten)]
     access: Access,

@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 struct ResendAnswer {
     id: String,
     status: InvitationStatus,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "cloudhub::http::timestamp::serialize")]
     last_sent_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "cloudhub::http::timestamp::serialize")]
     expires_at: OffsetDateTime,
     email_status: &'static str,
 }

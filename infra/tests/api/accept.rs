@@ -21,7 +21,11 @@ async fn the_preview_names_customer_email_roles_expiry_and_whether_an_account_ex
     assert_eq!(preview.body["companyName"], seed::COMPANY_NAME);
     assert_eq!(preview.body["email"], "anna@example.com");
     assert_eq!(preview.body["accountExists"], false);
-    assert_eq!(preview.body["invitedBy"], seed::ADMIN_EMAIL);
+    assert_eq!(
+        preview.body["invitedBy"],
+        json!({ "userId": seed::ADMIN_USER_ID, "email": seed::ADMIN_EMAIL }),
+        "in the shape of the list's"
+    );
     assert_eq!(preview.body["roles"][0]["name"], "Buyer");
     let expires = time::OffsetDateTime::parse(
         preview.body["expiresAt"].as_str().unwrap(),

@@ -76,14 +76,40 @@ async fn bad_log_in_bodies_are_refused_with_a_code_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn unknown_routes_and_methods_are_problems_too() {
+async fn unknown_paths_are_404_and_a_known_paths_other_methods_405_naming_the_allowed_ones() {
     let app = TestApp::with_demo_customer().await;
-    app.request(Method::GET, "/nothing-here", &[], Vec::new())
-        .await
-        .assert_problem(404, "route-not-found");
-    app.request(Method::DELETE, "/me", &[], Vec::new())
-        .await
-        .assert_problem(404, "route-not-found");
+    let admin = app.log_in_as_demo_admin().await;
+    let authorization = format!("Bearer {admin}");
+    for session in [None, Some(authorization.as_str())] {
+        let headers: Vec<(&str, &str)> = session.map(|s| ("authorization", s)).into_iter().collect();
+        for path in [
+            "/nothing-here",
+            "/customers/100234/invitations/x/y/z",
+            "/me/nothing?limit=1",
+        ] {
+            app.request(Method::GET, path, &headers, Vec::new())
+                .await
+                .assert_problem(404, "route-not-found");
+        }
+        for (method, path, allowed) in [
+            (Method::DELETE, "/me", "GET"),
+            (Method::PATCH, "/customers/100234/invitations?status=all", "GET, POST"),
+            (
+                Method::PUT,
+                "/customers/100234/invitations/01KAWDEM0000000000000000NV",
+                "DELETE, GET",
+            ),
+            (Method::GET, "/auth/login", "POST"),
+            (Method::HEAD, "/me", "GET"),
+        ] {
+            let refused = app.request(method.clone(), path, &headers, Vec::new()).await;
+            assert_eq!(refused.status, 405, "{method} {path}: {refused:?}");
+            assert_eq!(refused.headers["allow"], allowed, "{method} {path}");
+            if method != Method::HEAD {
+                refused.assert_problem(405, "method-not-allowed");
+            }
+        }
+    }
 }
 
 #[tokio::test]

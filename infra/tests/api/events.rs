@@ -118,6 +118,7 @@ async fn every_sample_event_answers_as_its_name_says() {
                     "users" => users::handle(&app.app, request).await,
                     "accept" => accept::handle(&app.app, request).await,
                     "leave-customer" => leave_customer::handle(&app.app, request).await,
+                    "not-found" => not_found::handle(request).await,
                     other => panic!("no handler for {other}"),
                 };
                 assert_eq!(response.status().as_u16(), *status, "{file}: {:?}", response.body());

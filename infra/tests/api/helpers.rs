@@ -236,6 +236,11 @@ impl TestApp {
             .await
     }
 
+    pub async fn get_invitation(&self, token: &str, customer: &str, id: &str) -> TestResponse {
+        self.get(&format!("/customers/{customer}/invitations/{id}"), token)
+            .await
+    }
+
     pub async fn resend(&self, token: &str, customer: &str, id: &str) -> TestResponse {
         self.post_json(
             &format!("/customers/{customer}/invitations/{id}/resend"),

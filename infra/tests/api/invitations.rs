@@ -3,7 +3,7 @@
 use crate::helpers::TestApp;
 use cloudhub::invitations::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState};
 use infra::seed::{self, CUSTOMER_NUMBER};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::HashSet;
 use time::Duration;
 
@@ -32,7 +32,7 @@ async fn an_admin_invites_with_roles_and_the_invitation_is_listed_as_pending() {
     assert_eq!(invitation["invitedBy"]["email"], seed::ADMIN_EMAIL);
     assert_eq!(invitation["sendCount"], 1);
     assert_eq!(
-        invitation["expiresAt"], "2026-11-25T09:30:00Z",
+        invitation["expiresAt"], "2026-11-25T09:30:00.000Z",
         "valid for exactly 24 hours"
     );
     assert_eq!(response.body["emailStatus"], "queued");
@@ -58,6 +58,114 @@ async fn a_second_invite_to_a_pending_email_is_a_conflict_naming_the_invitation(
     assert_eq!(again.body["invitationId"], id.as_str());
     let quota = app.quota(&token, CUSTOMER_NUMBER).await;
     assert_eq!(quota.body["used"], 1, "the refused invite spent nothing");
+}
+
+#[tokio::test]
+async fn one_invitation_reads_as_the_list_shows_it_at_the_invite_answers_location() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    let invited = app
+        .invite(
+            &token,
+            CUSTOMER_NUMBER,
+            json!({ "email": "anna@example.com", "roleIds": [buyer] }),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    let location = invited.headers["location"].to_str().unwrap().to_owned();
+    let shown = app.get(&location, &token).await;
+    assert_eq!(shown.status, 200, "{shown:?}");
+    let list = app.list_invitations(&token, CUSTOMER_NUMBER, "").await;
+    assert_eq!(shown.body, list.body["invitations"][0]);
+    assert_eq!(shown.body["roles"], json!([{ "id": buyer, "name": "Buyer" }]));
+
+    // Expired, it is still shown (as expired) for as long as the list shows it.
+    app.clock.advance(LINK_LIFETIME + Duration::seconds(1));
+    let token = app.log_in_as_demo_admin().await;
+    let expired = app.get(&location, &token).await;
+    assert_eq!(expired.body["status"], "expired", "{expired:?}");
+    app.clock.advance(LISTED_AFTER_EXPIRY);
+    let token = app.log_in_as_demo_admin().await;
+    app.get(&location, &token)
+        .await
+        .assert_problem(404, "invitation-not-found");
+}
+
+#[tokio::test]
+async fn the_invite_answer_is_the_invitation_as_shown_but_without_role_names() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let buyer = app.demo_role("Buyer").await;
+    for (email, role_ids) in [("anna@example.com", json!([buyer])), ("ben@example.com", json!([]))] {
+        let invited = app
+            .invite(&token, CUSTOMER_NUMBER, json!({ "email": email, "roleIds": role_ids }))
+            .await;
+        assert_eq!(invited.status, 201, "{invited:?}");
+        let location = invited.headers["location"].to_str().unwrap().to_owned();
+        let mut shown = app.get(&location, &token).await.body;
+        let roles = shown.as_object_mut().unwrap().remove("roles");
+        assert_eq!(invited.body["invitation"], shown, "{email}");
+        let names: Vec<Value> = role_ids.as_array().unwrap().iter().map(|_| json!("Buyer")).collect();
+        let shown_names: Vec<Value> = roles
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].clone())
+            .collect();
+        assert_eq!(
+            shown_names, names,
+            "{email}: the roles with names, an empty list when none"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_invitation_a_pending_conflict_names_can_be_read() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let again = app
+        .invite(&token, CUSTOMER_NUMBER, json!({ "email": "anna@example.com" }))
+        .await;
+    again.assert_problem(409, "invitation-pending");
+    let named = again.body["invitationId"].as_str().unwrap();
+    let shown = app.get_invitation(&token, CUSTOMER_NUMBER, named).await;
+    assert_eq!(shown.status, 200, "{shown:?}");
+    assert_eq!(shown.body["id"], id.as_str());
+    assert_eq!(shown.body["email"], "anna@example.com");
+}
+
+#[tokio::test]
+async fn unknown_deleted_and_other_customers_invitations_are_not_found_and_non_admins_are_refused() {
+    let app = TestApp::with_demo_customer().await;
+    let token = app.log_in_as_demo_admin().await;
+    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let other = app.other_customer().await;
+    let other_admin = app.log_in(&other.admin_email, &other.admin_password).await;
+
+    for unknown in ["01KAWDEM0000000000000000NV", "not-an-id"] {
+        app.get_invitation(&token, CUSTOMER_NUMBER, unknown)
+            .await
+            .assert_problem(404, "invitation-not-found");
+    }
+    // Another customer's admin: not an admin here, and the id is unknown in its own customer.
+    let refused = app.get_invitation(&other_admin, CUSTOMER_NUMBER, &id).await;
+    refused.assert_problem(403, "not-an-admin");
+    assert!(!refused.body.to_string().contains("anna"), "{refused:?}");
+    app.get_invitation(&other_admin, &other.number, &id)
+        .await
+        .assert_problem(404, "invitation-not-found");
+    let member = app.demo_member("buyer@acme.example", &["Buyer"]).await;
+    app.get_invitation(&member, CUSTOMER_NUMBER, &id)
+        .await
+        .assert_problem(403, "not-an-admin");
+
+    assert_eq!(app.delete_invitation(&token, CUSTOMER_NUMBER, &id).await.status, 204);
+    app.get_invitation(&token, CUSTOMER_NUMBER, &id)
+        .await
+        .assert_problem(404, "invitation-not-found");
 }
 
 #[tokio::test]
@@ -233,7 +341,7 @@ async fn resending_issues_a_new_link_kills_the_old_one_and_counts_toward_the_quo
     let resent = app.resend(&token, CUSTOMER_NUMBER, &id).await;
     assert_eq!(resent.status, 200, "{resent:?}");
     assert_eq!(
-        resent.body["expiresAt"], "2026-11-25T12:30:00Z",
+        resent.body["expiresAt"], "2026-11-25T12:30:00.000Z",
         "a new 24 hours from the resend"
     );
     let new_link = app.link_of(CUSTOMER_NUMBER, &id).await;

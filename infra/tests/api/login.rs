@@ -17,7 +17,7 @@ async fn the_demo_admin_logs_in_and_the_session_opens_me() {
     assert_eq!(response.headers["cache-control"], "no-store");
     assert_eq!(response.body["userId"], seed::ADMIN_USER_ID);
     let expires_at = response.body["expiresAt"].as_str().unwrap();
-    assert_eq!(expires_at, "2026-11-24T21:30:00Z", "a session lasts 12 hours");
+    assert_eq!(expires_at, "2026-11-24T21:30:00.000Z", "a session lasts 12 hours");
     let token = response.body["sessionToken"].as_str().unwrap();
     assert_eq!(app.get_me(Some(token)).await.status, 200);
 }

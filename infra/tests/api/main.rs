@@ -29,4 +29,5 @@ mod secrets;
 mod server;
 mod template;
 mod tenancy;
+mod timestamps;
 mod users;

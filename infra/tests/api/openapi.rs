@@ -126,3 +126,97 @@ fn each_route_takes_exactly_the_query_parameters_the_document_declares() {
         assert!(operation["responses"].get("400").is_some(), "{name} documents 400");
     }
 }
+
+#[test]
+fn every_invitation_shown_carries_its_roles_and_the_invite_answer_only_lacks_their_names() {
+    let document = document();
+    let schemas = &document["components"]["schemas"];
+    let required = |schema: &Value| -> BTreeSet<String> {
+        schema["required"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|name| name.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let properties = |schema: &Value| -> BTreeSet<String> {
+        schema["properties"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|name| name.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let shown = &schemas["Invitation"];
+    assert!(
+        required(shown).contains("roles"),
+        "the list and getInvitation always show roles"
+    );
+    assert_eq!(
+        required(shown),
+        properties(shown),
+        "every field of a shown invitation is there"
+    );
+    let created = &schemas["CreatedInvitation"];
+    let mut expected = properties(shown);
+    expected.remove("roles");
+    assert_eq!(properties(created), expected);
+    assert_eq!(required(created), expected);
+}
+
+#[test]
+fn every_timestamp_the_document_describes_is_a_timestamp() {
+    fn walk(value: &Value, path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Mapping(mapping) => {
+                for (key, child) in mapping {
+                    let key = key.as_str().unwrap_or_default();
+                    let path = format!("{path}/{key}");
+                    if path == "/components/schemas/Timestamp" {
+                        continue;
+                    }
+                    if key == "format" && child.as_str() == Some("date-time") {
+                        found.push(format!("{path}: a date-time that is not a Timestamp"));
+                    }
+                    // A property named `...At` is a Timestamp, alone or as `oneOf` with null.
+                    let is_property = path.contains("/properties/") && !path.ends_with("/properties");
+                    if is_property && key.ends_with("At") && child.is_mapping() {
+                        let text = serde_norway::to_string(child).unwrap();
+                        if !text.contains("#/components/schemas/Timestamp") {
+                            found.push(format!("{path}: not a Timestamp"));
+                        }
+                    }
+                    walk(child, &path, found);
+                }
+            }
+            Value::Sequence(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}/{index}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let document = document();
+    let pattern = document["components"]["schemas"]["Timestamp"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        pattern,
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
+    );
+    let mut found = Vec::new();
+    walk(&document, "", &mut found);
+    assert_eq!(found, Vec::<String>::new());
+}
+
+#[test]
+fn the_document_says_what_unknown_paths_and_methods_answer() {
+    let document = document();
+    let responses = &document["components"]["responses"];
+    let code =
+        |name: &str| &responses[name]["content"]["application/problem+json"]["schema"]["properties"]["code"]["const"];
+    assert_eq!(code("RouteNotFound"), "route-not-found");
+    assert_eq!(code("MethodNotAllowed"), "method-not-allowed");
+    assert_eq!(responses["MethodNotAllowed"]["headers"]["Allow"]["required"], true);
+}

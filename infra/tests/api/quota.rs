@@ -18,7 +18,7 @@ async fn the_51st_invitation_of_a_day_is_refused_until_utc_midnight() {
     assert_eq!(quota.status, 200);
     assert_eq!(
         quota.body,
-        json!({ "limit": 50, "used": 50, "remaining": 0, "resetsAt": "2026-11-25T00:00:00Z" })
+        json!({ "limit": 50, "used": 50, "remaining": 0, "resetsAt": "2026-11-25T00:00:00.000Z" })
     );
     let before = app.all_items().await;
     let refused = app
@@ -27,7 +27,7 @@ async fn the_51st_invitation_of_a_day_is_refused_until_utc_midnight() {
     refused.assert_problem(429, "invitation-quota-exhausted");
     // 09:30 to midnight UTC.
     assert_eq!(refused.headers["retry-after"], "52200");
-    assert_eq!(refused.body["resetsAt"], "2026-11-25T00:00:00Z");
+    assert_eq!(refused.body["resetsAt"], "2026-11-25T00:00:00.000Z");
     let first = app.list_invitations(&token, CUSTOMER_NUMBER, "?limit=1").await.body["invitations"][0]["id"]
         .as_str()
         .unwrap()

@@ -53,7 +53,7 @@ fn every_function_is_an_arm64_rust_build_with_json_logs_tracing_and_its_own_reta
         .map(|(id, _)| id)
         .collect();
     let functions = resources_of(&template, "AWS::Serverless::Function");
-    assert_eq!(functions.len(), 15);
+    assert_eq!(functions.len(), 16);
     let mut used = BTreeSet::new();
     for (id, function) in functions {
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
@@ -281,6 +281,16 @@ fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition
     let template = template();
     for (id, function) in functions(&template) {
         let statements = statements(&template, function);
+        if id == "NotFoundFunction" {
+            // The `$default` route's answer needs no AWS service at all.
+            assert_eq!(function["Properties"]["Policies"], Value::Null, "{id} has no policy");
+            assert_eq!(
+                function["Properties"]["Role"],
+                Value::Null,
+                "{id} has no role of its own"
+            );
+            continue;
+        }
         assert!(!statements.is_empty(), "{id} has a policy");
         for statement in statements {
             let actions = actions(statement);
@@ -385,4 +395,27 @@ fn function_timeouts_stay_above_the_aws_clients_operation_timeouts() {
     }
     // A request waits for at most the authorizer's read and one more hanging call.
     assert!(operation(Service::DynamoDb) + operation(Service::SecretsManager) < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn requests_no_route_takes_go_to_the_not_found_function_which_knows_every_route() {
+    let default = infra::routes::default_route_in_template().unwrap();
+    assert_eq!(
+        (default.method.as_str(), default.code_uri.as_str(), default.authorized),
+        ("ANY", "functions/not-found", false),
+        "every method, no session needed"
+    );
+    let in_template: Vec<(String, String)> = routes_in_template()
+        .unwrap()
+        .into_iter()
+        .map(|route| (route.method, route.path))
+        .collect();
+    let known: Vec<(String, String)> = cloudhub::http::routes::ROUTES
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(
+        known, in_template,
+        "cloudhub::http::routes::ROUTES is template.yaml's routes"
+    );
 }

@@ -25,6 +25,7 @@ async fn an_admin_of_another_customer_can_neither_see_nor_change_this_one() {
         ),
         (Method::GET, format!("{base}/invitations"), json!(null)),
         (Method::POST, format!("{base}/invitations/{id}/resend"), json!({})),
+        (Method::GET, format!("{base}/invitations/{id}"), json!(null)),
         (Method::DELETE, format!("{base}/invitations/{id}"), json!(null)),
         (Method::GET, format!("{base}/invitation-quota"), json!(null)),
         (Method::GET, format!("{base}/roles"), json!(null)),

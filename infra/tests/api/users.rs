@@ -25,7 +25,7 @@ async fn the_user_management_table_lists_members_with_roles_and_restriction() {
     assert_eq!(rows[1]["restricted"], false);
     assert_eq!(rows[2]["restricted"], true);
     assert_eq!(rows[2]["status"], "active");
-    assert_eq!(rows[0]["joinedAt"], "2026-11-24T09:30:00Z");
+    assert_eq!(rows[0]["joinedAt"], "2026-11-24T09:30:00.000Z");
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@ mod caller;
 mod observe;
 mod params;
 mod problem;
+pub mod routes;
+pub mod timestamp;
 
 pub use caller::{AuthorizerContext, Caller, bearer_token, caller, source_address};
 pub use observe::{ProblemCode, RequestFacts, metric_of_answer, observed, run};

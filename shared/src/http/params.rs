@@ -75,6 +75,10 @@ pub fn query_parameters_of(route: &str) -> &'static [&'static str] {
 /// Refuses a query parameter the route does not take (400 `invalid-query`): a misspelt
 /// `staus=pending` would otherwise silently list everything.
 pub(crate) fn refuse_unknown_query_parameters(request: &Request, route: &str) -> Result<(), ApiError> {
+    // No route took the request: its answer is 404 or 405, whatever its query.
+    if route == super::routes::DEFAULT_ROUTE {
+        return Ok(());
+    }
     let allowed = query_parameters_of(route);
     let parameters = request.query_string_parameters_ref();
     let unknown = parameters

@@ -114,6 +114,12 @@ pub enum ApiError {
     /// No route matches the method and path.
     #[error("No route matches {0}.")]
     RouteNotFound(String),
+    /// The path exists, but not with this method.
+    #[error("This path takes only {}.", .allowed.join(", "))]
+    MethodNotAllowed {
+        /// The methods it takes (the `Allow` header).
+        allowed: Vec<&'static str>,
+    },
     /// A dependency is briefly unavailable; the request changed nothing and may be retried.
     #[error("The service is busy. Retry shortly; nothing was changed.")]
     Unavailable {
@@ -144,6 +150,7 @@ impl ApiError {
             }
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Gone { .. } => StatusCode::GONE,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -172,6 +179,7 @@ impl ApiError {
             | Self::Conflict { code, .. }
             | Self::Gone { code, .. } => code,
             Self::RouteNotFound(_) => "route-not-found",
+            Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::Unavailable { .. } => "service-unavailable",
             Self::Unexpected(_) => "internal-error",
         }
@@ -187,6 +195,7 @@ impl ApiError {
             StatusCode::TOO_MANY_REQUESTS => "Too many requests",
             StatusCode::FORBIDDEN => "Forbidden",
             StatusCode::NOT_FOUND => "Not found",
+            StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
             StatusCode::CONFLICT => "Conflict",
             StatusCode::GONE => "Gone",
             StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
@@ -237,10 +246,7 @@ impl ApiError {
                     object.extend(extensions.clone());
                 }
                 Self::QuotaExhausted { resets_at, .. } => {
-                    let resets_at = resets_at
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default();
-                    object.insert("resetsAt".into(), Value::String(resets_at));
+                    object.insert("resetsAt".into(), Value::String(super::timestamp::format(*resets_at)));
                 }
                 _ => {}
             }
@@ -255,6 +261,11 @@ impl ApiError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Self::MethodNotAllowed { allowed } = &self
+            && let Ok(allow) = HeaderValue::from_str(&allowed.join(", "))
+        {
+            headers.insert(header::ALLOW, allow);
         }
         response.extensions_mut().insert(super::ProblemCode(code));
         response

@@ -48,9 +48,9 @@ pub struct Preview {
     /// The roles it grants, those that still exist.
     pub roles: Vec<RoleRef>,
     /// The admin who sent it.
-    pub invited_by: Email,
+    pub invited_by: super::InviterView,
     /// Until when the link works.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize")]
     pub expires_at: OffsetDateTime,
 }
 
@@ -300,7 +300,10 @@ pub async fn preview(store: &Store, token: &LinkToken, now: OffsetDateTime) -> R
         email: invitation.email,
         account_exists: context.credential.is_some(),
         roles: context.role_refs(),
-        invited_by: invitation.invited_by_email,
+        invited_by: super::InviterView {
+            user_id: invitation.invited_by,
+            email: invitation.invited_by_email,
+        },
         expires_at: invitation.expires_at,
     })
 }

@@ -1,5 +1,5 @@
-use super::{Invitation, InvitationError, InvitationItem, InvitationStatus, LISTED_AFTER_EXPIRY};
-use crate::domain::{CustomerNumber, InvalidValue, UserId};
+use super::{Invitation, InvitationError, InvitationItem, InvitationStatus, LISTED_AFTER_EXPIRY, find_item};
+use crate::domain::{CustomerNumber, InvalidValue, InvitationId, RoleId, RoleName, UserId};
 use crate::memberships::{RoleRef, is_admin};
 use crate::roles;
 use crate::store::{Store, keys};
@@ -169,29 +169,14 @@ pub async fn list(
     if !admin {
         return Err(ListError::NotAdmin);
     }
-    let names: BTreeMap<_, _> = roles.into_iter().map(|role| (role.id, role.name)).collect();
+    let names = role_names(roles);
     let invitations = page
         .items()
         .iter()
         .map(|item| {
             let item: InvitationItem =
                 serde_dynamo::from_item(item.clone()).context("A stored invitation is malformed.")?;
-            let invitation = Invitation::from(item);
-            let roles = invitation
-                .role_ids
-                .iter()
-                .filter_map(|id| {
-                    names.get(id).map(|name| RoleRef {
-                        id: *id,
-                        name: name.clone(),
-                    })
-                })
-                .collect();
-            Ok(ListedInvitation {
-                status: invitation.status(now),
-                invitation,
-                roles,
-            })
+            Ok(ListedInvitation::new(Invitation::from(item), &names, now))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let next_cursor = page.last_evaluated_key().and_then(encode_cursor);
@@ -199,6 +184,57 @@ pub async fn list(
         invitations,
         next_cursor,
     })
+}
+
+/// One invitation of a customer as the list shows it: a consistent GetItem of the invitation,
+/// concurrently with the admin check and the customer's roles (names). Unknown ids and ids of
+/// another customer's invitations are not found; a non-admin learns neither.
+#[tracing::instrument(name = "Reading an invitation", skip_all, fields(customer = %customer, invitation = %id))]
+pub async fn get(
+    store: &Store,
+    admin: &UserId,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+    now: OffsetDateTime,
+) -> Result<ListedInvitation, InvitationError> {
+    let (admin, item, roles) = tokio::try_join!(
+        is_admin(store, customer, admin),
+        find_item(store, customer, id),
+        roles::list(store, customer),
+    )?;
+    if !admin {
+        return Err(InvitationError::NotAdmin);
+    }
+    let invitation = Invitation::from(item.ok_or(InvitationError::NotFound)?);
+    // Listed for 30 days after expiry: the same window as the list, whether or not TTL removed it.
+    if now > invitation.expires_at + LISTED_AFTER_EXPIRY {
+        return Err(InvitationError::NotFound);
+    }
+    Ok(ListedInvitation::new(invitation, &role_names(roles), now))
+}
+
+fn role_names(roles: Vec<roles::Role>) -> BTreeMap<RoleId, RoleName> {
+    roles.into_iter().map(|role| (role.id, role.name)).collect()
+}
+
+impl ListedInvitation {
+    fn new(invitation: Invitation, names: &BTreeMap<RoleId, RoleName>, now: OffsetDateTime) -> Self {
+        let roles = invitation
+            .role_ids
+            .iter()
+            .filter_map(|id| {
+                names.get(id).map(|name| RoleRef {
+                    id: *id,
+                    name: name.clone(),
+                })
+            })
+            .collect();
+        Self {
+            status: invitation.status(now),
+            invitation,
+            roles,
+        }
+    }
 }
 
 /// Why a list was refused.

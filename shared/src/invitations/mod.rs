@@ -11,7 +11,7 @@ mod resend;
 
 pub use accept::{AcceptError, Accepted, Preview, Proof, accept, preview};
 pub use invite::{NewInvitation, invite};
-pub use list::{ListError, ListedInvitation, MAX_PAGE_SIZE, Page, StatusFilter, list};
+pub use list::{ListError, ListedInvitation, MAX_PAGE_SIZE, Page, StatusFilter, get, list};
 pub use resend::{Resent, resend};
 
 use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId, TokenHash, UserId};
@@ -197,7 +197,10 @@ pub struct InvitationView {
     pub email: Email,
     /// Pending or expired, now.
     pub status: InvitationStatus,
-    /// Its roles that still exist, with names (the list), or the ids asked for (a new invitation).
+    /// Its roles that still exist, with names. Absent only from the invite's answer: its one
+    /// transaction checks that the roles exist but cannot read their names (a successful
+    /// TransactWriteItems returns no item), and a read would be a second round trip; the
+    /// answer's `Location` shows them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<crate::memberships::RoleRef>>,
     /// The role ids it grants.
@@ -207,20 +210,20 @@ pub struct InvitationView {
     /// Who first invited the address.
     pub first_invited_by: InviterView,
     /// First sent.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize")]
     pub created_at: OffsetDateTime,
     /// Last sent.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize")]
     pub last_sent_at: OffsetDateTime,
     /// How often it was sent.
     pub send_count: u32,
     /// When its link stops working.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::http::timestamp::serialize")]
     pub expires_at: OffsetDateTime,
 }
 
 /// An admin who sent an invitation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InviterView {
     /// The admin's id.
@@ -230,8 +233,17 @@ pub struct InviterView {
 }
 
 impl InvitationView {
-    /// The view of `invitation` at `now`, with resolved roles when known.
-    pub fn new(invitation: &Invitation, roles: Option<Vec<crate::memberships::RoleRef>>, now: OffsetDateTime) -> Self {
+    /// An invitation as the list and `GET .../invitations/{invitationId}` show it, at `now`.
+    pub fn listed(listed: &ListedInvitation, now: OffsetDateTime) -> Self {
+        Self::new(&listed.invitation, Some(listed.roles.clone()), now)
+    }
+
+    /// A new invitation as the invite answers it: as listed, but without role names.
+    pub fn created(invitation: &Invitation, now: OffsetDateTime) -> Self {
+        Self::new(invitation, None, now)
+    }
+
+    fn new(invitation: &Invitation, roles: Option<Vec<crate::memberships::RoleRef>>, now: OffsetDateTime) -> Self {
         Self {
             id: invitation.id,
             email: invitation.email.clone(),

@@ -57,7 +57,9 @@
 //!   invitation, then one more transaction (take over a deleted one's seat, or send an expired
 //!   one again).
 //! - list: one Query of LSI1 (a key range per status, no filter), concurrently with GetItem
-//!   (admin check) and a Query of the customer's roles (names).
+//!   (admin check) and a Query of the customer's roles (names). One invitation
+//!   (`GET .../invitations/{invitationId}`): GetItem of the invitation, concurrently with the
+//!   same GetItem (admin check) and Query (roles).
 //! - resend: one TransactWriteItems (quota, admin check, invitation's new link and sender,
 //!   the first inviter kept, link item).
 //! - delete: one TransactWriteItems (admin check, delete invitation).
@@ -81,6 +83,7 @@
 //! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
 //!   freed, admin count when an admin leaves). Tour complete: one UpdateItem, conditional on an
 //!   active membership that reaches every step's area. Settings: one UpdateItem.
+//! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation), and when the admin chose no
 //!   language, GetItem (the address's credential) then GetItem (its user's language);

@@ -1,0 +1,12 @@
+//! The HTTP API's `$default` route: every request no other route takes. An unknown path is 404
+//! `route-not-found`; a known path with another method is 405 `method-not-allowed` with `Allow`.
+//! Both are problem+json, as every other answer, where API Gateway alone would answer a bare
+//! `{"message":"Not Found"}`. No session and no AWS service is needed to say so.
+
+use cloudhub::http::routes;
+use lambda_http::{Body, Request, Response};
+
+/// Handles a request no route of the API takes.
+pub async fn handle(request: Request) -> Response<Body> {
+    routes::unmatched(request.method().as_str(), request.uri().path()).into_response()
+}
