@@ -220,3 +220,42 @@ fn the_document_says_what_unknown_paths_and_methods_answer() {
     assert_eq!(code("MethodNotAllowed"), "method-not-allowed");
     assert_eq!(responses["MethodNotAllowed"]["headers"]["Allow"]["required"], true);
 }
+
+/// API Gateway answers some requests itself, before or instead of a function: its throttle's 429
+/// and its 5xx when a function fails, as `{"message"}` in `application/json`. A client generated
+/// from the document must be able to type them on every operation.
+#[test]
+fn every_operation_describes_api_gateways_own_throttling_and_server_errors() {
+    let document = document();
+    let resolve = |value: &Value| -> Value {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => reference
+                .trim_start_matches("#/")
+                .split('/')
+                .fold(&document, |node, step| &node[step])
+                .clone(),
+            None => value.clone(),
+        }
+    };
+    let gateway_message = |response: &Value| {
+        resolve(response)["content"]["application/json"]["schema"]["$ref"].as_str()
+            == Some("#/components/schemas/GatewayMessage")
+    };
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_mapping().unwrap() {
+        for method in METHODS {
+            let Some(operation) = item.get(method) else { continue };
+            operations += 1;
+            let responses = &operation["responses"];
+            for status in ["429", "5XX"] {
+                assert!(
+                    gateway_message(&responses[status]),
+                    "{method} {path:?}: {status} without API Gateway's {{\"message\"}}"
+                );
+            }
+        }
+    }
+    assert!(operations >= 20, "{operations}");
+    let message = &document["components"]["schemas"]["GatewayMessage"];
+    assert_eq!(message["required"][0], "message");
+}
