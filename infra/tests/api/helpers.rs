@@ -584,6 +584,12 @@ pub mod contract {
     #[track_caller]
     pub fn assert_documented(route: Option<&str>, status: u16, body: &serde_json::Value) {
         let code = body["code"].as_str().unwrap_or_default();
+        if let (Ok(file), Some(route)) = (std::env::var("CLOUDHUB_RECORD_PROBLEMS"), route) {
+            use std::io::Write as _;
+            if let Ok(mut out) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
+                let _ = writeln!(out, "{route}\t{status}\t{code}");
+            }
+        }
         let Some(route) = route else {
             // The `$default` route: an unknown path, or a known path's other method.
             assert!(
