@@ -259,3 +259,37 @@ fn every_operation_describes_api_gateways_own_throttling_and_server_errors() {
     let message = &document["components"]["schemas"]["GatewayMessage"];
     assert_eq!(message["required"][0], "message");
 }
+
+/// A problem's extra members are tied to their codes (so a generated client knows when to read
+/// them, and schemathesis holds every answer it meets to it), and /me's notice to its screen.
+#[test]
+fn extra_problem_members_are_tied_to_their_codes_and_the_no_access_notice_to_its_screen() {
+    let document = document();
+    let problem = &document["components"]["schemas"]["Problem"];
+    let ties: BTreeSet<(String, String)> = problem["allOf"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|rule| {
+            let code = rule["if"]["properties"]["code"]["const"].as_str().unwrap().to_owned();
+            let field = rule["then"]["required"][0].as_str().unwrap().to_owned();
+            assert_eq!(rule["else"]["not"]["required"][0].as_str(), Some(field.as_str()));
+            (code, field)
+        })
+        .collect();
+    for (code, field) in [
+        ("invitation-pending", "invitationId"),
+        ("unknown-role", "roleIds"),
+        ("role-in-use", "members"),
+        ("invitation-quota-exhausted", "resetsAt"),
+    ] {
+        assert!(
+            ties.contains(&(code.to_owned(), field.to_owned())),
+            "{code} → {field}: {ties:?}"
+        );
+        assert!(problem["properties"][field] != Value::Null, "{field} is described");
+    }
+    let me = &document["components"]["schemas"]["Me"];
+    assert_eq!(me["if"]["properties"]["screen"]["const"], "no-access");
+    assert_eq!(me["then"]["required"].as_sequence().unwrap().len(), 2);
+}
