@@ -1,11 +1,12 @@
 //! `POST /customers/{customerId}/invitations`: an admin invites an email address with roles.
-//! One DynamoDB transaction (quota, admin, roles, seat, invitation, link); the email is owed
-//! from the moment the invitation exists.
+//! One DynamoDB transaction (quota, admin, roles, seat, invitation, link), and beside it, when
+//! the invitation has roles, a Query of the customer's roles for the answer's names; the email is
+//! owed from the moment the invitation exists.
 
 use cloudhub::App;
 use cloudhub::domain::{Email, InvalidValue, Language, RoleId};
 use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body};
-use cloudhub::invitations::{self, InvitationView, MAX_ROLES, NewInvitation};
+use cloudhub::invitations::{self, InvitationView, ListedInvitation, MAX_ROLES, NewInvitation};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -67,24 +68,44 @@ async fn invite(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let customer = customer_in_path(request)?;
     let invite: Invite = json_body::<InviteBody>(request)?.try_into()?;
     let now = app.clock.now();
-    let invitation = invitations::invite(
-        &app.store,
-        app.link_keys()?.keyring().await?.current(),
-        &caller,
-        NewInvitation {
-            customer: customer.clone(),
-            email: invite.email,
-            role_ids: invite.role_ids,
-            language: invite.language,
-        },
-        now,
-    )
-    .await?;
+    let keyring = app.link_keys()?.keyring().await?;
+    let with_roles = !invite.role_ids.is_empty();
+    // The answer names the roles as the list does. A successful transaction returns nothing, so
+    // the names are read beside it: one round trip still, a second call only with roles.
+    let names = async {
+        if with_roles {
+            cloudhub::roles::list(&app.store, &customer).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (invitation, names) = tokio::join!(
+        invitations::invite(
+            &app.store,
+            keyring.current(),
+            &caller,
+            NewInvitation {
+                customer: customer.clone(),
+                email: invite.email,
+                role_ids: invite.role_ids,
+                language: invite.language,
+            },
+            now,
+        ),
+        names
+    );
+    let invitation = invitation?;
+    let roles = match names {
+        Ok(roles) => roles,
+        // The invitation exists now: read the names once more rather than answer a failure.
+        Err(_) => cloudhub::roles::list(&app.store, &customer).await?,
+    };
     let location = format!("/customers/{customer}/invitations/{}", invitation.id);
+    let listed = ListedInvitation::with_roles(invitation, roles, now);
     let mut response = json(
         StatusCode::CREATED,
         &Invited {
-            invitation: InvitationView::created(&invitation, now),
+            invitation: InvitationView::listed(&listed, now),
             email_status: "queued",
         },
     );

@@ -218,6 +218,12 @@ fn role_names(roles: Vec<roles::Role>) -> BTreeMap<RoleId, RoleName> {
 }
 
 impl ListedInvitation {
+    /// `invitation` as the list shows it, its roles named from `roles` (the customer's roles as
+    /// read; ids not among them are left out, as deleted roles are).
+    pub fn with_roles(invitation: Invitation, roles: Vec<roles::Role>, now: OffsetDateTime) -> Self {
+        Self::new(invitation, &role_names(roles), now)
+    }
+
     fn new(invitation: Invitation, names: &BTreeMap<RoleId, RoleName>, now: OffsetDateTime) -> Self {
         let roles = invitation
             .role_ids

@@ -238,11 +238,6 @@ impl InvitationView {
         Self::new(&listed.invitation, Some(listed.roles.clone()), now)
     }
 
-    /// A new invitation as the invite answers it: as listed, but without role names.
-    pub fn created(invitation: &Invitation, now: OffsetDateTime) -> Self {
-        Self::new(invitation, None, now)
-    }
-
     fn new(invitation: &Invitation, roles: Option<Vec<crate::memberships::RoleRef>>, now: OffsetDateTime) -> Self {
         Self {
             id: invitation.id,

@@ -53,7 +53,8 @@
 //! - authorizer: GetItem session. Log-out: DeleteItem session.
 //! - `GET /me`: one Query of `USER#{userId}` (profile and every membership).
 //! - invite: one TransactWriteItems (quota counter, admin check, a check per role, seat,
-//!   invitation, link). Only when the seat names an earlier invitation: GetItem of that
+//!   invitation, link); when the invitation has roles, concurrently a Query of the customer's
+//!   roles, whose names the answer shows (a successful transaction returns nothing). Only when the seat names an earlier invitation: GetItem of that
 //!   invitation, then one more transaction (take over a deleted one's seat, or send an expired
 //!   one again).
 //! - list: one Query of LSI1 (a key range per status, no filter), concurrently with GetItem
