@@ -1,12 +1,12 @@
 //! Demo data for the local stack: one customer with roles and an admin who can log in at once.
 //! Ids and the demo session are fixed so that the sample events in `events/` name real data.
 
-use cloudhub::customers::{self, CreateCustomerError, FirstAdmin, NewCustomer};
 use cloudhub::domain::{
     CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, Permission, RoleName, SecretToken, UserId,
 };
 use cloudhub::sessions;
 use cloudhub::store::Store;
+use cloudhub::usecases::onboarding::{self as customers, CreateCustomerError, FirstAdmin, NewCustomer};
 use time::OffsetDateTime;
 
 /// The demo customer's number.

@@ -2,8 +2,7 @@
 
 use crate::domain::{Email, Language, PasswordHash, UserId};
 use crate::memberships::{Membership, MembershipItem};
-use crate::store::{Store, keys};
-use anyhow::Context as _;
+use crate::store::{Item, Store, Updated, decode, item_key, keys, text};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -88,29 +87,28 @@ impl CredentialItem {
     }
 }
 
+/// The attributes expressions name.
+pub(crate) mod attr {
+    pub(crate) const LANGUAGE: &str = "language";
+}
+
+fn user_key(user: &UserId) -> Item {
+    item_key(keys::user(user), keys::USER_SK.into())
+}
+
+/// The key of an email's credential.
+pub(crate) fn credential_key(email: &Email) -> Item {
+    item_key(keys::credential(email), keys::CREDENTIAL_SK.into())
+}
+
 /// The credential of an email address, if an account has it.
 #[tracing::instrument(name = "Reading a credential", skip_all)]
 pub async fn find_credential(store: &Store, email: &Email) -> anyhow::Result<Option<Credential>> {
-    let output = store
-        .client
-        .get_item()
-        .table_name(&store.tables.data)
-        .key(keys::PK, AttributeValue::S(keys::credential(email)))
-        .key(keys::SK, AttributeValue::S(keys::CREDENTIAL_SK.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(crate::aws::sdk_error("Failed to read a credential."))?;
-    output
-        .item
-        .map(|item| {
-            let item: CredentialItem = serde_dynamo::from_item(item).context("A stored credential is malformed.")?;
-            Ok(Credential {
-                user_id: item.user_id,
-                password_hash: PasswordHash::from_stored(item.password_hash),
-            })
-        })
-        .transpose()
+    let item: Option<CredentialItem> = store.get(credential_key(email), "a credential").await?;
+    Ok(item.map(|item| Credential {
+        user_id: item.user_id,
+        password_hash: PasswordHash::from_stored(item.password_hash),
+    }))
 }
 
 /// The account and all its memberships, in one strongly consistent Query of its partition.
@@ -128,36 +126,22 @@ pub(crate) async fn load_items(
     store: &Store,
     user_id: &UserId,
 ) -> anyhow::Result<(Option<UserItem>, Vec<MembershipItem>)> {
+    let query = store
+        .query()
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", text(keys::user(user_id)));
     let mut user = None;
     let mut memberships = Vec::new();
-    let mut start_key = None;
-    loop {
-        let output = store
-            .client
-            .query()
-            .table_name(&store.tables.data)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(keys::user(user_id)))
-            .consistent_read(true)
-            .set_exclusive_start_key(start_key)
-            .send()
-            .await
-            .map_err(crate::aws::sdk_error("Failed to query an account's partition."))?;
-        for item in output.items.unwrap_or_default() {
-            let sk = item
-                .get(keys::SK)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            if sk == keys::USER_SK {
-                user = Some(serde_dynamo::from_item(item).context("A stored user is malformed.")?);
-            } else if sk.starts_with(keys::MEMBERSHIP_SK_PREFIX) {
-                memberships.push(serde_dynamo::from_item(item).context("A stored membership is malformed.")?);
-            }
-        }
-        start_key = output.last_evaluated_key;
-        if start_key.is_none() {
-            break;
+    for item in store.query_all_items(query, "an account's partition").await? {
+        let sk = item
+            .get(keys::SK)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        if sk == keys::USER_SK {
+            user = Some(decode(item, "a user")?);
+        } else if sk.starts_with(keys::MEMBERSHIP_SK_PREFIX) {
+            memberships.push(decode(item, "a membership")?);
         }
     }
     Ok((user, memberships))
@@ -177,32 +161,16 @@ impl From<UserItem> for User {
 /// Sets an account's language (of its screens and its emails). `None` if there is no such account.
 #[tracing::instrument(name = "Changing the language", skip_all, fields(user_id = %user_id, language = %language.code()))]
 pub async fn set_language(store: &Store, user_id: &UserId, language: Language) -> anyhow::Result<Option<User>> {
-    let result = store
-        .client
-        .update_item()
-        .table_name(&store.tables.data)
-        .key(keys::PK, AttributeValue::S(keys::user(user_id)))
-        .key(keys::SK, AttributeValue::S(keys::USER_SK.into()))
+    let update = store
+        .update_item(user_key(user_id))
         .update_expression("SET #language = :language")
         .condition_expression("attribute_exists(PK)")
-        .expression_attribute_names("#language", "language")
-        .expression_attribute_values(":language", AttributeValue::S(language.code().into()))
-        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-        .send()
-        .await;
-    match result {
-        Ok(output) => {
-            let item: UserItem = serde_dynamo::from_item(output.attributes.unwrap_or_default())
-                .context("A stored user is malformed.")?;
-            Ok(Some(item.into()))
-        }
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(error) => Err(crate::aws::sdk_error("Failed to change a user's language.")(error)),
-    }
+        .expression_attribute_names("#language", attr::LANGUAGE)
+        .expression_attribute_values(":language", AttributeValue::S(language.code().into()));
+    Ok(
+        match store.update_returning::<UserItem>(update, "a user's language").await? {
+            Updated::Done(item) => Some(item.into()),
+            Updated::Refused(_) => None,
+        },
+    )
 }

@@ -84,7 +84,9 @@ pub fn is_unavailable(error: &anyhow::Error) -> bool {
 
 /// Turns an SDK call's failure into an error with `context`, marked [`Unavailable`] when it was a
 /// timeout, a failed connection, an unreadable answer, a 5xx or a throttling refusal.
-pub fn sdk_error<E>(context: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> anyhow::Error
+pub fn sdk_error<E>(
+    context: impl std::fmt::Display + std::fmt::Debug + Send + Sync + 'static,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> anyhow::Error
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {

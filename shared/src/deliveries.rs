@@ -23,8 +23,17 @@ pub enum Claim {
     InProgress,
 }
 
+/// The attributes expressions name, and the states a delivery is in.
+mod attr {
+    pub(super) const STATUS: &str = "status";
+    pub(super) const CLAIMED_UNTIL: &str = "claimedUntil";
+    pub(super) const TTL: &str = "ttl";
+    pub(super) const SENDING: &str = "sending";
+    pub(super) const SENT: &str = "sent";
+}
+
 fn key(event_key: &str, recipient: &crate::domain::Email) -> String {
-    format!("DELIVERY#{event_key}#{recipient}")
+    keys::delivery(event_key, recipient)
 }
 
 /// Claims the delivery of `event_key` to `recipient`.
@@ -40,19 +49,20 @@ pub async fn claim(
         .put_item()
         .table_name(&store.tables.data)
         .item(keys::PK, AttributeValue::S(key(event_key, recipient)))
-        .item(keys::SK, AttributeValue::S("DELIVERY".into()))
-        .item("status", AttributeValue::S("sending".into()))
+        .item(keys::SK, AttributeValue::S(keys::DELIVERY_SK.into()))
+        .item(attr::STATUS, AttributeValue::S(attr::SENDING.into()))
         .item(
-            "claimedUntil",
+            attr::CLAIMED_UNTIL,
             AttributeValue::N(epoch_seconds(now + CLAIM_FOR).to_string()),
         )
         .item(
-            "ttl",
+            attr::TTL,
             AttributeValue::N(epoch_seconds(now + REMEMBERED_FOR).to_string()),
         )
-        .condition_expression("attribute_not_exists(PK) OR (#status = :sending AND claimedUntil < :now)")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
+        .condition_expression("attribute_not_exists(PK) OR (#status = :sending AND #claimed < :now)")
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_names("#claimed", attr::CLAIMED_UNTIL)
+        .expression_attribute_values(":sending", AttributeValue::S(attr::SENDING.into()))
         .expression_attribute_values(":now", AttributeValue::N(epoch_seconds(now).to_string()))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
@@ -67,9 +77,9 @@ pub async fn claim(
             };
             let sent = failed
                 .item()
-                .and_then(|item| item.get("status"))
+                .and_then(|item| item.get(attr::STATUS))
                 .and_then(|status| status.as_s().ok())
-                .is_some_and(|status| status == "sent");
+                .is_some_and(|status| status == attr::SENT);
             Ok(if sent { Claim::AlreadySent } else { Claim::InProgress })
         }
     }
@@ -82,10 +92,11 @@ pub async fn mark_sent(store: &Store, event_key: &str, recipient: &crate::domain
         .update_item()
         .table_name(&store.tables.data)
         .key(keys::PK, AttributeValue::S(key(event_key, recipient)))
-        .key(keys::SK, AttributeValue::S("DELIVERY".into()))
-        .update_expression("SET #status = :sent REMOVE claimedUntil")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
+        .key(keys::SK, AttributeValue::S(keys::DELIVERY_SK.into()))
+        .update_expression("SET #status = :sent REMOVE #claimed")
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_names("#claimed", attr::CLAIMED_UNTIL)
+        .expression_attribute_values(":sent", AttributeValue::S(attr::SENT.into()))
         .send()
         .await
         .map_err(crate::aws::sdk_error("Failed to record a sent email."))?;
@@ -99,10 +110,10 @@ pub async fn release(store: &Store, event_key: &str, recipient: &crate::domain::
         .delete_item()
         .table_name(&store.tables.data)
         .key(keys::PK, AttributeValue::S(key(event_key, recipient)))
-        .key(keys::SK, AttributeValue::S("DELIVERY".into()))
+        .key(keys::SK, AttributeValue::S(keys::DELIVERY_SK.into()))
         .condition_expression("#status = :sending")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_values(":sending", AttributeValue::S(attr::SENDING.into()))
         .send()
         .await
         .map(drop)

@@ -1,8 +1,35 @@
 //! CloudHub invitations: the data crate every function shares.
 //!
-//! Domain values that cannot be invalid ([`domain`]), one module per domain area with its
-//! DynamoDB access ([`accounts`], [`customers`], [`memberships`], [`sessions`]), the tables and
-//! their keys ([`store`]), and the HTTP edge with its problem+json errors ([`http`]).
+//! # Layers
+//! Imports run one way, downwards (a test, `tests/layers.rs`, keeps it so):
+//! 1. [`domain`]: values that cannot be invalid; [`clock`], [`aws`], [`metrics`], [`telemetry`].
+//! 2. [`store`]: the tables, their keys, transactions with named parts, typed reads.
+//! 3. The aggregates, each owning its items' conditions and writes: [`customers`] (the admin
+//!    count), [`seats`], [`memberships`], [`accounts`], [`sessions`], [`quota`], [`roles`] (with
+//!    its lock), [`links`] (tokens and keys), [`invitations`] (with its link item),
+//!    [`deliveries`]; read models over them: [`access`], [`recipients`], [`events`], [`notices`].
+//! 4. [`usecases`]: one module per request's rule, composed of the aggregates.
+//! 5. [`http`]: requests, callers, answers, and the one map from refusals to problems.
+//!
+//! # Where each rule of PRODUCT.md lives
+//! | rule | module |
+//! |---|---|
+//! | 1 only admins manage invitations | [`memberships`] (`admin_check`, a part of every admin's transaction), [`http::AdminArea`] |
+//! | 2 quota | [`quota`] (`spend_one`), [`usecases::invite`], [`usecases::resend`] |
+//! | 3 link lifetime, listed 30 days | [`invitations`] (`LINK_LIFETIME`, `LISTED_AFTER_EXPIRY`, `status`), [`invitations::link`] |
+//! | 4 tokens, one accept wins, resend and delete kill links | [`links`], [`invitations`] (`consume`, `send_again`, `delete`), [`usecases::accept`] |
+//! | 5 pending invitation or member: 409 | [`seats`] (`take_for_invitation`, `holder`), [`usecases::invite`] |
+//! | 6 roles exist, deleting and editing reach invitations | [`roles::lock`] (`usable`, `unchanged`), [`usecases::roles`] |
+//! | 7 accepting | [`usecases::accept`] (`preview`, `identify`, `commit`) |
+//! | 8 restricted access, welcome tour | [`memberships`] (`is_restricted`, `complete_tour`), [`access`] |
+//! | 9, 11, 18 emails from the table's truth | [`events`], [`recipients`], [`deliveries`], `emails` |
+//! | 10 leaving, last admin | [`usecases::leave`], [`customers`] (`admin_count_change`) |
+//! | 12, 22 problems with codes | [`http`] (`ApiError`, `problems`), [`domain`] |
+//! | 13 link keys | [`links`] |
+//! | 14 nothing secret leaves | [`links`], [`telemetry`], [`events`] |
+//! | 15 failures end in seconds | [`aws`] |
+//! | 16 one account per mailbox | [`domain`] (`Email`) |
+//! | 17 log-in throttle | [`sessions`] |
 
 pub mod access;
 pub mod accounts;
@@ -17,7 +44,6 @@ pub mod events;
 pub mod http;
 pub mod invitations;
 pub mod links;
-pub mod members;
 pub mod memberships;
 pub mod metrics;
 pub mod notices;
@@ -32,6 +58,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod usecases;
 
 use std::sync::Arc;
 

@@ -2,19 +2,31 @@
 //!
 //! A membership stores its roles' names and the union of their permissions, so that access
 //! checks are one GetItem or one condition inside a transaction. Whatever changes a role
-//! changes the memberships holding it in the same transaction.
+//! changes the memberships holding it in the same transaction. This module owns every
+//! condition and write on memberships: the admin check, joining, role changes, leaving, and
+//! the welcome tour.
 
 use crate::domain::{CompanyName, CustomerNumber, Email, Permission, RoleId, RoleName, UserId};
-use crate::store::transactions::{TransactionError, built, transact};
-use crate::store::{Store, keys};
-use anyhow::Context as _;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use crate::store::{IntoTransactionItem as _, Item, Store, Updated, item_key, keys, number, text, time_text, value};
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
+
+/// The attributes expressions name.
+pub(crate) mod attr {
+    pub(crate) const STATUS: &str = "status";
+    pub(crate) const PERMISSIONS: &str = "permissions";
+    pub(crate) const ROLES: &str = "roles";
+    pub(crate) const REVISION: &str = "revision";
+    pub(crate) const TOUR_SEEN: &str = "tourSeen";
+    pub(crate) const LEFT_AT: &str = "leftAt";
+    pub(crate) const JOINED_AT: &str = "joinedAt";
+    pub(crate) const USER_ID: &str = "userId";
+    pub(crate) const EMAIL: &str = "email";
+    pub(crate) const CUSTOMER_NUMBER: &str = "customerNumber";
+    pub(crate) const COMPANY_NAME: &str = "companyName";
+}
 
 /// Whether a membership still grants access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +36,16 @@ pub enum MembershipStatus {
     Active,
     /// The user cancelled its access; blocked from then on.
     Left,
+}
+
+impl MembershipStatus {
+    /// As stored.
+    pub(crate) const fn code(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Left => "left",
+        }
+    }
 }
 
 /// A role as a membership names it.
@@ -63,6 +85,12 @@ impl Membership {
     /// Holds `user-management` in an active membership.
     pub fn is_admin(&self) -> bool {
         self.status == MembershipStatus::Active && self.permissions.contains(&Permission::UserManagement)
+    }
+
+    /// Whether it grants no rights (no roles, or roles without permissions): the restricted
+    /// portal.
+    pub fn is_restricted(&self) -> bool {
+        self.permissions.is_empty()
     }
 }
 
@@ -133,26 +161,25 @@ impl From<MembershipItem> for Membership {
     }
 }
 
+fn key(user: &UserId, customer: &CustomerNumber) -> Item {
+    item_key(keys::user(user), keys::membership_sk(customer))
+}
+
 /// The condition, inside a transaction, that `user` is an active admin of `customer`.
 pub(crate) fn admin_check(
     store: &Store,
     customer: &CustomerNumber,
     user: &UserId,
 ) -> anyhow::Result<TransactWriteItem> {
-    let check = built(
-        ConditionCheck::builder()
-            .table_name(&store.tables.data)
-            .key(keys::PK, AttributeValue::S(keys::user(user)))
-            .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
-            .condition_expression("#status = :active AND contains(#permissions, :admin)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#permissions", "permissions")
-            .expression_attribute_values(":active", AttributeValue::S("active".into()))
-            .expression_attribute_values(":admin", AttributeValue::S(Permission::UserManagement.code().into()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
+    store
+        .check(key(user, customer))
+        .condition_expression("#status = :active AND contains(#permissions, :admin)")
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_names("#permissions", attr::PERMISSIONS)
+        .expression_attribute_values(":active", text(MembershipStatus::Active.code()))
+        .expression_attribute_values(":admin", text(Permission::UserManagement.code()))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
+        .into_item()
 }
 
 /// Whether `user` is an active admin of `customer` (one consistent GetItem), for reads that
@@ -169,145 +196,117 @@ pub(crate) async fn find_item(
     user: &UserId,
     customer: &CustomerNumber,
 ) -> anyhow::Result<Option<MembershipItem>> {
-    let output = store
-        .client
-        .get_item()
-        .table_name(&store.tables.data)
-        .key(keys::PK, AttributeValue::S(keys::user(user)))
-        .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(crate::aws::sdk_error("Failed to read a membership."))?;
-    output
-        .item
-        .map(|item| serde_dynamo::from_item(item).context("A stored membership is malformed."))
-        .transpose()
+    store.get(key(user, customer), "a membership").await
 }
 
-/// Where the portal goes after a member left a customer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NextScreen {
-    /// Two or more customers remain: the user picks one.
-    ChooseCustomer,
-    /// One customer remains: its home page.
-    Home(Membership),
-    /// None remain: only language settings and log-out work.
-    NoAccess {
-        /// The user's language, to tell it so.
-        language: crate::domain::Language,
-    },
-}
+/// The revision a write computed from `seen` requires: unchanged since it was read (an item
+/// stored before revisions counts as revision 0).
+const UNCHANGED: &str = "(#revision = :seen OR (attribute_not_exists(#revision) AND :seen = :zero))";
 
-/// Why a member could not leave. Nothing was written.
-#[derive(Debug, thiserror::Error)]
-pub enum LeaveError {
-    /// The user has no active membership in the customer.
-    #[error("You have no access to this customer.")]
-    NotMember,
-    /// The user is the customer's last admin.
-    #[error("You are the last admin of this customer. Make another member an admin first, then leave.")]
-    LastAdmin,
-    /// The membership kept changing meanwhile.
-    #[error("Your access to this customer changed meanwhile; try again.")]
-    Busy,
-    /// Anything else.
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-/// Cancels `user`'s membership in `customer`, blocking its access at once: every access check
-/// reads the membership consistently, so the very next request, on any session, is refused.
-/// One read of the account, then one transaction: the membership marked left (unchanged since
-/// read), its seat freed (so the user can be invited again), and the admin count lowered when
-/// the user was an admin, on condition another admin remains. The membership's change to `left`
-/// is what owes the admins their email (the table's stream publishes it).
-#[tracing::instrument(name = "Leaving a customer", skip_all, fields(user_id = %user, customer = %customer))]
-pub async fn leave(
+/// Sets a membership's roles and permissions, if it is active and unchanged since it was read.
+/// When the acting admin is this member, the admin check is part of this update's condition
+/// (a transaction may touch an item once).
+pub(crate) fn set_roles(
     store: &Store,
-    user: &UserId,
-    customer: &CustomerNumber,
-    now: OffsetDateTime,
-) -> Result<NextScreen, LeaveError> {
-    // A role change racing the leave changes the revision; read again and retry.
-    for _ in 0..3 {
-        let (account, memberships) = crate::accounts::load_items(store, user).await?;
-        let language = account.map(|user| user.language).unwrap_or_default();
-        let (leaving, others): (Vec<_>, Vec<_>) = memberships
-            .into_iter()
-            .filter(|m| m.status == MembershipStatus::Active)
-            .partition(|m| &m.customer_number == customer);
-        let leaving = leaving.into_iter().next().ok_or(LeaveError::NotMember)?;
-        let was_admin = leaving.permissions.contains(&Permission::UserManagement);
-
-        let mut items = vec![mark_left(store, &leaving, now)?, free_seat(store, &leaving)?];
-        if was_admin {
-            items.push(crate::roles::change_admin_count(store, customer, -1)?);
-        }
-        match transact(store, items, "leave a customer").await {
-            Ok(()) => {
-                tracing::info!("left the customer");
-                let mut others: Vec<Membership> = others.into_iter().map(Membership::from).collect();
-                return Ok(match others.len() {
-                    0 => NextScreen::NoAccess { language },
-                    1 => NextScreen::Home(others.remove(0)),
-                    _ => NextScreen::ChooseCustomer,
-                });
-            }
-            Err(TransactionError::Cancelled(reasons)) => {
-                if was_admin && reasons[2].condition_failed() && !reasons[0].condition_failed() {
-                    return Err(LeaveError::LastAdmin);
-                }
-            }
-            Err(TransactionError::Contention) => return Err(LeaveError::Busy),
-            Err(TransactionError::Other(error)) => return Err(error.into()),
-        }
+    membership: &MembershipItem,
+    roles: &[RoleRef],
+    permissions: &BTreeSet<Permission>,
+    acting_admin: bool,
+) -> anyhow::Result<TransactWriteItem> {
+    let admin_condition = if acting_admin {
+        " AND contains(#permissions, :admin)"
+    } else {
+        ""
+    };
+    let condition = format!("#status = :active AND {UNCHANGED}{admin_condition}");
+    let mut update = store
+        .update(key(&membership.user_id, &membership.customer_number))
+        .update_expression("SET #roles = :roles, #permissions = :permissions, #revision = :next")
+        .condition_expression(condition)
+        .expression_attribute_names("#roles", attr::ROLES)
+        .expression_attribute_names("#permissions", attr::PERMISSIONS)
+        .expression_attribute_names("#revision", attr::REVISION)
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_values(":roles", value(&roles)?)
+        .expression_attribute_values(":permissions", value(permissions)?)
+        .expression_attribute_values(":next", number(membership.revision + 1))
+        .expression_attribute_values(":seen", number(membership.revision))
+        .expression_attribute_values(":zero", number(0))
+        .expression_attribute_values(":active", text(MembershipStatus::Active.code()));
+    if acting_admin {
+        update = update.expression_attribute_values(":admin", text(Permission::UserManagement.code()));
     }
-    Err(LeaveError::Busy)
+    update.into_item()
 }
 
-fn mark_left(store: &Store, membership: &MembershipItem, now: OffsetDateTime) -> anyhow::Result<TransactWriteItem> {
-    let update = built(
-        Update::builder()
-            .table_name(&store.tables.data)
-            .key(keys::PK, AttributeValue::S(membership.pk.clone()))
-            .key(keys::SK, AttributeValue::S(membership.sk.clone()))
-            .update_expression("SET #status = :left, leftAt = :now ADD #revision :one")
-            .condition_expression(
-                "#status = :active AND (#revision = :seen OR (attribute_not_exists(#revision) AND :seen = :zero))",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#revision", "revision")
-            .expression_attribute_values(":left", AttributeValue::S("left".into()))
-            .expression_attribute_values(":active", AttributeValue::S("active".into()))
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::S(
-                    now.format(&time::format_description::well_known::Rfc3339)
-                        .context("Failed to format a time.")?,
-                ),
-            )
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":seen", AttributeValue::N(membership.revision.to_string()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().update(update).build())
+/// Who joins a customer, with what.
+pub(crate) struct Joining<'a> {
+    pub user_id: UserId,
+    pub email: &'a Email,
+    pub customer: &'a CustomerNumber,
+    pub company_name: &'a CompanyName,
+    pub roles: &'a [RoleRef],
+    pub permissions: &'a BTreeSet<Permission>,
 }
 
-fn free_seat(store: &Store, membership: &MembershipItem) -> anyhow::Result<TransactWriteItem> {
-    let delete = built(
-        Delete::builder()
-            .table_name(&store.tables.data)
-            .key(keys::PK, AttributeValue::S(keys::customer(&membership.customer_number)))
-            .key(keys::SK, AttributeValue::S(keys::claimed_email_sk(&membership.email)))
-            .condition_expression("#status = :member AND userId = :user")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":member", AttributeValue::S("member".into()))
-            .expression_attribute_values(":user", AttributeValue::S(membership.user_id.to_string()))
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
+/// Writes the membership, or revives one the user cancelled earlier; fails if the user is an
+/// active member already. Its revision goes up, so a role change computed from the old
+/// membership cannot land on the new one.
+pub(crate) fn join(store: &Store, joining: &Joining<'_>, now: OffsetDateTime) -> anyhow::Result<TransactWriteItem> {
+    store
+        .update(key(&joining.user_id, joining.customer))
+        .update_expression(
+            "SET GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, #user = :user, #email = :email, \
+             #customer = :customer, #company = :company, #roles = :roles, \
+             #permissions = :permissions, #status = :active, #joined = :joined \
+             REMOVE #left ADD #revision :one",
+        )
+        .condition_expression("attribute_not_exists(PK) OR #status = :left")
+        .expression_attribute_names("#user", attr::USER_ID)
+        .expression_attribute_names("#email", attr::EMAIL)
+        .expression_attribute_names("#customer", attr::CUSTOMER_NUMBER)
+        .expression_attribute_names("#company", attr::COMPANY_NAME)
+        .expression_attribute_names("#roles", attr::ROLES)
+        .expression_attribute_names("#permissions", attr::PERMISSIONS)
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_names("#joined", attr::JOINED_AT)
+        .expression_attribute_names("#left", attr::LEFT_AT)
+        .expression_attribute_names("#revision", attr::REVISION)
+        .expression_attribute_values(":gsi1pk", text(keys::customer(joining.customer)))
+        .expression_attribute_values(":gsi1sk", text(keys::member_gsi1sk(joining.email)))
+        .expression_attribute_values(":user", text(joining.user_id))
+        .expression_attribute_values(":email", text(joining.email))
+        .expression_attribute_values(":customer", text(joining.customer))
+        .expression_attribute_values(":company", text(joining.company_name))
+        .expression_attribute_values(":roles", value(&joining.roles)?)
+        .expression_attribute_values(":permissions", value(joining.permissions)?)
+        .expression_attribute_values(":active", text(MembershipStatus::Active.code()))
+        .expression_attribute_values(":left", text(MembershipStatus::Left.code()))
+        .expression_attribute_values(":joined", time_text(now)?)
+        .expression_attribute_values(":one", number(1))
+        .into_item()
+}
+
+/// Marks an active membership left, if unchanged since it was read.
+pub(crate) fn mark_left(
+    store: &Store,
+    membership: &MembershipItem,
+    now: OffsetDateTime,
+) -> anyhow::Result<TransactWriteItem> {
+    store
+        .update(key(&membership.user_id, &membership.customer_number))
+        .update_expression("SET #status = :left, #leftAt = :now ADD #revision :one")
+        .condition_expression(format!("#status = :active AND {UNCHANGED}"))
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_names("#leftAt", attr::LEFT_AT)
+        .expression_attribute_names("#revision", attr::REVISION)
+        .expression_attribute_values(":left", text(MembershipStatus::Left.code()))
+        .expression_attribute_values(":active", text(MembershipStatus::Active.code()))
+        .expression_attribute_values(":now", time_text(now)?)
+        .expression_attribute_values(":one", number(1))
+        .expression_attribute_values(":seen", number(membership.revision))
+        .expression_attribute_values(":zero", number(0))
+        .into_item()
 }
 
 /// Why welcome-tour steps could not be marked seen. Nothing was recorded.
@@ -328,23 +327,6 @@ pub enum TourError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<TourError> for crate::http::ApiError {
-    fn from(error: TourError) -> Self {
-        let detail = error.to_string();
-        match error {
-            TourError::NotAMember => Self::NotFound {
-                code: "membership-not-found",
-                detail,
-            },
-            TourError::NotDue(_) => Self::InvalidValue(crate::domain::InvalidValue {
-                code: "invalid-tour-step",
-                reason: detail,
-            }),
-            TourError::Unexpected(error) => Self::Unexpected(error),
-        }
-    }
-}
-
 /// Records welcome-tour steps as seen, atomically (a set `ADD`), and returns the membership
 /// after it. Only steps of areas the membership reaches can be recorded, all or none, in the
 /// same UpdateItem (a condition per step); recording a seen step again changes nothing, so a
@@ -357,57 +339,78 @@ pub async fn complete_tour(
     steps: &BTreeSet<Permission>,
 ) -> Result<Membership, TourError> {
     let mut condition = "#status = :active".to_owned();
-    let mut request = store
-        .client
-        .update_item()
-        .table_name(&store.tables.data)
-        .key(keys::PK, AttributeValue::S(keys::user(user)))
-        .key(keys::SK, AttributeValue::S(keys::membership_sk(customer)))
-        .update_expression("ADD tourSeen :steps")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_names("#permissions", "permissions")
+    let mut update = store
+        .update_item(key(user, customer))
+        .update_expression("ADD #seen :steps")
+        .expression_attribute_names("#seen", attr::TOUR_SEEN)
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_names("#permissions", attr::PERMISSIONS)
         .expression_attribute_values(
             ":steps",
-            AttributeValue::Ss(steps.iter().map(|step| step.code().to_owned()).collect()),
+            aws_sdk_dynamodb::types::AttributeValue::Ss(steps.iter().map(|step| step.code().to_owned()).collect()),
         )
-        .expression_attribute_values(":active", AttributeValue::S("active".into()));
+        .expression_attribute_values(":active", text(MembershipStatus::Active.code()));
     for (i, step) in steps.iter().enumerate() {
         condition.push_str(&format!(" AND contains(#permissions, :step{i})"));
-        request = request.expression_attribute_values(format!(":step{i}"), AttributeValue::S(step.code().into()));
+        update = update.expression_attribute_values(format!(":step{i}"), text(step.code()));
     }
-    let result = request
-        .condition_expression(condition)
-        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .send()
-        .await;
-    let error = match result {
-        Ok(output) => {
-            let item: MembershipItem = serde_dynamo::from_item(output.attributes.unwrap_or_default())
-                .context("A stored membership is malformed.")?;
-            return Ok(item.into());
-        }
-        Err(error) => error,
-    };
-    if !error
-        .as_service_error()
-        .is_some_and(|e| e.is_conditional_check_failed_exception())
-    {
-        return Err(crate::aws::sdk_error("Failed to record tour steps.")(error).into());
-    }
+    let update = update.condition_expression(condition);
     // The membership as the condition saw it: none or left, or active without some step's area.
-    let item = match error.into_service_error() {
-        UpdateItemError::ConditionalCheckFailedException(failed) => failed.item,
-        _ => None,
+    let membership = match store.update_returning::<MembershipItem>(update, "tour steps").await? {
+        Updated::Done(item) => return Ok(item.into()),
+        Updated::Refused(None) => return Err(TourError::NotAMember),
+        Updated::Refused(Some(item)) => crate::store::decode::<MembershipItem>(item, "a membership")?,
     };
-    let Some(item) = item else {
-        return Err(TourError::NotAMember);
-    };
-    let membership: MembershipItem = serde_dynamo::from_item(item).context("A stored membership is malformed.")?;
     if membership.status != MembershipStatus::Active {
         return Err(TourError::NotAMember);
     }
     Err(TourError::NotDue(
         steps.difference(&membership.permissions).copied().collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attributes_expressions_name_are_on_the_item() {
+        let role = RoleRef {
+            id: RoleId::generate(),
+            name: RoleName::parse("Buyer").unwrap(),
+        };
+        let membership = Membership {
+            user_id: UserId::generate(),
+            email: Email::parse("anna@example.com").unwrap(),
+            customer_number: CustomerNumber::parse("100234").unwrap(),
+            company_name: CompanyName::parse("ACME").unwrap(),
+            roles: vec![role],
+            permissions: [Permission::Orders].into_iter().collect(),
+            status: MembershipStatus::Active,
+            joined_at: OffsetDateTime::UNIX_EPOCH,
+            tour_seen: BTreeSet::new(),
+        };
+        let mut item = MembershipItem::from(&membership);
+        item.tour_seen.insert(Permission::Orders);
+        let stored: Item = serde_dynamo::to_item(item).unwrap();
+        for name in [
+            attr::STATUS,
+            attr::PERMISSIONS,
+            attr::ROLES,
+            attr::REVISION,
+            attr::TOUR_SEEN,
+            attr::JOINED_AT,
+            attr::USER_ID,
+            attr::EMAIL,
+            attr::CUSTOMER_NUMBER,
+            attr::COMPANY_NAME,
+            keys::GSI1PK,
+            keys::GSI1SK,
+        ] {
+            assert!(stored.contains_key(name), "{name}");
+        }
+        for status in [MembershipStatus::Active, MembershipStatus::Left] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.code());
+        }
+    }
 }

@@ -3,9 +3,8 @@
 //! transaction that sends, so a refused or failed request spends nothing.
 
 use crate::domain::UserId;
-use crate::store::transactions::built;
-use crate::store::{Store, epoch_seconds, keys};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use crate::store::{IntoTransactionItem as _, Item, Store, epoch_seconds, item_key, keys, number};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime, Time};
 
@@ -23,7 +22,7 @@ pub struct Quota {
     /// Sends left today.
     pub remaining: u32,
     /// The next UTC midnight.
-    #[serde(serialize_with = "crate::http::timestamp::serialize")]
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub resets_at: OffsetDateTime,
 }
 
@@ -33,53 +32,47 @@ pub fn resets_at(now: OffsetDateTime) -> OffsetDateTime {
     (today + Duration::days(1)).with_time(Time::MIDNIGHT).assume_utc()
 }
 
-fn key(admin: &UserId, now: OffsetDateTime) -> String {
-    keys::quota(admin, now.to_offset(time::UtcOffset::UTC).date())
+/// The attributes expressions name.
+mod attr {
+    pub(super) const SENT: &str = "sent";
+    pub(super) const TTL: &str = "ttl";
+}
+
+/// The counter of `admin`'s sends on `now`'s UTC day.
+fn key(admin: &UserId, now: OffsetDateTime) -> Item {
+    item_key(
+        keys::quota(admin, now.to_offset(time::UtcOffset::UTC).date()),
+        keys::QUOTA_SK.into(),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct Counter {
+    #[serde(default)]
+    sent: u32,
 }
 
 /// The transaction item that spends one send, failing its condition when the day's quota is used up.
 pub(crate) fn spend_one(store: &Store, admin: &UserId, now: OffsetDateTime) -> anyhow::Result<TransactWriteItem> {
-    let update = built(
-        Update::builder()
-            .table_name(&store.tables.data)
-            .key(keys::PK, AttributeValue::S(key(admin, now)))
-            .key(keys::SK, AttributeValue::S(keys::QUOTA_SK.into()))
-            .update_expression("ADD #sent :one SET #ttl = :ttl")
-            .condition_expression("attribute_not_exists(#sent) OR #sent < :limit")
-            .expression_attribute_names("#sent", "sent")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(DAILY_LIMIT.to_string()))
-            // A day after the reset, so the counter outlives its day even if TTL runs early.
-            .expression_attribute_values(
-                ":ttl",
-                AttributeValue::N(epoch_seconds(resets_at(now) + Duration::days(1)).to_string()),
-            )
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    store
+        .update(key(admin, now))
+        .update_expression("ADD #sent :one SET #ttl = :ttl")
+        .condition_expression("attribute_not_exists(#sent) OR #sent < :limit")
+        .expression_attribute_names("#sent", attr::SENT)
+        .expression_attribute_names("#ttl", attr::TTL)
+        .expression_attribute_values(":one", number(1))
+        .expression_attribute_values(":limit", number(DAILY_LIMIT))
+        // A day after the reset, so the counter outlives its day even if TTL runs early.
+        .expression_attribute_values(":ttl", number(epoch_seconds(resets_at(now) + Duration::days(1))))
+        .into_item()
 }
 
 /// The admin's quota today (one consistent GetItem).
 pub async fn read(store: &Store, admin: &UserId, now: OffsetDateTime) -> anyhow::Result<Quota> {
-    let output = store
-        .client
-        .get_item()
-        .table_name(&store.tables.data)
-        .key(keys::PK, AttributeValue::S(key(admin, now)))
-        .key(keys::SK, AttributeValue::S(keys::QUOTA_SK.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(crate::aws::sdk_error("Failed to read an admin's quota."))?;
-    let used = output
-        .item
-        .and_then(|item| {
-            item.get("sent")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<u32>().ok())
-        })
-        .unwrap_or(0);
+    let used = store
+        .get::<Counter>(key(admin, now), "an admin's quota")
+        .await?
+        .map_or(0, |counter| counter.sent);
     Ok(Quota {
         limit: DAILY_LIMIT,
         used,

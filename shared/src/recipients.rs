@@ -167,14 +167,20 @@ pub async fn admins(store: &Store, customer: &CustomerNumber) -> anyhow::Result<
         .client
         .query()
         .table_name(&store.tables.data)
-        .index_name("GSI1")
-        .key_condition_expression("GSI1PK = :customer AND begins_with(GSI1SK, :member)")
+        // An index: eventually consistent (an admin who joined a moment ago may be missed).
+        .index_name(keys::GSI1)
+        .key_condition_expression("#gsi1pk = :customer AND begins_with(#gsi1sk, :member)")
         .filter_expression("#status = :active AND contains(#permissions, :admin)")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_names("#permissions", "permissions")
+        .expression_attribute_names("#gsi1pk", keys::GSI1PK)
+        .expression_attribute_names("#gsi1sk", keys::GSI1SK)
+        .expression_attribute_names("#status", crate::memberships::attr::STATUS)
+        .expression_attribute_names("#permissions", crate::memberships::attr::PERMISSIONS)
         .expression_attribute_values(":customer", AttributeValue::S(keys::customer(customer)))
-        .expression_attribute_values(":member", AttributeValue::S("MEMBER#".into()))
-        .expression_attribute_values(":active", AttributeValue::S("active".into()))
+        .expression_attribute_values(":member", AttributeValue::S(keys::MEMBER_GSI1SK_PREFIX.into()))
+        .expression_attribute_values(
+            ":active",
+            AttributeValue::S(crate::memberships::MembershipStatus::Active.code().into()),
+        )
         .expression_attribute_values(":admin", AttributeValue::S(Permission::UserManagement.code().into()))
         .projection_expression("userId, email")
         .into_paginator()

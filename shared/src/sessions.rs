@@ -9,7 +9,6 @@
 //! right: only failures remain counted.
 
 use crate::domain::{Email, SecretToken, SourceAddress, UserId};
-use crate::http::ApiError;
 use crate::store::{Store, epoch_seconds, keys};
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
@@ -219,16 +218,6 @@ pub enum LoginLimit {
     EmailFromSource,
     /// [`SOURCE_LOGIN_ATTEMPTS_PER_WINDOW`] from one source across all email addresses.
     Source,
-}
-
-impl From<Refusal> for ApiError {
-    fn from(refusal: Refusal) -> Self {
-        let retry_after_secs = refusal.retry_after_secs;
-        match refusal.limit {
-            LoginLimit::EmailFromSource => ApiError::TooManyLoginAttempts { retry_after_secs },
-            LoginLimit::Source => ApiError::TooManyLoginAttemptsFromSource { retry_after_secs },
-        }
-    }
 }
 
 /// One counter of failed log-ins in the sessions table: its key, its limit, its fixed window.

@@ -6,10 +6,10 @@
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy};
 use cloudhub::http::{ApiError, bearer_token, json, json_body, source_address};
-use cloudhub::invitations::{self, Proof};
 use cloudhub::links::LinkToken;
 use cloudhub::memberships::RoleRef;
 use cloudhub::sessions::{self, Lookup};
+use cloudhub::usecases::accept::{self as invitations, Proof};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 
 use cloudhub::App;
 use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, no_content};
-use cloudhub::invitations;
+use cloudhub::usecases::resend;
 use lambda_http::{Body, Request, Response};
 
 /// Handles `DELETE /customers/{customerId}/invitations/{invitationId}`.
@@ -16,6 +16,6 @@ async fn delete(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
     let id = invitation_in_path(request)?;
-    invitations::delete(&app.store, &caller.user_id, &customer, &id).await?;
+    resend::withdraw(&app.store, &caller.user_id, &customer, &id).await?;
     Ok(no_content())
 }

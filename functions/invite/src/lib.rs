@@ -6,7 +6,9 @@
 use cloudhub::App;
 use cloudhub::domain::{Email, InvalidValue, Language, RoleId};
 use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body};
-use cloudhub::invitations::{self, InvitationView, ListedInvitation, MAX_ROLES, NewInvitation};
+use cloudhub::invitations::{InvitationView, MAX_ROLES};
+use cloudhub::usecases::invite::{self as invitations, NewInvitation};
+use cloudhub::usecases::list::ListedInvitation;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -79,11 +81,12 @@ async fn invite(app: &App, request: &Request) -> Result<Response<Body>, ApiError
             Ok(Vec::new())
         }
     };
+    let admin = caller.as_admin();
     let (invitation, names) = tokio::join!(
         invitations::invite(
             &app.store,
             keyring.current(),
-            &caller,
+            &admin,
             NewInvitation {
                 customer: customer.clone(),
                 email: invite.email,
@@ -101,11 +104,11 @@ async fn invite(app: &App, request: &Request) -> Result<Response<Body>, ApiError
         Err(_) => cloudhub::roles::list(&app.store, &customer).await?,
     };
     let location = format!("/customers/{customer}/invitations/{}", invitation.id);
-    let listed = ListedInvitation::with_roles(invitation, roles, now);
+    let listed = ListedInvitation::with_roles(invitation, roles);
     let mut response = json(
         StatusCode::CREATED,
         &Invited {
-            invitation: InvitationView::listed(&listed, now),
+            invitation: listed.view(now),
             email_status: "queued",
         },
     );

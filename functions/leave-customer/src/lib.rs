@@ -6,7 +6,7 @@
 use cloudhub::App;
 use cloudhub::domain::{CustomerNumber, InvalidValue};
 use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body};
-use cloudhub::memberships::{self, LeaveError, NextScreen};
+use cloudhub::usecases::leave::{self, NextScreen};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -63,9 +63,7 @@ async fn leave(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
     let body: LeaveBody = json_body(request)?;
     let customer = customer_in_path(request)?;
     confirmed(body, &customer)?;
-    let next = memberships::leave(&app.store, &caller.user_id, &customer, app.clock.now())
-        .await
-        .map_err(leave_error)?;
+    let next = leave::leave(&app.store, &caller.user_id, &customer, app.clock.now()).await?;
     let next = match next {
         NextScreen::ChooseCustomer => Next::ChooseCustomer,
         NextScreen::Home(membership) => Next::Home {
@@ -87,25 +85,4 @@ async fn leave(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
             next,
         },
     ))
-}
-
-fn leave_error(error: LeaveError) -> ApiError {
-    let detail = error.to_string();
-    match error {
-        LeaveError::NotMember => ApiError::NotFound {
-            code: "membership-not-found",
-            detail,
-        },
-        LeaveError::LastAdmin => ApiError::Conflict {
-            code: "last-admin",
-            detail,
-            extensions: Default::default(),
-        },
-        LeaveError::Busy => ApiError::Conflict {
-            code: "concurrent-change",
-            detail,
-            extensions: Default::default(),
-        },
-        LeaveError::Unexpected(error) => ApiError::Unexpected(error),
-    }
 }

@@ -5,7 +5,8 @@
 use cloudhub::App;
 use cloudhub::domain::InvalidValue;
 use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, json, query_parameter};
-use cloudhub::invitations::{self, InvitationView, MAX_PAGE_SIZE, StatusFilter};
+use cloudhub::invitations::InvitationView;
+use cloudhub::usecases::list::{self as invitations, MAX_PAGE_SIZE, StatusFilter};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -40,7 +41,7 @@ async fn show(app: &App, request: &Request) -> Result<Response<Body>, ApiError> 
     let id = invitation_in_path(request)?;
     let now = app.clock.now();
     let listed = invitations::get(&app.store, &caller.user_id, &customer, &id, now).await?;
-    Ok(json(StatusCode::OK, &InvitationView::listed(&listed, now)))
+    Ok(json(StatusCode::OK, &listed.view(now)))
 }
 
 fn page_size(raw: Option<String>) -> Result<u16, ApiError> {
@@ -82,11 +83,7 @@ async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> 
     Ok(json(
         StatusCode::OK,
         &ListAnswer {
-            invitations: page
-                .invitations
-                .iter()
-                .map(|listed| InvitationView::listed(listed, now))
-                .collect(),
+            invitations: page.invitations.iter().map(|listed| listed.view(now)).collect(),
             next_cursor: page.next_cursor,
         },
     ))

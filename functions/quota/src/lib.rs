@@ -2,8 +2,8 @@
 //! per admin across all customers): limit, used, remaining, resets at.
 
 use cloudhub::App;
+use cloudhub::http::AdminArea;
 use cloudhub::http::{ApiError, caller, customer_in_path, json};
-use cloudhub::invitations::InvitationError;
 use cloudhub::{memberships, quota};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -23,7 +23,7 @@ async fn read_quota(app: &App, request: &Request) -> Result<Response<Body>, ApiE
         quota::read(&app.store, &caller.user_id, now),
     )?;
     if !admin {
-        return Err(InvitationError::NotAdmin.into());
+        return Err(AdminArea::Quota.into());
     }
     Ok(json(StatusCode::OK, &quota))
 }

@@ -3,7 +3,8 @@
 
 use cloudhub::App;
 use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, json};
-use cloudhub::invitations::{self, InvitationStatus};
+use cloudhub::invitations::InvitationStatus;
+use cloudhub::usecases::resend;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -31,10 +32,10 @@ async fn resend(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
     let id = invitation_in_path(request)?;
-    let resent = invitations::resend(
+    let resent = resend::resend(
         &app.store,
         app.link_keys()?.keyring().await?.current(),
-        &caller,
+        &caller.as_admin(),
         &customer,
         &id,
         app.clock.now(),

@@ -4,10 +4,10 @@
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Permission, RoleName};
-use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, role_in_path};
-use cloudhub::invitations::InvitationError;
+use cloudhub::http::{AdminArea, ApiError, caller, customer_in_path, json, json_body, role_in_path};
 use cloudhub::memberships;
-use cloudhub::roles::{self, Role, RoleChangeError, RoleError, RoleUsage};
+use cloudhub::roles::{self, Role};
+use cloudhub::usecases::roles::{self as change, RoleUsage};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
@@ -74,41 +74,13 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     result.unwrap_or_else(ApiError::into_response)
 }
 
-fn change_error(error: RoleChangeError) -> ApiError {
-    let detail = error.to_string();
-    let conflict = |code| ApiError::Conflict {
-        code,
-        detail: detail.clone(),
-        extensions: Default::default(),
-    };
-    match error {
-        RoleChangeError::NotAdmin => InvitationError::NotAdmin.into(),
-        RoleChangeError::NotFound => ApiError::NotFound {
-            code: "role-not-found",
-            detail,
-        },
-        RoleChangeError::Busy => conflict("role-busy"),
-        RoleChangeError::InUse { members } => ApiError::Conflict {
-            code: "role-in-use",
-            detail,
-            extensions: [("members".to_owned(), serde_json::json!(members))]
-                .into_iter()
-                .collect(),
-        },
-        RoleChangeError::NameTaken(_) => conflict("role-name-taken"),
-        RoleChangeError::LastAdmin => conflict("last-admin"),
-        RoleChangeError::TooWidelyHeld => conflict("role-too-widely-held"),
-        RoleChangeError::Unexpected(error) => ApiError::Unexpected(error),
-    }
-}
-
 #[tracing::instrument(name = "Editing a role", skip_all)]
 async fn edit(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
     let role_id = role_in_path(request)?;
     let changed: NewRole = json_body::<RoleBody>(request)?.try_into()?;
-    let edited = roles::edit(
+    let edited = change::edit(
         &app.store,
         &caller.user_id,
         &customer,
@@ -117,8 +89,7 @@ async fn edit(app: &App, request: &Request) -> Result<Response<Body>, ApiError> 
         changed.permissions,
         app.clock.now(),
     )
-    .await
-    .map_err(change_error)?;
+    .await?;
     Ok(json(
         StatusCode::OK,
         &ChangeAnswer {
@@ -133,23 +104,8 @@ async fn delete(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
     let role_id = role_in_path(request)?;
-    let affected = roles::delete(&app.store, &caller.user_id, &customer, &role_id, app.clock.now())
-        .await
-        .map_err(change_error)?;
+    let affected = change::delete(&app.store, &caller.user_id, &customer, &role_id, app.clock.now()).await?;
     Ok(json(StatusCode::OK, &ChangeAnswer { role: None, affected }))
-}
-
-fn role_error(error: RoleError) -> ApiError {
-    match error {
-        RoleError::NotAdmin => InvitationError::NotAdmin.into(),
-        RoleError::NameTaken(_) => ApiError::Conflict {
-            code: "role-name-taken",
-            detail: error.to_string(),
-            extensions: Default::default(),
-        },
-        RoleError::Busy => ApiError::Unavailable { retry_after_secs: 1 },
-        RoleError::Unexpected(error) => ApiError::Unexpected(error),
-    }
 }
 
 #[tracing::instrument(name = "Listing roles", skip_all)]
@@ -159,10 +115,10 @@ async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> 
     let (admin, roles, usage) = tokio::try_join!(
         memberships::is_admin(&app.store, &customer, &caller.user_id),
         roles::list(&app.store, &customer),
-        roles::usage(&app.store, &customer, app.clock.now()),
+        change::usage(&app.store, &customer, app.clock.now()),
     )?;
     if !admin {
-        return Err(InvitationError::NotAdmin.into());
+        return Err(AdminArea::Roles.into());
     }
     let roles = roles
         .into_iter()
@@ -179,8 +135,6 @@ async fn create(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
     let new: NewRole = json_body::<RoleBody>(request)?.try_into()?;
-    let role = roles::create(&app.store, &caller.user_id, &customer, new.name, new.permissions)
-        .await
-        .map_err(role_error)?;
+    let role = roles::create(&app.store, &caller.user_id, &customer, new.name, new.permissions).await?;
     Ok(json(StatusCode::CREATED, &role))
 }

@@ -4,9 +4,9 @@
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, RoleId};
 use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, user_in_path};
-use cloudhub::invitations::{InvitationError, MAX_ROLES};
-use cloudhub::members::{self, Member, MemberError};
+use cloudhub::invitations::MAX_ROLES;
 use cloudhub::memberships::RoleRef;
+use cloudhub::usecases::members::{self, Member};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -50,36 +50,11 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     result.unwrap_or_else(ApiError::into_response)
 }
 
-fn member_error(error: MemberError) -> ApiError {
-    let detail = error.to_string();
-    match error {
-        MemberError::NotAdmin => InvitationError::NotAdmin.into(),
-        MemberError::NotFound => ApiError::NotFound {
-            code: "user-not-found",
-            detail,
-        },
-        MemberError::UnknownRoles(ids) => InvitationError::UnknownRoles(ids).into(),
-        MemberError::LastAdmin => ApiError::Conflict {
-            code: "last-admin",
-            detail,
-            extensions: Default::default(),
-        },
-        MemberError::Busy => ApiError::Conflict {
-            code: "concurrent-change",
-            detail,
-            extensions: Default::default(),
-        },
-        MemberError::Unexpected(error) => ApiError::Unexpected(error),
-    }
-}
-
 #[tracing::instrument(name = "Listing users", skip_all)]
 async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
-    let users = members::list(&app.store, &caller.user_id, &customer)
-        .await
-        .map_err(member_error)?;
+    let users = members::list(&app.store, &caller.user_id, &customer).await?;
     Ok(json(StatusCode::OK, &UsersAnswer { users }))
 }
 
@@ -90,9 +65,7 @@ async fn assign(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let user = user_in_path(request)?;
     let role_ids = parse_roles(json_body::<AssignBody>(request)?)?;
     let (roles, permissions) =
-        members::assign_roles(&app.store, &caller.user_id, &customer, &user, role_ids, app.clock.now())
-            .await
-            .map_err(member_error)?;
+        members::assign_roles(&app.store, &caller.user_id, &customer, &user, role_ids, app.clock.now()).await?;
     Ok(json(
         StatusCode::OK,
         &Assigned {

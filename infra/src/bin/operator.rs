@@ -11,12 +11,12 @@
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use cloudhub::accounts;
-use cloudhub::customers::{self, FirstAdmin, NewCustomer};
 use cloudhub::domain::{
     CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, Permission, RoleName, UserId,
 };
 use cloudhub::schema::{Ttl, create_tables, local_client};
 use cloudhub::store::{Store, Tables};
+use cloudhub::usecases::onboarding::{self as customers, FirstAdmin, NewCustomer};
 use std::collections::BTreeSet;
 
 #[derive(Parser)]

@@ -315,15 +315,15 @@ impl TestApp {
             admin_email: "admin@beta.example".into(),
             admin_password: "beta admin password".into(),
         };
-        cloudhub::customers::create(
+        cloudhub::usecases::onboarding::create(
             &self.app.store,
-            cloudhub::customers::NewCustomer {
+            cloudhub::usecases::onboarding::NewCustomer {
                 number: cloudhub::domain::CustomerNumber::parse(&other.number).unwrap(),
                 company_name: cloudhub::domain::CompanyName::parse("Beta Logistik AG").unwrap(),
                 default_language: cloudhub::domain::Language::De,
                 roles: vec![],
             },
-            cloudhub::customers::FirstAdmin::NewAccount {
+            cloudhub::usecases::onboarding::FirstAdmin::NewAccount {
                 user_id: cloudhub::domain::UserId::generate(),
                 email: cloudhub::domain::Email::parse(&other.admin_email).unwrap(),
                 password_hash: cloudhub::domain::Password::parse(

@@ -10,15 +10,15 @@ const PASSWORD: &str = "a long new password";
 
 /// Creates a customer with its own admin; returns that admin's session.
 async fn customer_with_admin(app: &TestApp, number: &str, admin_email: &str) -> String {
-    cloudhub::customers::create(
+    cloudhub::usecases::onboarding::create(
         &app.app.store,
-        cloudhub::customers::NewCustomer {
+        cloudhub::usecases::onboarding::NewCustomer {
             number: cloudhub::domain::CustomerNumber::parse(number).unwrap(),
             company_name: cloudhub::domain::CompanyName::parse(&format!("Company {number}")).unwrap(),
             default_language: cloudhub::domain::Language::En,
             roles: vec![],
         },
-        cloudhub::customers::FirstAdmin::NewAccount {
+        cloudhub::usecases::onboarding::FirstAdmin::NewAccount {
             user_id: cloudhub::domain::UserId::generate(),
             email: cloudhub::domain::Email::parse(admin_email).unwrap(),
             password_hash: cloudhub::domain::Password::parse(PASSWORD.into(), cloudhub::domain::PasswordPolicy::New)

@@ -1,7 +1,7 @@
 use crate::helpers::{NowForTests, TestApp};
-use cloudhub::customers::{self, FirstAdmin, NewCustomer};
 use cloudhub::domain::{CompanyName, CustomerNumber, Email, Language, Permission, RoleName, UserId};
 use cloudhub::sessions::LIFETIME;
+use cloudhub::usecases::onboarding::{self as customers, FirstAdmin, NewCustomer};
 use infra::seed;
 use serde_json::json;
 use time::Duration;

@@ -1,8 +1,8 @@
 //! The operator's create-customer: all or nothing.
 
 use crate::helpers::{NowForTests, TestApp};
-use cloudhub::customers::{self, CreateCustomerError, FirstAdmin, NewCustomer};
 use cloudhub::domain::{CompanyName, CustomerNumber, Email, Language, Password, PasswordPolicy, UserId};
+use cloudhub::usecases::onboarding::{self as customers, CreateCustomerError, FirstAdmin, NewCustomer};
 use infra::seed;
 
 fn customer(number: &str) -> NewCustomer {

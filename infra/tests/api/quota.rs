@@ -49,15 +49,15 @@ async fn the_quota_is_per_admin_across_customers() {
     let token = app.log_in_as_demo_admin().await;
     // The demo admin becomes the admin of a second customer too.
     let second = cloudhub::domain::CustomerNumber::parse("300700").unwrap();
-    cloudhub::customers::create(
+    cloudhub::usecases::onboarding::create(
         &app.app.store,
-        cloudhub::customers::NewCustomer {
+        cloudhub::usecases::onboarding::NewCustomer {
             number: second.clone(),
             company_name: cloudhub::domain::CompanyName::parse("Gamma KG").unwrap(),
             default_language: cloudhub::domain::Language::En,
             roles: vec![],
         },
-        cloudhub::customers::FirstAdmin::ExistingAccount {
+        cloudhub::usecases::onboarding::FirstAdmin::ExistingAccount {
             email: cloudhub::domain::Email::parse(infra::seed::ADMIN_EMAIL).unwrap(),
             user_id: cloudhub::domain::UserId::parse(infra::seed::ADMIN_USER_ID).unwrap(),
         },

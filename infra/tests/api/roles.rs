@@ -432,9 +432,9 @@ async fn roles_from_before_name_claims_keep_their_names_and_claim_them_when_edit
 #[tokio::test]
 async fn a_customer_cannot_be_created_with_two_roles_of_one_name() {
     let app = TestApp::spawn().await;
-    let result = cloudhub::customers::create(
+    let result = cloudhub::usecases::onboarding::create(
         &app.app.store,
-        cloudhub::customers::NewCustomer {
+        cloudhub::usecases::onboarding::NewCustomer {
             number: cloudhub::domain::CustomerNumber::parse("300700").unwrap(),
             company_name: cloudhub::domain::CompanyName::parse("Gamma GmbH").unwrap(),
             default_language: cloudhub::domain::Language::De,
@@ -443,7 +443,7 @@ async fn a_customer_cannot_be_created_with_two_roles_of_one_name() {
                 Default::default(),
             )],
         },
-        cloudhub::customers::FirstAdmin::NewAccount {
+        cloudhub::usecases::onboarding::FirstAdmin::NewAccount {
             user_id: cloudhub::domain::UserId::generate(),
             email: cloudhub::domain::Email::parse("admin@gamma.example").unwrap(),
             password_hash: cloudhub::domain::PasswordHash::dummy(),
@@ -455,7 +455,9 @@ async fn a_customer_cannot_be_created_with_two_roles_of_one_name() {
     assert!(
         matches!(
             result,
-            Err(cloudhub::customers::CreateCustomerError::DuplicateRoleName(_))
+            Err(cloudhub::usecases::onboarding::CreateCustomerError::DuplicateRoleName(
+                _
+            ))
         ),
         "{result:?}"
     );

@@ -8,6 +8,7 @@ mod names;
 mod password;
 mod permission;
 mod source_address;
+pub mod timestamp;
 mod token;
 
 pub use customer_number::CustomerNumber;
@@ -19,6 +20,16 @@ pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use permission::Permission;
 pub use source_address::SourceAddress;
 pub use token::{SecretToken, TokenHash};
+
+/// A signed-in user acting as an admin of a customer. Whether the user is one is not known yet:
+/// every write of an admin's use case checks it in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// The account.
+    pub user_id: UserId,
+    /// Its email address (an invitation names it as the sender).
+    pub email: Email,
+}
 
 /// Why a raw value was refused, with the stable problem `code` the API answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

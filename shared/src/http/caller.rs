@@ -34,6 +34,16 @@ pub struct Caller {
     pub email: Email,
 }
 
+impl Caller {
+    /// The caller acting as an admin (which the use case's own write checks).
+    pub fn as_admin(&self) -> crate::domain::Admin {
+        crate::domain::Admin {
+            user_id: self.user_id,
+            email: self.email.clone(),
+        }
+    }
+}
+
 /// The caller the authorizer vouched for, or the 401 problem that says why there is none.
 /// A request that reached the function without the authorizer has no caller.
 pub fn caller(request: &Request) -> Result<Caller, ApiError> {

@@ -5,8 +5,11 @@ mod caller;
 mod observe;
 mod params;
 mod problem;
+mod problems;
 pub mod routes;
-pub mod timestamp;
+
+/// Timestamps of answers ([`crate::domain::timestamp`]).
+pub use crate::domain::timestamp;
 
 pub use caller::{AuthorizerContext, Caller, bearer_token, caller, source_address};
 pub use observe::{ProblemCode, RequestFacts, metric_of_answer, observed, run};
@@ -14,6 +17,7 @@ pub use params::{
     customer_in_path, invitation_in_path, query_parameter, query_parameters_of, role_in_path, user_in_path,
 };
 pub use problem::ApiError;
+pub use problems::{AdminArea, every_refusal};
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};

@@ -6,12 +6,6 @@ use serde_json::{Map, Value, json};
 /// The `Retry-After` of a 503 caused by a dependency.
 const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
-impl From<crate::links::KeysUnavailable> for ApiError {
-    fn from(error: crate::links::KeysUnavailable) -> Self {
-        Self::Unexpected(anyhow::Error::new(error).context(crate::aws::Unavailable))
-    }
-}
-
 /// Every way a request can fail, each with one status and one stable `code`.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

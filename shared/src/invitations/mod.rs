@@ -2,29 +2,41 @@
 //!
 //! Pending while its link is valid (24 hours from the last send), expired after, and listed for
 //! 30 days after expiry, when DynamoDB's TTL removes it. Each send draws a new link nonce; the
-//! invitation keeps the hash of its current link, so older links die with every resend.
+//! invitation keeps the hash of its current link, so older links die with every resend. This
+//! module owns the invitation item and every condition and write on it; [`link`] owns the link
+//! item that finds an invitation from a token. The use cases (invite, resend, withdraw, list,
+//! accept) are in [`crate::usecases`].
 
-mod accept;
-mod invite;
-mod list;
-mod resend;
+pub mod link;
 
-pub use accept::{AcceptError, Accepted, Preview, Proof, accept, preview};
-pub use invite::{NewInvitation, invite};
-pub use list::{ListError, ListedInvitation, MAX_PAGE_SIZE, Page, StatusFilter, get, list};
-pub use resend::{Resent, resend};
+pub use link::{LinkState, open_link};
 
-use crate::domain::{CustomerNumber, Email, InvitationId, Language, RoleId, TokenHash, UserId};
-use crate::http::ApiError;
+use crate::domain::{Admin, CustomerNumber, Email, InvitationId, Language, RoleId, TokenHash, UserId};
 use crate::links::{KeyId, Keyring, LinkNonce, LinkToken, StoredLink};
-use crate::memberships::admin_check;
-use crate::store::transactions::{TransactionError, built, transact};
-use crate::store::{Store, epoch_seconds, keys};
-use anyhow::Context as _;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use crate::store::{
+    IntoTransactionItem as _, Item, Store, epoch_seconds, item_key, keys, number, text, time_text, value,
+};
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};
+
+/// The attributes expressions name.
+pub(crate) mod attr {
+    pub(crate) const ROLE_IDS: &str = "roleIds";
+    pub(crate) const INVITED_BY: &str = "invitedBy";
+    pub(crate) const INVITED_BY_EMAIL: &str = "invitedByEmail";
+    pub(crate) const FIRST_INVITED_BY: &str = "firstInvitedBy";
+    pub(crate) const FIRST_INVITED_BY_EMAIL: &str = "firstInvitedByEmail";
+    pub(crate) const LANGUAGE: &str = "language";
+    pub(crate) const LAST_SENT_AT: &str = "lastSentAt";
+    pub(crate) const SEND_COUNT: &str = "sendCount";
+    pub(crate) const EXPIRES_AT: &str = "expiresAt";
+    pub(crate) const LINK_KEY_ID: &str = "linkKeyId";
+    pub(crate) const LINK_NONCE: &str = "linkNonce";
+    pub(crate) const LINK_HASH: &str = "linkHash";
+    pub(crate) const TTL: &str = "ttl";
+}
 
 /// How long a link works after it was sent.
 pub const LINK_LIFETIME: Duration = Duration::hours(24);
@@ -210,15 +222,15 @@ pub struct InvitationView {
     /// Who first invited the address.
     pub first_invited_by: InviterView,
     /// First sent.
-    #[serde(serialize_with = "crate::http::timestamp::serialize")]
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub created_at: OffsetDateTime,
     /// Last sent.
-    #[serde(serialize_with = "crate::http::timestamp::serialize")]
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub last_sent_at: OffsetDateTime,
     /// How often it was sent.
     pub send_count: u32,
     /// When its link stops working.
-    #[serde(serialize_with = "crate::http::timestamp::serialize")]
+    #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub expires_at: OffsetDateTime,
 }
 
@@ -233,12 +245,8 @@ pub struct InviterView {
 }
 
 impl InvitationView {
-    /// An invitation as the list and `GET .../invitations/{invitationId}` show it, at `now`.
-    pub fn listed(listed: &ListedInvitation, now: OffsetDateTime) -> Self {
-        Self::new(&listed.invitation, Some(listed.roles.clone()), now)
-    }
-
-    fn new(invitation: &Invitation, roles: Option<Vec<crate::memberships::RoleRef>>, now: OffsetDateTime) -> Self {
+    /// `invitation` as the API shows it at `now`, with `roles` (those of its roles that exist).
+    pub fn new(invitation: &Invitation, roles: Option<Vec<crate::memberships::RoleRef>>, now: OffsetDateTime) -> Self {
         Self {
             id: invitation.id,
             email: invitation.email.clone(),
@@ -259,55 +267,6 @@ impl InvitationView {
             expires_at: invitation.expires_at,
         }
     }
-}
-
-/// The link item: finds the invitation from a token's hash. Whether the link still works is
-/// decided by the invitation (current hash, expiry), never by the TTL; the item is kept as long
-/// as its invitation is listed, so that an expired link says "expired" (410) all that time
-/// instead of "not found".
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct LinkItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    pub customer_number: CustomerNumber,
-    pub invitation_id: InvitationId,
-    ttl: i64,
-}
-
-impl LinkItem {
-    /// The item of the link `hash` to invitation `id`, whose link expires at `expires_at`.
-    fn new(hash: &TokenHash, customer: &CustomerNumber, id: InvitationId, expires_at: OffsetDateTime) -> Self {
-        Self {
-            pk: keys::link(hash),
-            sk: keys::LINK_SK.into(),
-            customer_number: customer.clone(),
-            invitation_id: id,
-            // The invitation's own TTL: DynamoDB may delete the link item any time after it
-            // (an expired link then answers 404 like a withdrawn one), never while the
-            // invitation is listed as expired; reads check expiry by the clock.
-            ttl: epoch_seconds(expires_at + LISTED_AFTER_EXPIRY),
-        }
-    }
-}
-
-fn put_link(store: &Store, invitation: &Invitation) -> anyhow::Result<TransactWriteItem> {
-    let item = LinkItem::new(
-        &invitation.link.hash,
-        &invitation.customer_number,
-        invitation.id,
-        invitation.expires_at,
-    );
-    let put = built(
-        Put::builder()
-            .table_name(&store.tables.data)
-            .set_item(Some(serde_dynamo::to_item(item)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// Why an invitation request was refused. Nothing was written and no quota was spent.
@@ -344,65 +303,30 @@ pub enum InvitationError {
     },
     /// Concurrent requests kept conflicting.
     #[error("The service is busy.")]
-    Busy,
+    Contention,
+    /// The invitation was resent, deleted or re-invited while this request sent it again.
+    #[error("This invitation changed meanwhile; try again.")]
+    ChangedMeanwhile,
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::roles::lock::RolesRefused> for InvitationError {
+    fn from(refused: crate::roles::lock::RolesRefused) -> Self {
+        match refused {
+            crate::roles::lock::RolesRefused::Unknown(ids) => Self::UnknownRoles(ids),
+            crate::roles::lock::RolesRefused::BeingChanged(id) => Self::RoleBeingChanged(id),
+        }
+    }
 }
 
 fn join(ids: &[RoleId]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-impl From<InvitationError> for ApiError {
-    fn from(error: InvitationError) -> Self {
-        let detail = error.to_string();
-        match error {
-            InvitationError::NotAdmin => ApiError::Forbidden {
-                code: "not-an-admin",
-                detail,
-            },
-            InvitationError::UnknownRoles(ids) => ApiError::Unprocessable {
-                code: "unknown-role",
-                detail,
-                extensions: [("roleIds".to_owned(), serde_json::json!(ids))].into_iter().collect(),
-            },
-            InvitationError::RoleBeingChanged(_) => ApiError::Conflict {
-                code: "role-busy",
-                detail,
-                extensions: Default::default(),
-            },
-            InvitationError::AlreadyMember => ApiError::Conflict {
-                code: "already-member",
-                detail,
-                extensions: Default::default(),
-            },
-            InvitationError::AlreadyInvited(id) => ApiError::Conflict {
-                code: "invitation-pending",
-                detail,
-                extensions: [("invitationId".to_owned(), serde_json::json!(id))]
-                    .into_iter()
-                    .collect(),
-            },
-            InvitationError::NotFound => ApiError::NotFound {
-                code: "invitation-not-found",
-                detail,
-            },
-            InvitationError::QuotaExhausted {
-                resets_at,
-                retry_after_secs,
-            } => ApiError::QuotaExhausted {
-                detail,
-                resets_at,
-                retry_after_secs,
-            },
-            InvitationError::Busy => ApiError::Unavailable { retry_after_secs: 1 },
-            InvitationError::Unexpected(error) => ApiError::Unexpected(error),
-        }
-    }
-}
-
-fn quota_exhausted(now: OffsetDateTime) -> InvitationError {
+/// The refusal of a send the quota did not allow.
+pub(crate) fn quota_exhausted(now: OffsetDateTime) -> InvitationError {
     let resets_at = crate::quota::resets_at(now);
     InvitationError::QuotaExhausted {
         resets_at,
@@ -415,151 +339,261 @@ pub async fn find(store: &Store, customer: &CustomerNumber, id: &InvitationId) -
     Ok(find_item(store, customer, id).await?.map(Invitation::from))
 }
 
-async fn find_item(
+pub(crate) async fn find_item(
     store: &Store,
     customer: &CustomerNumber,
     id: &InvitationId,
 ) -> anyhow::Result<Option<InvitationItem>> {
-    let output = store
-        .client
-        .get_item()
-        .table_name(&store.tables.data)
-        .key(keys::PK, AttributeValue::S(keys::customer(customer)))
-        .key(keys::SK, AttributeValue::S(keys::invitation_sk(id)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(crate::aws::sdk_error("Failed to read an invitation."))?;
-    output
-        .item
-        .map(|item| serde_dynamo::from_item(item).context("A stored invitation is malformed."))
-        .transpose()
+    store.get(key(customer, id), "an invitation").await
 }
 
-/// What a link token opens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkState {
-    /// The invitation's current link, within its 24 hours.
-    Live(Invitation),
-    /// The invitation's current link, past its 24 hours (stored or not, it no longer works).
-    Expired(Invitation),
-    /// Never issued, or dead: resent since, deleted, or accepted.
-    Dead,
+/// An invitation's key.
+pub(crate) fn key(customer: &CustomerNumber, id: &InvitationId) -> Item {
+    item_key(keys::customer(customer), keys::invitation_sk(id))
 }
 
-/// Opens a link: the link item by the token's hash, then its invitation, whose current link it
-/// must still be. Expiry is judged by the clock, never by whether TTL has removed the items.
-#[tracing::instrument(name = "Opening an invitation link", skip_all)]
-pub async fn open_link(store: &Store, token: &LinkToken, now: OffsetDateTime) -> anyhow::Result<LinkState> {
-    let hash = token.hash();
-    let output = store
-        .client
-        .get_item()
-        .table_name(&store.tables.data)
-        .key(keys::PK, AttributeValue::S(keys::link(&hash)))
-        .key(keys::SK, AttributeValue::S(keys::LINK_SK.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(crate::aws::sdk_error("Failed to read an invitation link."))?;
-    let Some(link) = output.item else {
-        return Ok(LinkState::Dead);
-    };
-    let link: LinkItem = serde_dynamo::from_item(link).context("A stored link is malformed.")?;
-    let Some(item) = find_item(store, &link.customer_number, &link.invitation_id).await? else {
-        return Ok(LinkState::Dead);
-    };
-    if item.link_hash != hash.as_str() {
-        return Ok(LinkState::Dead);
-    }
-    let invitation = Invitation::from(item);
-    Ok(match invitation.status(now) {
-        InvitationStatus::Pending => LinkState::Live(invitation),
-        InvitationStatus::Expired => LinkState::Expired(invitation),
-    })
+/// A new invitation, where none of that id is.
+pub(crate) fn put_new(store: &Store, invitation: &Invitation) -> anyhow::Result<TransactWriteItem> {
+    store.put_new(InvitationItem::new(invitation))
 }
 
-/// Deletes an invitation; its link stops working at once (one transaction with the admin check).
-/// Its link item is left to expire: it finds no invitation any more.
-#[tracing::instrument(name = "Deleting an invitation", skip_all, fields(customer = %customer, invitation = %id))]
-pub async fn delete(
+/// The link, sender and expiry of one more send of an invitation, and its send count up; who
+/// first invited is kept. Fails if the invitation is gone.
+pub(crate) fn send_again(
     store: &Store,
-    admin: &UserId,
     customer: &CustomerNumber,
     id: &InvitationId,
-) -> Result<(), InvitationError> {
-    let delete = built(
-        Delete::builder()
-            .table_name(&store.tables.data)
-            .key(keys::PK, AttributeValue::S(keys::customer(customer)))
-            .key(keys::SK, AttributeValue::S(keys::invitation_sk(id)))
-            .condition_expression("attribute_exists(PK)")
-            .build(),
-    )?;
-    let items = vec![
-        admin_check(store, customer, admin)?,
-        TransactWriteItem::builder().delete(delete).build(),
-    ];
-    match transact(store, items, "delete an invitation").await {
-        Ok(()) => Ok(()),
-        Err(TransactionError::Cancelled(reasons)) => {
-            if reasons[0].condition_failed() {
-                Err(InvitationError::NotAdmin)
-            } else {
-                Err(InvitationError::NotFound)
-            }
-        }
-        Err(TransactionError::Contention) => Err(InvitationError::Busy),
-        Err(TransactionError::Other(error)) => Err(error.into()),
-    }
-}
-
-/// The transaction item that checks a role exists in the customer and is not being changed.
-fn role_check(
-    store: &Store,
-    customer: &CustomerNumber,
-    role: &RoleId,
+    link: &StoredLink,
+    sender: &Admin,
     now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
-    let check = built(
-        aws_sdk_dynamodb::types::ConditionCheck::builder()
-            .table_name(&store.tables.data)
-            .key(keys::PK, AttributeValue::S(keys::customer(customer)))
-            .key(keys::SK, AttributeValue::S(keys::role_sk(role)))
-            .condition_expression("attribute_exists(PK) AND (attribute_not_exists(#changing) OR #changing < :now)")
-            .expression_attribute_names("#changing", crate::roles::CHANGING_UNTIL)
-            .expression_attribute_values(":now", AttributeValue::N(epoch_seconds(now).to_string()))
-            .return_values_on_condition_check_failure(
-                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-            )
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
+    let expires_at = now + LINK_LIFETIME;
+    store
+        .update(key(customer, id))
+        // An invitation stored before the first inviter was kept has it only in invitedBy;
+        // right-hand sides read the item as it was before this update.
+        .update_expression(
+            "SET #sent = :sent, #expires = :expires, LSI1SK = :lsi, #key = :key, \
+             #nonce = :nonce, #hash = :hash, #ttl = :ttl, \
+             #firstBy = if_not_exists(#firstBy, #by), \
+             #firstByEmail = if_not_exists(#firstByEmail, #byEmail), \
+             #by = :by, #byEmail = :byEmail ADD #count :one",
+        )
+        .condition_expression("attribute_exists(PK)")
+        .set_expression_attribute_names(Some(names(&[
+            ("#sent", attr::LAST_SENT_AT),
+            ("#expires", attr::EXPIRES_AT),
+            ("#key", attr::LINK_KEY_ID),
+            ("#nonce", attr::LINK_NONCE),
+            ("#hash", attr::LINK_HASH),
+            ("#ttl", attr::TTL),
+            ("#firstBy", attr::FIRST_INVITED_BY),
+            ("#firstByEmail", attr::FIRST_INVITED_BY_EMAIL),
+            ("#by", attr::INVITED_BY),
+            ("#byEmail", attr::INVITED_BY_EMAIL),
+            ("#count", attr::SEND_COUNT),
+        ])))
+        .expression_attribute_values(":sent", time_text(now)?)
+        .expression_attribute_values(":expires", time_text(expires_at)?)
+        .expression_attribute_values(":lsi", text(keys::invitation_lsi1sk(expires_at, id)))
+        .expression_attribute_values(":key", text(&link.key_id))
+        .expression_attribute_values(":nonce", text(link.nonce.as_str()))
+        .expression_attribute_values(":hash", text(link.hash.as_str()))
+        .expression_attribute_values(":ttl", number(epoch_seconds(expires_at + LISTED_AFTER_EXPIRY)))
+        .expression_attribute_values(":one", number(1))
+        .expression_attribute_values(":by", text(sender.user_id))
+        .expression_attribute_values(":byEmail", text(&sender.email))
+        .into_item()
 }
 
-/// The roles whose checks failed: unknown ones, or the first one being changed.
-fn failed_roles(role_ids: &[RoleId], reasons: &[crate::store::transactions::Reason]) -> Option<InvitationError> {
-    let failed: Vec<(RoleId, bool)> = role_ids
-        .iter()
-        .zip(reasons)
-        .filter(|(_, reason)| reason.condition_failed())
-        .map(|(id, reason)| (*id, reason.item.is_some()))
-        .collect();
-    if failed.is_empty() {
-        return None;
+/// An expired invitation sent again as `invitation` (new roles, sender, language, link), if it
+/// is still the one read (its link `previous`): a concurrent resend or re-invite wins.
+pub(crate) fn replace_expired(
+    store: &Store,
+    invitation: &Invitation,
+    previous: &TokenHash,
+) -> anyhow::Result<TransactWriteItem> {
+    let item = InvitationItem::new(invitation);
+    let mut names = names(&[
+        ("#roles", attr::ROLE_IDS),
+        ("#by", attr::INVITED_BY),
+        ("#byEmail", attr::INVITED_BY_EMAIL),
+        ("#firstBy", attr::FIRST_INVITED_BY),
+        ("#firstByEmail", attr::FIRST_INVITED_BY_EMAIL),
+        ("#sent", attr::LAST_SENT_AT),
+        ("#expires", attr::EXPIRES_AT),
+        ("#key", attr::LINK_KEY_ID),
+        ("#nonce", attr::LINK_NONCE),
+        ("#hash", attr::LINK_HASH),
+        ("#ttl", attr::TTL),
+        ("#count", attr::SEND_COUNT),
+    ]);
+    names.insert("#language".into(), attr::LANGUAGE.into());
+    // The new request's language replaces the old one, including "none".
+    let (set_language, remove_language) = match invitation.language {
+        Some(_) => (", #language = :language", ""),
+        None => ("", " REMOVE #language"),
+    };
+    let mut update = store
+        .update(key(&invitation.customer_number, &invitation.id))
+        .update_expression(format!(
+            "SET #roles = :roles, #by = :by, #byEmail = :byEmail, #firstBy = :firstBy, \
+             #firstByEmail = :firstByEmail, #sent = :sent, #expires = :expires, LSI1SK = :lsi, \
+             #key = :key, #nonce = :nonce, #hash = :hash, #ttl = :ttl, #count = :count{set_language}{remove_language}"
+        ))
+        .condition_expression("attribute_exists(PK) AND #hash = :previous")
+        .set_expression_attribute_names(Some(names))
+        .expression_attribute_values(":roles", value(&item.role_ids)?)
+        .expression_attribute_values(":by", text(item.invited_by))
+        .expression_attribute_values(":byEmail", text(&item.invited_by_email))
+        .expression_attribute_values(":firstBy", text(invitation.first_invited_by))
+        .expression_attribute_values(":firstByEmail", text(&invitation.first_invited_by_email))
+        .expression_attribute_values(":sent", time_text(invitation.last_sent_at)?)
+        .expression_attribute_values(":expires", time_text(invitation.expires_at)?)
+        .expression_attribute_values(":lsi", text(&item.lsi1sk))
+        .expression_attribute_values(":key", text(&item.link_key_id))
+        .expression_attribute_values(":nonce", text(&item.link_nonce))
+        .expression_attribute_values(":hash", text(&item.link_hash))
+        .expression_attribute_values(":ttl", number(item.ttl))
+        .expression_attribute_values(":count", number(invitation.send_count))
+        .expression_attribute_values(":previous", text(previous.as_str()));
+    if let Some(language) = invitation.language {
+        update = update.expression_attribute_values(":language", text(language.code()));
     }
-    let unknown: Vec<RoleId> = failed.iter().filter(|(_, exists)| !exists).map(|(id, _)| *id).collect();
-    if unknown.is_empty() {
-        Some(InvitationError::RoleBeingChanged(failed[0].0))
-    } else {
-        Some(InvitationError::UnknownRoles(unknown))
+    update.into_item()
+}
+
+/// Deletes an invitation that exists.
+pub(crate) fn delete(store: &Store, customer: &CustomerNumber, id: &InvitationId) -> anyhow::Result<TransactWriteItem> {
+    store
+        .delete(key(customer, id))
+        .condition_expression("attribute_exists(PK)")
+        .into_item()
+}
+
+/// Consumes an invitation by its link: only while `link` is still its current link and its 24
+/// hours are not over (LSI1SK starts with the expiry in milliseconds). On failure the refusal
+/// carries the invitation as it is ([`refused_link`]).
+pub(crate) fn consume(
+    store: &Store,
+    invitation: &Invitation,
+    link: &TokenHash,
+    now: OffsetDateTime,
+) -> anyhow::Result<TransactWriteItem> {
+    store
+        .delete(key(&invitation.customer_number, &invitation.id))
+        .condition_expression("#hash = :hash AND LSI1SK > :now")
+        .expression_attribute_names("#hash", attr::LINK_HASH)
+        .expression_attribute_values(":hash", text(link.as_str()))
+        .expression_attribute_values(":now", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .into_item()
+}
+
+/// Whether the invitation a failed [`consume`] found still has `link` as its current link
+/// (then it expired meanwhile; else it was used, replaced or withdrawn).
+pub(crate) fn still_links_to(invitation: Option<&Item>, link: &TokenHash) -> bool {
+    invitation
+        .and_then(|item| item.get(attr::LINK_HASH))
+        .and_then(|hash| hash.as_s().ok())
+        .is_some_and(|hash| hash == link.as_str())
+}
+
+/// Removes `role` from an invitation that names `seen`, if its roles are still those.
+pub(crate) fn strip_role(
+    store: &Store,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+    seen: &BTreeSet<RoleId>,
+    role: &RoleId,
+) -> anyhow::Result<TransactWriteItem> {
+    let remaining: BTreeSet<RoleId> = seen.iter().filter(|r| *r != role).copied().collect();
+    store
+        .update(key(customer, id))
+        .update_expression("SET #roles = :remaining")
+        // Unchanged since read (a re-invite with other roles, or a delete, wins).
+        .condition_expression("#roles = :seen")
+        .expression_attribute_names("#roles", attr::ROLE_IDS)
+        .expression_attribute_values(":remaining", value(&remaining)?)
+        .expression_attribute_values(":seen", value(seen)?)
+        .into_item()
+}
+
+/// The roles an invitation grants, and until when it is listed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RoleHolding {
+    pub id: InvitationId,
+    #[serde(default)]
+    pub role_ids: BTreeSet<RoleId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl RoleHolding {
+    /// Still listed at `now` (pending, or expired less than 30 days ago).
+    pub(crate) fn listed(&self, now: OffsetDateTime) -> bool {
+        self.expires_at > now - LISTED_AFTER_EXPIRY
     }
+}
+
+/// The roles of every invitation of a customer (one consistent Query, all pages), listed or
+/// not yet removed by TTL.
+pub(crate) async fn role_holdings(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Vec<RoleHolding>> {
+    let query = store.query_prefix(keys::customer(customer), keys::INVITATION_SK_PREFIX);
+    store.query_all(query, "a customer's invitations").await
+}
+
+fn names(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_attributes_expressions_name_are_on_the_item() {
+        let id = InvitationId::generate();
+        let admin = UserId::generate();
+        let email = Email::parse("admin@acme.example").unwrap();
+        let invitation = Invitation {
+            id,
+            customer_number: CustomerNumber::parse("100234").unwrap(),
+            email: Email::parse("anna@example.com").unwrap(),
+            role_ids: [RoleId::generate()].into_iter().collect(),
+            invited_by: admin,
+            invited_by_email: email.clone(),
+            first_invited_by: admin,
+            first_invited_by_email: email,
+            language: Some(Language::De),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            last_sent_at: OffsetDateTime::UNIX_EPOCH,
+            send_count: 1,
+            expires_at: OffsetDateTime::UNIX_EPOCH + LINK_LIFETIME,
+            link: StoredLink::new(crate::testing::test_keyring().current(), &id),
+        };
+        let stored: Item = serde_dynamo::to_item(InvitationItem::new(&invitation)).unwrap();
+        for name in [
+            attr::ROLE_IDS,
+            attr::INVITED_BY,
+            attr::INVITED_BY_EMAIL,
+            attr::FIRST_INVITED_BY,
+            attr::FIRST_INVITED_BY_EMAIL,
+            attr::LANGUAGE,
+            attr::LAST_SENT_AT,
+            attr::SEND_COUNT,
+            attr::EXPIRES_AT,
+            attr::LINK_KEY_ID,
+            attr::LINK_NONCE,
+            attr::LINK_HASH,
+            attr::TTL,
+            keys::LSI1SK,
+        ] {
+            assert!(stored.contains_key(name), "{name}");
+        }
+    }
 
     #[test]
     fn an_invitation_stored_before_links_named_their_key_reads_with_a_dead_link() {

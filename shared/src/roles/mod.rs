@@ -1,24 +1,31 @@
 //! Roles: per customer, a name and the portal areas it opens. Created before they can be
 //! invited with; invitations refer to them by id, so editing a role changes what open
-//! invitations will grant, and a deleted role is granted by none.
+//! invitations will grant, and a deleted role is granted by none. Names are unique per
+//! customer regardless of case (a claim item per name); [`lock`] holds a role while it is
+//! edited or deleted. Editing and deleting are use cases ([`crate::usecases::roles`]): they
+//! reach members and invitations.
 
-mod change;
-
-pub use change::{Edited, MAX_MEMBERS_PER_EDIT, RoleChangeError, RoleUsage, delete, edit, usage};
-pub(crate) use change::{change_admin_count, update_membership};
+pub(crate) mod lock;
 
 use crate::domain::{CustomerNumber, Permission, RoleId, RoleName, UserId};
-use crate::memberships::admin_check;
-use crate::store::transactions::{TransactionError, built, transact};
-use crate::store::{Store, keys};
-use anyhow::Context as _;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use crate::memberships::{RoleRef, admin_check};
+use crate::store::transactions::{Part, Transaction, TransactionError};
+use crate::store::{IntoTransactionItem as _, Item, Store, item_key, keys, text};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// While a role is being edited or deleted, its item carries this attribute (epoch seconds until
-/// which the change holds the role); invites and role assignments that name it are refused.
-pub(crate) const CHANGING_UNTIL: &str = "changingUntil";
+/// The attributes expressions name.
+pub(crate) mod attr {
+    pub(crate) const NAME: &str = "name";
+    pub(crate) const PERMISSIONS: &str = "permissions";
+    pub(crate) const REVISION: &str = "revision";
+    pub(crate) const NAME_CLAIMED: &str = "nameClaimed";
+    /// While a role is being edited or deleted, epoch seconds until which the change holds it.
+    pub(crate) const CHANGING_UNTIL: &str = "changingUntil";
+    /// On a name claim: the role holding it.
+    pub(crate) const ROLE_ID: &str = "roleId";
+}
 
 /// A role of one customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,7 +39,7 @@ pub struct Role {
     pub permissions: BTreeSet<Permission>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RoleItem {
     #[serde(rename = "PK")]
@@ -53,6 +60,14 @@ pub(crate) struct RoleItem {
 }
 
 impl RoleItem {
+    /// The role as a membership names it.
+    pub(crate) fn as_ref(&self) -> RoleRef {
+        RoleRef {
+            id: self.id,
+            name: self.name.clone(),
+        }
+    }
+
     /// A new role's item; it is written together with its name's claim.
     pub(crate) fn new(customer: &CustomerNumber, role: &Role) -> Self {
         Self {
@@ -80,6 +95,11 @@ struct NameClaimItem {
     role_id: RoleId,
 }
 
+/// A role's key.
+pub(crate) fn key(customer: &CustomerNumber, role: &RoleId) -> Item {
+    item_key(keys::customer(customer), keys::role_sk(role))
+}
+
 /// Puts the claim of `name` for `role`; fails its condition if another role holds it.
 pub(crate) fn name_claim(
     store: &Store,
@@ -87,21 +107,11 @@ pub(crate) fn name_claim(
     role: &RoleId,
     name: &RoleName,
 ) -> anyhow::Result<TransactWriteItem> {
-    let item = NameClaimItem {
+    store.put_new(NameClaimItem {
         pk: keys::customer(customer),
         sk: keys::role_name_sk(&name.unique_key()),
         role_id: *role,
-    };
-    let put = built(
-        Put::builder()
-            .table_name(&store.tables.data)
-            .set_item(Some(
-                serde_dynamo::to_item(item).context("Failed to serialise a role name's claim.")?,
-            ))
-            .condition_expression("attribute_not_exists(PK)")
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    })
 }
 
 /// Deletes `role`'s claim of `name` (a rename or a deletion frees the name); the condition
@@ -112,16 +122,15 @@ pub(crate) fn release_name_claim(
     role: &RoleId,
     name: &RoleName,
 ) -> anyhow::Result<TransactWriteItem> {
-    let delete = built(
-        Delete::builder()
-            .table_name(&store.tables.data)
-            .key(keys::PK, AttributeValue::S(keys::customer(customer)))
-            .key(keys::SK, AttributeValue::S(keys::role_name_sk(&name.unique_key())))
-            .condition_expression("attribute_not_exists(PK) OR roleId = :role")
-            .expression_attribute_values(":role", AttributeValue::S(role.to_string()))
-            .build(),
-    )?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
+    store
+        .delete(item_key(
+            keys::customer(customer),
+            keys::role_name_sk(&name.unique_key()),
+        ))
+        .condition_expression("attribute_not_exists(PK) OR #role = :role")
+        .expression_attribute_names("#role", attr::ROLE_ID)
+        .expression_attribute_values(":role", text(role))
+        .into_item()
 }
 
 impl From<RoleItem> for Role {
@@ -138,14 +147,14 @@ impl From<RoleItem> for Role {
 #[derive(Debug, thiserror::Error)]
 pub enum RoleError {
     /// The caller is not an admin of the customer.
-    #[error("Only an admin of the customer may manage its roles.")]
+    #[error("Only an admin of this customer may manage its roles.")]
     NotAdmin,
     /// Another role of the customer has this name (in any case).
     #[error("Another role of this customer is called `{0}` already (names are compared regardless of case).")]
     NameTaken(RoleName),
     /// Other requests kept conflicting.
     #[error("The service is busy.")]
-    Busy,
+    Contention,
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -156,30 +165,11 @@ pub async fn list(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Ve
     Ok(items(store, customer).await?.into_iter().map(Role::from).collect())
 }
 
-async fn items(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Vec<RoleItem>> {
-    let mut roles = Vec::new();
-    let mut start_key = None;
-    loop {
-        let output = store
-            .client
-            .query()
-            .table_name(&store.tables.data)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :roles)")
-            .expression_attribute_values(":pk", AttributeValue::S(keys::customer(customer)))
-            .expression_attribute_values(":roles", AttributeValue::S(keys::ROLE_SK_PREFIX.into()))
-            .consistent_read(true)
-            .set_exclusive_start_key(start_key)
-            .send()
-            .await
-            .map_err(crate::aws::sdk_error("Failed to query a customer's roles."))?;
-        for item in output.items.unwrap_or_default() {
-            roles.push(serde_dynamo::from_item(item).context("A stored role is malformed.")?);
-        }
-        start_key = output.last_evaluated_key;
-        if start_key.is_none() {
-            return Ok(roles);
-        }
-    }
+/// Every role of a customer as stored, by id (one consistent Query; name claims have another
+/// prefix and are not read).
+pub(crate) async fn items(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Vec<RoleItem>> {
+    let query = store.query_prefix(keys::customer(customer), keys::ROLE_SK_PREFIX);
+    store.query_all(query, "a customer's roles").await
 }
 
 /// What [`claim_names`] did with a customer's roles.
@@ -209,29 +199,25 @@ pub async fn claim_names(
             continue;
         }
         // Not while an edit holds the role: it read the role unclaimed and would claim itself.
-        let mark = built(
-            aws_sdk_dynamodb::types::Update::builder()
-                .table_name(&store.tables.data)
-                .key(keys::PK, AttributeValue::S(keys::customer(customer)))
-                .key(keys::SK, AttributeValue::S(keys::role_sk(&item.id)))
-                .update_expression("SET #claimed = :true")
-                .condition_expression(
-                    "attribute_exists(PK) AND attribute_not_exists(#claimed) \
-                     AND (attribute_not_exists(#changing) OR #changing < :now)",
-                )
-                .expression_attribute_names("#claimed", "nameClaimed")
-                .expression_attribute_names("#changing", CHANGING_UNTIL)
-                .expression_attribute_values(":true", AttributeValue::Bool(true))
-                .expression_attribute_values(":now", AttributeValue::N(now.unix_timestamp().to_string()))
-                .build(),
-        )?;
-        let transaction = vec![
-            name_claim(store, customer, &item.id, &item.name)?,
-            TransactWriteItem::builder().update(mark).build(),
-        ];
-        match transact(store, transaction, "claim a role's name").await {
+        let mark = store
+            .update(key(customer, &item.id))
+            .update_expression("SET #claimed = :true")
+            .condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(#claimed) \
+                 AND (attribute_not_exists(#changing) OR #changing < :now)",
+            )
+            .expression_attribute_names("#claimed", attr::NAME_CLAIMED)
+            .expression_attribute_names("#changing", attr::CHANGING_UNTIL)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", crate::store::number(now.unix_timestamp()))
+            .into_item()?;
+        let mut transaction = Transaction::new(store);
+        transaction
+            .add(Part::NameClaim, name_claim(store, customer, &item.id, &item.name)?)
+            .add(Part::Role(item.id), mark);
+        match transaction.commit("claim a role's name").await {
             Ok(()) => outcome.claimed.push(item.into()),
-            Err(TransactionError::Cancelled(_)) | Err(TransactionError::Contention) => {
+            Err(TransactionError::Refused(_)) | Err(TransactionError::Contention) => {
                 outcome.not_claimed.push(item.into());
             }
             Err(TransactionError::Other(error)) => return Err(error),
@@ -255,32 +241,45 @@ pub async fn create(
         name,
         permissions,
     };
-    let put = built(
-        Put::builder()
-            .table_name(&store.tables.data)
-            .set_item(Some(
-                serde_dynamo::to_item(RoleItem::new(customer, &role)).context("Failed to serialise a role.")?,
-            ))
-            .condition_expression("attribute_not_exists(PK)")
-            .build(),
-    )?;
-    let items = vec![
-        admin_check(store, customer, admin)?,
-        TransactWriteItem::builder().put(put).build(),
-        name_claim(store, customer, &role.id, &role.name)?,
-    ];
-    match transact(store, items, "create a role").await {
+    let mut transaction = Transaction::new(store);
+    transaction
+        .add(Part::AdminCheck, admin_check(store, customer, admin)?)
+        .add(Part::Role(role.id), store.put_new(RoleItem::new(customer, &role))?)
+        .add(Part::NameClaim, name_claim(store, customer, &role.id, &role.name)?);
+    match transaction.commit("create a role").await {
         Ok(()) => Ok(role),
-        Err(TransactionError::Cancelled(reasons)) if reasons.first().is_some_and(|r| r.condition_failed()) => {
-            Err(RoleError::NotAdmin)
-        }
-        Err(TransactionError::Cancelled(reasons)) if reasons.get(2).is_some_and(|r| r.condition_failed()) => {
+        Err(TransactionError::Refused(refused)) if refused.failed(&Part::AdminCheck) => Err(RoleError::NotAdmin),
+        Err(TransactionError::Refused(refused)) if refused.failed(&Part::NameClaim) => {
             Err(RoleError::NameTaken(role.name))
         }
-        Err(TransactionError::Cancelled(reasons)) => {
-            Err(anyhow::anyhow!("A new role's id was taken: {reasons:?}").into())
-        }
-        Err(TransactionError::Contention) => Err(RoleError::Busy),
+        Err(TransactionError::Refused(refused)) => Err(refused.unexplained("create a role").into()),
+        Err(TransactionError::Contention) => Err(RoleError::Contention),
         Err(TransactionError::Other(error)) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attributes_expressions_name_are_on_the_items() {
+        let customer = CustomerNumber::parse("100234").unwrap();
+        let role = Role {
+            id: RoleId::generate(),
+            name: RoleName::parse("Buyer").unwrap(),
+            permissions: [Permission::Orders].into_iter().collect(),
+        };
+        let stored: Item = serde_dynamo::to_item(RoleItem::new(&customer, &role)).unwrap();
+        for name in [attr::NAME, attr::PERMISSIONS, attr::REVISION, attr::NAME_CLAIMED] {
+            assert!(stored.contains_key(name), "{name}");
+        }
+        let claim: Item = serde_dynamo::to_item(NameClaimItem {
+            pk: keys::customer(&customer),
+            sk: keys::role_name_sk(&role.name.unique_key()),
+            role_id: role.id,
+        })
+        .unwrap();
+        assert!(claim.contains_key(attr::ROLE_ID));
     }
 }

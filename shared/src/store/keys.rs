@@ -15,8 +15,16 @@ pub(crate) fn role_sk(role: &crate::domain::RoleId) -> String {
     format!("ROLE#{role}")
 }
 
-pub(crate) fn claimed_email_sk(email: &Email) -> String {
-    format!("EMAIL#{email}")
+/// A seat: an email's standing in a customer (in the customer's partition).
+pub(crate) fn seat_sk(email: &Email) -> String {
+    format!("{SEAT_SK_PREFIX}{email}")
+}
+
+pub(crate) const SEAT_SK_PREFIX: &str = "EMAIL#";
+
+/// The email a seat's sort key names.
+pub(crate) fn email_of_seat_sk(sk: &str) -> Option<Email> {
+    Email::parse(sk.strip_prefix(SEAT_SK_PREFIX)?).ok()
 }
 
 pub(crate) fn user(id: &UserId) -> String {
@@ -32,8 +40,10 @@ pub(crate) fn membership_sk(number: &CustomerNumber) -> String {
 pub(crate) const MEMBERSHIP_SK_PREFIX: &str = "MEMBERSHIP#";
 
 pub(crate) fn member_gsi1sk(email: &Email) -> String {
-    format!("MEMBER#{email}")
+    format!("{MEMBER_GSI1SK_PREFIX}{email}")
 }
+
+pub(crate) const MEMBER_GSI1SK_PREFIX: &str = "MEMBER#";
 
 pub(crate) fn credential(email: &Email) -> String {
     format!("EMAIL#{email}")
@@ -91,3 +101,16 @@ pub(crate) fn role_name_sk(unique_key: &str) -> String {
 }
 
 pub(crate) const LSI1: &str = "LSI1";
+/// LSI1's sort key attribute.
+pub(crate) const LSI1SK: &str = "LSI1SK";
+/// GSI1's key attributes.
+pub(crate) const GSI1: &str = "GSI1";
+pub(crate) const GSI1PK: &str = "GSI1PK";
+pub(crate) const GSI1SK: &str = "GSI1SK";
+
+/// The email deliveries' key: one per event and recipient.
+pub(crate) fn delivery(event_key: &str, recipient: &Email) -> String {
+    format!("DELIVERY#{event_key}#{recipient}")
+}
+
+pub(crate) const DELIVERY_SK: &str = "DELIVERY";

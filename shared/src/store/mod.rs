@@ -103,8 +103,13 @@ pub(crate) mod transactions;
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::builders::{ConditionCheckBuilder, DeleteBuilder, PutBuilder, UpdateBuilder};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// The names of the tables, as deployed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +139,15 @@ pub struct Store {
     pub(crate) tables: Tables,
 }
 
+/// What a conditional UpdateItem did.
+#[derive(Debug)]
+pub(crate) enum Updated<T> {
+    /// It was written; the item after it.
+    Done(T),
+    /// Its condition failed: the item as it was, if there was one.
+    Refused(Option<Item>),
+}
+
 impl Store {
     /// A store over an existing client.
     pub fn new(client: Client, tables: Tables) -> Self {
@@ -155,6 +169,129 @@ impl Store {
     /// The table names.
     pub fn tables(&self) -> &Tables {
         &self.tables
+    }
+
+    /// The data-table item at `key`, as `T` (one consistent GetItem); `what` names it in errors.
+    pub(crate) async fn get<T: DeserializeOwned>(&self, key: Item, what: &str) -> anyhow::Result<Option<T>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.data)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(crate::aws::sdk_error(format!("Failed to read {what}.")))?;
+        output.item.map(|item| decode(item, what)).transpose()
+    }
+
+    /// A consistent Query of the data table, for [`Store::query_all`].
+    pub(crate) fn query(&self) -> QueryFluentBuilder {
+        self.client.query().table_name(&self.tables.data).consistent_read(true)
+    }
+
+    /// Every item `query` finds, over all its pages, as stored.
+    pub(crate) async fn query_all_items(&self, query: QueryFluentBuilder, what: &str) -> anyhow::Result<Vec<Item>> {
+        query
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(crate::aws::sdk_error(format!("Failed to query {what}.")))
+    }
+
+    /// Every item `query` finds, over all its pages, as `T`.
+    pub(crate) async fn query_all<T: DeserializeOwned>(
+        &self,
+        query: QueryFluentBuilder,
+        what: &str,
+    ) -> anyhow::Result<Vec<T>> {
+        self.query_all_items(query, what)
+            .await?
+            .into_iter()
+            .map(|item| decode(item, what))
+            .collect()
+    }
+
+    /// The items of partition `pk` whose sort key starts with `prefix` (consistent, all pages).
+    pub(crate) fn query_prefix(&self, pk: String, prefix: &str) -> QueryFluentBuilder {
+        self.query()
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+    }
+
+    /// Runs a conditional UpdateItem and returns the item after it, or, when its condition
+    /// failed, the item as it was.
+    pub(crate) async fn update_returning<T: DeserializeOwned>(
+        &self,
+        update: UpdateItemFluentBuilder,
+        what: &str,
+    ) -> anyhow::Result<Updated<T>> {
+        let result = update
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Updated::Done(decode(output.attributes.unwrap_or_default(), what)?)),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                match error.into_service_error() {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => Ok(Updated::Refused(failed.item)),
+                    _ => Ok(Updated::Refused(None)),
+                }
+            }
+            Err(error) => Err(crate::aws::sdk_error(format!("Failed to update {what}."))(error)),
+        }
+    }
+
+    /// An UpdateItem of the data-table item at `key`.
+    pub(crate) fn update_item(&self, key: Item) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.tables.data)
+            .set_key(Some(key))
+    }
+
+    /// A transaction's put of `item` into the data table.
+    pub(crate) fn put(&self, item: impl Serialize) -> anyhow::Result<PutBuilder> {
+        let item = serde_dynamo::to_item(item).context("Failed to serialise an item.")?;
+        Ok(aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.tables.data)
+            .set_item(Some(item)))
+    }
+
+    /// A transaction's put of an item whose key must not exist yet.
+    pub(crate) fn put_new(&self, item: impl Serialize) -> anyhow::Result<TransactWriteItem> {
+        self.put(item)?
+            .condition_expression("attribute_not_exists(PK)")
+            .into_item()
+    }
+
+    /// A transaction's update of the data-table item at `key`.
+    pub(crate) fn update(&self, key: Item) -> UpdateBuilder {
+        aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.tables.data)
+            .set_key(Some(key))
+    }
+
+    /// A transaction's delete of the data-table item at `key`.
+    pub(crate) fn delete(&self, key: Item) -> DeleteBuilder {
+        aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.tables.data)
+            .set_key(Some(key))
+    }
+
+    /// A transaction's condition on the data-table item at `key`.
+    pub(crate) fn check(&self, key: Item) -> ConditionCheckBuilder {
+        aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.tables.data)
+            .set_key(Some(key))
     }
 
     /// Reads `keys` of the data table with consistent BatchGetItem calls (100 keys each),
@@ -184,30 +321,81 @@ impl Store {
     }
 }
 
+/// A Put, Update, Delete or ConditionCheck made into one item of a transaction.
+pub(crate) trait IntoTransactionItem {
+    /// The transaction item, or why it could not be built.
+    fn into_item(self) -> anyhow::Result<TransactWriteItem>;
+}
+
+impl IntoTransactionItem for PutBuilder {
+    fn into_item(self) -> anyhow::Result<TransactWriteItem> {
+        Ok(TransactWriteItem::builder()
+            .put(transactions::built(self.build())?)
+            .build())
+    }
+}
+
+impl IntoTransactionItem for UpdateBuilder {
+    fn into_item(self) -> anyhow::Result<TransactWriteItem> {
+        Ok(TransactWriteItem::builder()
+            .update(transactions::built(self.build())?)
+            .build())
+    }
+}
+
+impl IntoTransactionItem for DeleteBuilder {
+    fn into_item(self) -> anyhow::Result<TransactWriteItem> {
+        Ok(TransactWriteItem::builder()
+            .delete(transactions::built(self.build())?)
+            .build())
+    }
+}
+
+impl IntoTransactionItem for ConditionCheckBuilder {
+    fn into_item(self) -> anyhow::Result<TransactWriteItem> {
+        Ok(TransactWriteItem::builder()
+            .condition_check(transactions::built(self.build())?)
+            .build())
+    }
+}
+
 /// A stored item, as the SDK returns it.
-pub(crate) type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+pub(crate) type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// A stored item as `T`; `what` names it when it is malformed.
+pub(crate) fn decode<T: DeserializeOwned>(item: Item, what: &str) -> anyhow::Result<T> {
+    serde_dynamo::from_item(item).with_context(|| format!("A stored item ({what}) is malformed."))
+}
 
 /// The primary key of a data-table item.
 pub(crate) fn item_key(pk: String, sk: String) -> Item {
-    use aws_sdk_dynamodb::types::AttributeValue;
     std::collections::HashMap::from([
         (keys::PK.to_owned(), AttributeValue::S(pk)),
         (keys::SK.to_owned(), AttributeValue::S(sk)),
     ])
 }
 
-/// Why each item of a cancelled transaction failed, in request order (`None` where it did not).
-pub(crate) fn cancellation_reasons(error: &SdkError<TransactWriteItemsError>) -> Option<Vec<Option<String>>> {
-    let TransactWriteItemsError::TransactionCanceledException(cancelled) = error.as_service_error()? else {
-        return None;
-    };
-    Some(
-        cancelled
-            .cancellation_reasons()
-            .iter()
-            .map(|reason| reason.code().filter(|code| *code != "None").map(str::to_owned))
-            .collect(),
-    )
+/// A string attribute value.
+pub(crate) fn text(value: impl ToString) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+/// A number attribute value.
+pub(crate) fn number(value: impl Into<i64>) -> AttributeValue {
+    AttributeValue::N(value.into().to_string())
+}
+
+/// Any serialisable value as an attribute value (sets, lists, maps).
+pub(crate) fn value(value: &impl Serialize) -> anyhow::Result<AttributeValue> {
+    serde_dynamo::to_attribute_value(value).context("Failed to serialise an attribute.")
+}
+
+/// A time as stored: RFC 3339, as `time::serde::rfc3339` writes it.
+pub(crate) fn time_text(at: time::OffsetDateTime) -> anyhow::Result<AttributeValue> {
+    Ok(AttributeValue::S(
+        at.format(&time::format_description::well_known::Rfc3339)
+            .context("Failed to format a time.")?,
+    ))
 }
 
 /// Seconds since the epoch, the unit of DynamoDB's TTL attribute.

@@ -1,9 +1,10 @@
-use super::{Invitation, InvitationError, InvitationItem, InvitationStatus, LISTED_AFTER_EXPIRY, find_item};
+//! The invitations table: a customer's invitations by status, page by page, and one invitation.
+
 use crate::domain::{CustomerNumber, InvalidValue, InvitationId, RoleId, RoleName, UserId};
+use crate::invitations::{Invitation, InvitationError, InvitationItem, LISTED_AFTER_EXPIRY, find_item};
 use crate::memberships::{RoleRef, is_admin};
 use crate::roles;
-use crate::store::{Store, keys};
-use anyhow::Context as _;
+use crate::store::{Store, decode, keys};
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -42,8 +43,6 @@ impl StatusFilter {
 pub struct ListedInvitation {
     /// The invitation.
     pub invitation: Invitation,
-    /// Its status now.
-    pub status: InvitationStatus,
     /// Its roles that still exist.
     pub roles: Vec<RoleRef>,
 }
@@ -77,7 +76,7 @@ fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Option<String> {
     let text = |name: &str| key.get(name).and_then(|v| v.as_s().ok()).cloned();
     let cursor = Cursor {
         sk: text(keys::SK)?,
-        lsi: text("LSI1SK")?,
+        lsi: text(keys::LSI1SK)?,
     };
     Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).ok()?))
 }
@@ -100,7 +99,6 @@ fn decode_cursor(raw: &str) -> Result<Cursor, InvalidValue> {
 /// status through the key range of LSI1: one Query per page, no filter expression, so a page
 /// costs the same at 100 and at 100,000 invitations. The admin check and the role names are
 /// read at the same time.
-#[tracing::instrument(name = "Listing invitations", skip_all, fields(customer = %customer))]
 pub async fn list(
     store: &Store,
     admin: &UserId,
@@ -139,22 +137,19 @@ pub async fn list(
     }
     let pk = keys::customer(customer);
     let mut query = store
-        .client
         .query()
-        .table_name(&store.tables.data)
         .index_name(keys::LSI1)
         .key_condition_expression("PK = :pk AND LSI1SK BETWEEN :low AND :high")
         .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
         .expression_attribute_values(":low", AttributeValue::S(low))
         .expression_attribute_values(":high", AttributeValue::S(high))
         .scan_index_forward(false)
-        .consistent_read(true)
         .limit(i32::from(page_size.clamp(1, MAX_PAGE_SIZE)));
     if let Some(cursor) = cursor {
         query = query
             .exclusive_start_key(keys::PK, AttributeValue::S(pk))
             .exclusive_start_key(keys::SK, AttributeValue::S(cursor.sk))
-            .exclusive_start_key("LSI1SK", AttributeValue::S(cursor.lsi));
+            .exclusive_start_key(keys::LSI1SK, AttributeValue::S(cursor.lsi));
     }
     let (admin, page, roles) = tokio::try_join!(
         is_admin(store, customer, admin),
@@ -174,9 +169,8 @@ pub async fn list(
         .items()
         .iter()
         .map(|item| {
-            let item: InvitationItem =
-                serde_dynamo::from_item(item.clone()).context("A stored invitation is malformed.")?;
-            Ok(ListedInvitation::new(Invitation::from(item), &names, now))
+            let item: InvitationItem = decode(item.clone(), "an invitation")?;
+            Ok(ListedInvitation::new(Invitation::from(item), &names))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let next_cursor = page.last_evaluated_key().and_then(encode_cursor);
@@ -189,7 +183,6 @@ pub async fn list(
 /// One invitation of a customer as the list shows it: a consistent GetItem of the invitation,
 /// concurrently with the admin check and the customer's roles (names). Unknown ids and ids of
 /// another customer's invitations are not found; a non-admin learns neither.
-#[tracing::instrument(name = "Reading an invitation", skip_all, fields(customer = %customer, invitation = %id))]
 pub async fn get(
     store: &Store,
     admin: &UserId,
@@ -210,7 +203,7 @@ pub async fn get(
     if now > invitation.expires_at + LISTED_AFTER_EXPIRY {
         return Err(InvitationError::NotFound);
     }
-    Ok(ListedInvitation::new(invitation, &role_names(roles), now))
+    Ok(ListedInvitation::new(invitation, &role_names(roles)))
 }
 
 fn role_names(roles: Vec<roles::Role>) -> BTreeMap<RoleId, RoleName> {
@@ -218,13 +211,18 @@ fn role_names(roles: Vec<roles::Role>) -> BTreeMap<RoleId, RoleName> {
 }
 
 impl ListedInvitation {
-    /// `invitation` as the list shows it, its roles named from `roles` (the customer's roles as
-    /// read; ids not among them are left out, as deleted roles are).
-    pub fn with_roles(invitation: Invitation, roles: Vec<roles::Role>, now: OffsetDateTime) -> Self {
-        Self::new(invitation, &role_names(roles), now)
+    /// As the list and `GET .../invitations/{invitationId}` show it, at `now`.
+    pub fn view(&self, now: OffsetDateTime) -> crate::invitations::InvitationView {
+        crate::invitations::InvitationView::new(&self.invitation, Some(self.roles.clone()), now)
     }
 
-    fn new(invitation: Invitation, names: &BTreeMap<RoleId, RoleName>, now: OffsetDateTime) -> Self {
+    /// `invitation` as the list shows it, its roles named from `roles` (the customer's roles as
+    /// read; ids not among them are left out, as deleted roles are).
+    pub fn with_roles(invitation: Invitation, roles: Vec<roles::Role>) -> Self {
+        Self::new(invitation, &role_names(roles))
+    }
+
+    fn new(invitation: Invitation, names: &BTreeMap<RoleId, RoleName>) -> Self {
         let roles = invitation
             .role_ids
             .iter()
@@ -235,11 +233,7 @@ impl ListedInvitation {
                 })
             })
             .collect();
-        Self {
-            status: invitation.status(now),
-            invitation,
-            roles,
-        }
+        Self { invitation, roles }
     }
 }
 
@@ -255,14 +249,4 @@ pub enum ListError {
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
-}
-
-impl From<ListError> for crate::http::ApiError {
-    fn from(error: ListError) -> Self {
-        match error {
-            ListError::NotAdmin => InvitationError::NotAdmin.into(),
-            ListError::Invalid(invalid) => crate::http::ApiError::InvalidQuery(invalid),
-            ListError::Unexpected(error) => crate::http::ApiError::Unexpected(error),
-        }
-    }
 }

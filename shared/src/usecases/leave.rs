@@ -1,0 +1,96 @@
+//! Leaving a customer: a member cancels its own access.
+
+use crate::accounts;
+use crate::customers::admin_count_change;
+use crate::domain::{CustomerNumber, Language, Permission, UserId};
+use crate::memberships::{self, Membership, MembershipStatus};
+use crate::seats;
+use crate::store::Store;
+use crate::store::transactions::{Part, Transaction, TransactionError};
+use time::OffsetDateTime;
+
+/// Where the portal goes after a member left a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextScreen {
+    /// Two or more customers remain: the user picks one.
+    ChooseCustomer,
+    /// One customer remains: its home page.
+    Home(Membership),
+    /// None remain: only language settings and log-out work.
+    NoAccess {
+        /// The user's language, to tell it so.
+        language: Language,
+    },
+}
+
+/// Why a member could not leave. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaveError {
+    /// The user has no active membership in the customer.
+    #[error("You have no access to this customer.")]
+    NotMember,
+    /// The user is the customer's last admin.
+    #[error("You are the last admin of this customer. Make another member an admin first, then leave.")]
+    LastAdmin,
+    /// The membership kept changing meanwhile.
+    #[error("Your access to this customer changed meanwhile; try again.")]
+    ChangedMeanwhile,
+    /// Other requests kept conflicting.
+    #[error("The service is busy.")]
+    Contention,
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Cancels `user`'s membership in `customer`, blocking its access at once: every access check
+/// reads the membership consistently, so the very next request, on any session, is refused.
+/// One read of the account, then one transaction: the membership marked left (unchanged since
+/// read), its seat freed (so the user can be invited again), and the admin count lowered when
+/// the user was an admin, on condition another admin remains. The membership's change to `left`
+/// is what owes the admins their email (the table's stream publishes it).
+pub async fn leave(
+    store: &Store,
+    user: &UserId,
+    customer: &CustomerNumber,
+    now: OffsetDateTime,
+) -> Result<NextScreen, LeaveError> {
+    // A role change racing the leave changes the revision; read again and retry.
+    for _ in 0..3 {
+        let (account, memberships) = accounts::load_items(store, user).await?;
+        let language = account.map(|user| user.language).unwrap_or_default();
+        let (leaving, others): (Vec<_>, Vec<_>) = memberships
+            .into_iter()
+            .filter(|m| m.status == MembershipStatus::Active)
+            .partition(|m| &m.customer_number == customer);
+        let leaving = leaving.into_iter().next().ok_or(LeaveError::NotMember)?;
+        let was_admin = leaving.permissions.contains(&Permission::UserManagement);
+
+        let mut transaction = Transaction::new(store);
+        transaction
+            .add(Part::Membership(*user), memberships::mark_left(store, &leaving, now)?)
+            .add(Part::Seat, seats::free(store, customer, &leaving.email, user)?);
+        if was_admin {
+            transaction.add(Part::Customer, admin_count_change(store, customer, -1)?);
+        }
+        match transaction.commit("leave a customer").await {
+            Ok(()) => {
+                tracing::info!("left the customer");
+                let mut others: Vec<Membership> = others.into_iter().map(Membership::from).collect();
+                return Ok(match others.len() {
+                    0 => NextScreen::NoAccess { language },
+                    1 => NextScreen::Home(others.remove(0)),
+                    _ => NextScreen::ChooseCustomer,
+                });
+            }
+            Err(TransactionError::Refused(refused)) => {
+                if refused.failed(&Part::Customer) && !refused.failed(&Part::Membership(*user)) {
+                    return Err(LeaveError::LastAdmin);
+                }
+            }
+            Err(TransactionError::Contention) => return Err(LeaveError::Contention),
+            Err(TransactionError::Other(error)) => return Err(error.into()),
+        }
+    }
+    Err(LeaveError::ChangedMeanwhile)
+}

@@ -1,0 +1,171 @@
+//! The User Management table: a customer's members with their roles, and assigning roles.
+//! Assigning roles lifts restricted access on the member's very next request (memberships are
+//! read strongly consistently) and keeps the customer's admin count exact.
+
+use crate::customers::admin_count_change;
+use crate::domain::{CustomerNumber, Email, Permission, RoleId, UserId};
+use crate::memberships::{self, MembershipStatus, RoleRef, admin_check, is_admin};
+use crate::roles::lock::unchanged;
+use crate::roles::{Role, RoleItem};
+use crate::seats;
+use crate::store::Store;
+use crate::store::transactions::{Part, Transaction, TransactionError};
+use anyhow::Context as _;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use time::OffsetDateTime;
+
+/// One row of the User Management table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    /// The member's account.
+    pub user_id: UserId,
+    /// Its email address.
+    pub email: Email,
+    /// Its roles in this customer.
+    pub roles: Vec<RoleRef>,
+    /// Holds user-management.
+    pub admin: bool,
+    /// Has no rights (no roles, or roles without permissions): sees only Home, FAQ, Settings,
+    /// Feedback and the home page's links until an admin assigns rights.
+    pub restricted: bool,
+    /// Always `active`: members who left are no longer listed.
+    pub status: MembershipStatus,
+    /// When access began.
+    #[serde(serialize_with = "crate::domain::timestamp::serialize_option")]
+    pub joined_at: Option<OffsetDateTime>,
+}
+
+/// Why members could not be listed or roles not assigned. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    /// The caller is not an admin of the customer.
+    #[error("Only an admin of this customer may manage its users.")]
+    NotAdmin,
+    /// No active member with that id in the customer.
+    #[error("There is no such user in this customer.")]
+    NotFound,
+    /// Roles that do not exist in the customer.
+    #[error("These roles do not exist in this customer: {0:?}.")]
+    UnknownRoles(Vec<RoleId>),
+    /// The change would leave the customer without an admin.
+    #[error("This change would leave the customer without any admin.")]
+    LastAdmin,
+    /// A role or the member changed meanwhile; try again.
+    #[error("The roles or the user changed meanwhile; try again.")]
+    ChangedMeanwhile,
+    /// Other requests kept conflicting.
+    #[error("The service is busy.")]
+    Contention,
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The customer's active members by email, with role names (two consistent Queries, in parallel
+/// with the admin check).
+pub async fn list(store: &Store, admin: &UserId, customer: &CustomerNumber) -> Result<Vec<Member>, MemberError> {
+    let (is_admin, seats, roles) = tokio::try_join!(
+        is_admin(store, customer, admin),
+        seats::members(store, customer),
+        crate::roles::list(store, customer),
+    )?;
+    if !is_admin {
+        return Err(MemberError::NotAdmin);
+    }
+    let roles: BTreeMap<RoleId, Role> = roles.into_iter().map(|role| (role.id, role)).collect();
+    seats
+        .into_iter()
+        .map(|seat| {
+            let held: Vec<&Role> = seat.role_ids.iter().filter_map(|id| roles.get(id)).collect();
+            let permissions: BTreeSet<Permission> = held.iter().flat_map(|r| r.permissions.iter().copied()).collect();
+            Ok(Member {
+                user_id: seat.user_id.context("A member seat has no user id.")?,
+                email: seat.email()?,
+                admin: permissions.contains(&Permission::UserManagement),
+                restricted: permissions.is_empty(),
+                roles: held
+                    .iter()
+                    .map(|r| RoleRef {
+                        id: r.id,
+                        name: r.name.clone(),
+                    })
+                    .collect(),
+                status: MembershipStatus::Active,
+                joined_at: seat.joined_at,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(MemberError::from)
+}
+
+/// Replaces a member's roles in one transaction: the admin check, each role unchanged since it
+/// was read and not being changed, the membership (unchanged since read), its seat, and the
+/// customer's admin count when the member becomes or stops being an admin. Returns the roles and
+/// the permissions they grant.
+pub async fn assign_roles(
+    store: &Store,
+    admin: &UserId,
+    customer: &CustomerNumber,
+    user: &UserId,
+    role_ids: BTreeSet<RoleId>,
+    now: OffsetDateTime,
+) -> Result<(Vec<RoleRef>, BTreeSet<Permission>), MemberError> {
+    let (caller_is_admin, membership, roles) = tokio::try_join!(
+        is_admin(store, customer, admin),
+        memberships::find_item(store, user, customer),
+        crate::roles::items(store, customer),
+    )?;
+    if !caller_is_admin {
+        return Err(MemberError::NotAdmin);
+    }
+    let membership = membership
+        .filter(|m| m.status == MembershipStatus::Active)
+        .ok_or(MemberError::NotFound)?;
+    let roles: BTreeMap<RoleId, RoleItem> = roles.into_iter().map(|role| (role.id, role)).collect();
+    let unknown: Vec<RoleId> = role_ids.iter().filter(|id| !roles.contains_key(id)).copied().collect();
+    if !unknown.is_empty() {
+        return Err(MemberError::UnknownRoles(unknown));
+    }
+    let chosen: Vec<&RoleItem> = role_ids.iter().filter_map(|id| roles.get(id)).collect();
+    let refs: Vec<RoleRef> = chosen.iter().map(|r| r.as_ref()).collect();
+    let permissions: BTreeSet<Permission> = chosen.iter().flat_map(|r| r.permissions.iter().copied()).collect();
+    let was_admin = membership.permissions.contains(&Permission::UserManagement);
+    let admin_delta = i64::from(permissions.contains(&Permission::UserManagement)) - i64::from(was_admin);
+
+    let acting_on_self = user == admin;
+    let mut transaction = Transaction::new(store);
+    if !acting_on_self {
+        transaction.add(Part::AdminCheck, admin_check(store, customer, admin)?);
+    }
+    for role in &chosen {
+        transaction.add(Part::Role(role.id), unchanged(store, customer, role, now)?);
+    }
+    transaction
+        .add(
+            Part::Membership(*user),
+            memberships::set_roles(store, &membership, &refs, &permissions, acting_on_self)?,
+        )
+        .add(
+            Part::Seat,
+            seats::set_roles(store, customer, &membership.email, user, &role_ids)?,
+        );
+    if admin_delta != 0 {
+        transaction.add(Part::Customer, admin_count_change(store, customer, admin_delta)?);
+    }
+    match transaction.commit("assign roles").await {
+        Ok(()) => Ok((refs, permissions)),
+        Err(TransactionError::Refused(refused)) => {
+            if refused.failed(&Part::AdminCheck) {
+                Err(MemberError::NotAdmin)
+            } else if refused.failed(&Part::Customer) {
+                Err(MemberError::LastAdmin)
+            } else {
+                Err(MemberError::ChangedMeanwhile)
+            }
+        }
+        Err(TransactionError::Contention) => Err(MemberError::Contention),
+        Err(TransactionError::Other(error)) => Err(error.into()),
+    }
+}
