@@ -47,14 +47,9 @@ pub struct Access {
     pub tour: Vec<Permission>,
 }
 
-/// Whether a membership grants no rights (no roles, or roles without permissions).
-pub fn is_restricted(membership: &Membership) -> bool {
-    membership.permissions.is_empty()
-}
-
 /// The access `membership` gives, for a user with `active_customers` customers in all.
 pub fn access(membership: &Membership, active_customers: usize) -> Access {
-    let restricted = is_restricted(membership);
+    let restricted = membership.is_restricted();
     let mut pages = ALWAYS_ALLOWED.to_vec();
     if active_customers > 1 {
         pages.push(Page::ChangeCustomer);

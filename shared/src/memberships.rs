@@ -90,7 +90,7 @@ impl Membership {
     /// Whether it grants no rights (no roles, or roles without permissions): the restricted
     /// portal.
     pub fn is_restricted(&self) -> bool {
-        self.permissions.is_empty()
+        crate::domain::is_restricted(&self.permissions)
     }
 }
 
@@ -331,7 +331,6 @@ pub enum TourError {
 /// after it. Only steps of areas the membership reaches can be recorded, all or none, in the
 /// same UpdateItem (a condition per step); recording a seen step again changes nothing, so a
 /// retried request answers alike.
-#[tracing::instrument(name = "Completing tour steps", skip_all, fields(user_id = %user, customer = %customer))]
 pub async fn complete_tour(
     store: &Store,
     user: &UserId,

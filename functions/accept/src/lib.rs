@@ -137,7 +137,7 @@ async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError
             customer: JoinedCustomer {
                 customer_number: accepted.customer_number.to_string(),
                 company_name: accepted.company_name.to_string(),
-                restricted: accepted.permissions.is_empty(),
+                restricted: cloudhub::domain::is_restricted(&accepted.permissions),
                 roles: accepted.roles,
             },
         },

@@ -70,7 +70,7 @@ async fn assign(app: &App, request: &Request) -> Result<Response<Body>, ApiError
         StatusCode::OK,
         &Assigned {
             user_id: user.to_string(),
-            restricted: permissions.is_empty(),
+            restricted: cloudhub::domain::is_restricted(&permissions),
             roles,
         },
     ))

@@ -17,7 +17,7 @@ pub use ids::{InvitationId, RoleId, UserId};
 pub use language::Language;
 pub use names::{CompanyName, RoleName};
 pub use password::{Password, PasswordHash, PasswordPolicy};
-pub use permission::Permission;
+pub use permission::{Permission, is_restricted};
 pub use source_address::SourceAddress;
 pub use token::{SecretToken, TokenHash};
 

@@ -14,6 +14,13 @@ pub enum Permission {
     UserManagement,
 }
 
+/// Whether holding `permissions` leaves a member restricted: no rights at all (no roles, or
+/// roles without permissions), so only Home, FAQ, Settings, Feedback and the home page's links.
+/// The one definition of "restricted" every answer uses.
+pub fn is_restricted(permissions: &std::collections::BTreeSet<Permission>) -> bool {
+    permissions.is_empty()
+}
+
 impl Permission {
     /// Every area, in the portal's menu order.
     pub const ALL: [Permission; 4] = [Self::Orders, Self::Invoices, Self::Documents, Self::UserManagement];

@@ -228,7 +228,6 @@ pub async fn claim_names(
 
 /// Creates a role, if `admin` is an admin of the customer and no other role of it has the name
 /// (one transaction: the admin check, the role, its name's claim).
-#[tracing::instrument(name = "Creating a role", skip_all, fields(customer = %customer))]
 pub async fn create(
     store: &Store,
     admin: &UserId,

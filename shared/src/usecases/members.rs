@@ -84,7 +84,7 @@ pub async fn list(store: &Store, admin: &UserId, customer: &CustomerNumber) -> R
                 user_id: seat.user_id.context("A member seat has no user id.")?,
                 email: seat.email()?,
                 admin: permissions.contains(&Permission::UserManagement),
-                restricted: permissions.is_empty(),
+                restricted: crate::domain::is_restricted(&permissions),
                 roles: held
                     .iter()
                     .map(|r| RoleRef {
@@ -167,5 +167,76 @@ pub async fn assign_roles(
         }
         Err(TransactionError::Contention) => Err(MemberError::Contention),
         Err(TransactionError::Other(error)) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CompanyName, Email, Language, Password, PasswordPolicy, RoleName};
+    use crate::testing::{a_tuesday_morning, add_member, fresh_store};
+    use crate::usecases::onboarding::{FirstAdmin, NewCustomer, create};
+
+    /// A customer with a "Buyer" role (orders) and its admin; returns the admin, the customer,
+    /// and the role.
+    async fn customer_with_a_buyer_role(store: &Store) -> (UserId, CustomerNumber, Role) {
+        let customer = CustomerNumber::parse("100234").unwrap();
+        let created = create(
+            store,
+            NewCustomer {
+                number: customer.clone(),
+                company_name: CompanyName::parse("ACME").unwrap(),
+                default_language: Language::En,
+                roles: vec![(RoleName::parse("Buyer").unwrap(), [Permission::Orders].into())],
+            },
+            FirstAdmin::NewAccount {
+                user_id: UserId::generate(),
+                email: Email::parse("admin@acme.example").unwrap(),
+                password_hash: Password::parse("correct horse battery".into(), PasswordPolicy::New)
+                    .unwrap()
+                    .hash()
+                    .await
+                    .unwrap(),
+                language: Language::En,
+            },
+            a_tuesday_morning(),
+        )
+        .await
+        .unwrap();
+        (created.admin.user_id, customer, created.roles[1].clone())
+    }
+
+    #[tokio::test]
+    async fn a_role_stored_before_roles_had_revisions_can_be_assigned() {
+        let store = fresh_store().await;
+        let now = a_tuesday_morning();
+        let (admin, customer, buyer) = customer_with_a_buyer_role(&store).await;
+        let member = add_member(
+            &store,
+            &customer,
+            &CompanyName::parse("ACME").unwrap(),
+            &Email::parse("anna@example.com").unwrap(),
+            "correct horse battery",
+            &[],
+            now,
+        )
+        .await;
+        // As roles were stored before edits counted revisions.
+        store
+            .client()
+            .update_item()
+            .table_name(&store.tables().data)
+            .set_key(Some(crate::roles::key(&customer, &buyer.id)))
+            .update_expression("REMOVE #revision")
+            .expression_attribute_names("#revision", crate::roles::attr::REVISION)
+            .send()
+            .await
+            .unwrap();
+
+        let (roles, permissions) = assign_roles(&store, &admin, &customer, &member, [buyer.id].into(), now)
+            .await
+            .expect("the role is unchanged since it was read: revision 0 either way");
+        assert_eq!(roles.iter().map(|r| r.id).collect::<Vec<_>>(), vec![buyer.id]);
+        assert_eq!(permissions, [Permission::Orders].into());
     }
 }
