@@ -382,3 +382,52 @@ mod tests {
         assert!(detail(InvitationError::NotAdmin.into()).contains("manage its invitations"));
     }
 }
+
+#[cfg(test)]
+mod contract {
+    use super::every_refusal;
+    use std::collections::BTreeSet;
+
+    /// Every problem code `infra/openapi.yaml` names, anywhere (an `enum` or `const` of a `code`).
+    fn documented_codes() -> BTreeSet<String> {
+        fn walk(value: &serde_norway::Value, codes: &mut BTreeSet<String>) {
+            match value {
+                serde_norway::Value::Mapping(map) => {
+                    for (key, value) in map {
+                        if key.as_str() == Some("code") {
+                            if let Some(values) = value.get("enum").and_then(|e| e.as_sequence()) {
+                                codes.extend(values.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+                            }
+                            if let Some(code) = value.get("const").and_then(|c| c.as_str()) {
+                                codes.insert(code.to_owned());
+                            }
+                        }
+                        walk(value, codes);
+                    }
+                }
+                serde_norway::Value::Sequence(values) => values.iter().for_each(|v| walk(v, codes)),
+                _ => {}
+            }
+        }
+        let text = include_str!("../../../infra/openapi.yaml");
+        let document: serde_norway::Value = serde_norway::from_str(text).expect("the contract is YAML");
+        let mut codes = BTreeSet::new();
+        walk(&document, &mut codes);
+        codes
+    }
+
+    #[test]
+    fn every_code_the_map_can_answer_is_in_the_contract() {
+        let documented = documented_codes();
+        assert!(documented.contains("not-an-admin"), "the reader finds codes");
+        let missing: BTreeSet<&str> = every_refusal()
+            .iter()
+            .map(|problem| problem.code())
+            .filter(|code| !documented.contains(*code))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "codes the API answers but infra/openapi.yaml does not name: {missing:?}"
+        );
+    }
+}
