@@ -173,7 +173,7 @@ async fn stored_ttl(app: &TestApp, pk: String, sk: &str) -> i64 {
 /// leaves the list, 30 days after its expiry.
 async fn assert_link_kept_while_listed(app: &TestApp, id: &str) {
     let invitation = app.invitation_item(seed::CUSTOMER_NUMBER, id).await;
-    let listed_until = (invitation.expires_at + cloudhub::invitations::LISTED_AFTER_EXPIRY).unix_timestamp();
+    let listed_until = (invitation.expires_at + crate::helpers::LISTED_AFTER_EXPIRY).unix_timestamp();
     let link = app.link_of(seed::CUSTOMER_NUMBER, id).await;
     let link_ttl = stored_ttl(app, format!("LINK#{}", link.hash().as_str()), "LINK").await;
     assert!(

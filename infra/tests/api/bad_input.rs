@@ -119,7 +119,7 @@ async fn bad_sessions_on_log_out_change_nothing() {
         .log_out()
         .await
         .assert_problem(401, "invalid-session");
-    app.with_session(cloudhub::domain::SecretToken::generate().reveal())
+    app.with_forged_session()
         .log_out()
         .await
         .assert_problem(401, "invalid-session");

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 use std::ops::Deref;
 use std::sync::Arc;
 
+// Not every test binary that includes this module uses them all.
+#[allow(unused_imports)]
 pub use cloudhub::invitations::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState};
 pub use cloudhub::links::LinkToken;
 
@@ -108,7 +110,6 @@ impl TestApp {
             source: source.to_owned(),
             session: None,
             user_id: None,
-            email: None,
         }
     }
 
@@ -120,6 +121,11 @@ impl TestApp {
         }
     }
 
+    /// A caller presenting a well-formed session token that no log-in issued.
+    pub fn with_forged_session(&self) -> Caller {
+        self.with_session(cloudhub::domain::SecretToken::generate().reveal())
+    }
+
     /// Logs `email` in with `password` (which must work) and returns the caller with that session.
     pub async fn user(&self, email: &str, password: &str) -> Caller {
         let response = self.anonymous().log_in(email, password).await;
@@ -127,7 +133,6 @@ impl TestApp {
         Caller {
             session: Some(response.session_token().to_owned()),
             user_id: response.body["userId"].as_str().map(str::to_owned),
-            email: Some(email.to_owned()),
             ..self.anonymous()
         }
     }
@@ -234,7 +239,6 @@ pub struct Caller {
     source: String,
     session: Option<String>,
     user_id: Option<String>,
-    email: Option<String>,
 }
 
 impl Caller {
@@ -248,12 +252,6 @@ impl Caller {
     #[track_caller]
     pub fn user_id(&self) -> &str {
         self.user_id.as_deref().expect("a caller whose user id is known")
-    }
-
-    /// The caller's email address, where the helper that made it knew it.
-    #[track_caller]
-    pub fn email(&self) -> &str {
-        self.email.as_deref().expect("a caller whose email is known")
     }
 
     /// The same caller (session, source) at `app`, another instance of the functions.
@@ -444,10 +442,30 @@ impl TestApp {
         Caller {
             session: Some(response.session_token().to_owned()),
             user_id: response.body["userId"].as_str().map(str::to_owned),
-            email: response.body["email"].as_str().map(str::to_owned),
             ..self.anonymous()
         }
     }
+}
+
+/// A role id in the right form that no role has.
+pub fn unknown_role_id() -> String {
+    cloudhub::domain::RoleId::generate().to_string()
+}
+
+/// A user id in the right form that no user has.
+pub fn unknown_user_id() -> String {
+    cloudhub::domain::UserId::generate().to_string()
+}
+
+/// An invitation id in the right form that no invitation has.
+pub fn unknown_invitation_id() -> String {
+    cloudhub::domain::InvitationId::generate().to_string()
+}
+
+/// A well-formed link of the key `test` that no invitation has.
+pub fn forged_link() -> LinkToken {
+    LinkToken::parse(&format!("test.{}", cloudhub::domain::SecretToken::generate().reveal()))
+        .expect("a well-formed link")
 }
 
 /// Reads the manual clock (it implements `Clock`, in scope here under a short name).
@@ -604,6 +622,19 @@ impl TestApp {
         self.role_ids(seed::CUSTOMER_NUMBER, &[name]).await.remove(0)
     }
 
+    /// The ids of all of `customer`'s roles, in the order the roles are listed.
+    pub async fn all_role_ids(&self, customer: &str) -> Vec<String> {
+        cloudhub::roles::list(
+            &self.app.store,
+            &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|role| role.id.to_string())
+        .collect()
+    }
+
     /// The ids of `customer`'s roles by name.
     pub async fn role_ids(&self, customer: &str, role_names: &[&str]) -> Vec<String> {
         let roles = cloudhub::roles::list(
@@ -714,124 +745,6 @@ impl TestApp {
         )
         .await
         .unwrap();
-    }
-}
-
-/// The token-taking helpers of before the callers, until every file uses callers.
-impl TestApp {
-    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
-        self.legacy(token).post_json(path, body).await
-    }
-    pub async fn post_login(&self, email: &str, password: &str) -> TestResponse {
-        self.anonymous().log_in(email, password).await
-    }
-    pub async fn post_login_from(&self, source: &str, email: &str, password: &str) -> TestResponse {
-        self.anonymous_from(source).log_in(email, password).await
-    }
-    pub async fn log_in_as_demo_admin(&self) -> String {
-        self.demo_admin().await.session().to_owned()
-    }
-    pub async fn get_me(&self, token: Option<&str>) -> TestResponse {
-        self.legacy(token).me().await
-    }
-    pub async fn post_logout(&self, token: Option<&str>) -> TestResponse {
-        self.legacy(token).log_out().await
-    }
-    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
-        self.with_session(token).get(path).await
-    }
-    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
-        self.with_session(token).delete(path).await
-    }
-    pub async fn log_in(&self, email: &str, password: &str) -> String {
-        self.user(email, password).await.session().to_owned()
-    }
-    pub async fn invite(&self, token: &str, customer: &str, body: Value) -> TestResponse {
-        self.with_session(token).invite(customer, body).await
-    }
-    pub async fn invite_to_demo(&self, token: &str, email: &str) -> String {
-        self.with_session(token).invite_to_demo(email).await
-    }
-    pub async fn list_invitations(&self, token: &str, customer: &str, query: &str) -> TestResponse {
-        self.with_session(token).list_invitations(customer, query).await
-    }
-    pub async fn get_invitation(&self, token: &str, customer: &str, id: &str) -> TestResponse {
-        self.with_session(token).get_invitation(customer, id).await
-    }
-    pub async fn resend(&self, token: &str, customer: &str, id: &str) -> TestResponse {
-        self.with_session(token).resend(customer, id).await
-    }
-    pub async fn delete_invitation(&self, token: &str, customer: &str, id: &str) -> TestResponse {
-        self.with_session(token).delete_invitation(customer, id).await
-    }
-    pub async fn quota(&self, token: &str, customer: &str) -> TestResponse {
-        self.with_session(token).quota(customer).await
-    }
-    pub async fn demo_member(&self, email: &str, role_names: &[&str]) -> String {
-        self.member_of_demo(email, role_names).await.session().to_owned()
-    }
-    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> TestResponse {
-        self.with_session(token).put_json(path, body).await
-    }
-    pub async fn roles(&self, token: &str) -> TestResponse {
-        self.with_session(token).roles().await
-    }
-    pub async fn users(&self, token: &str) -> TestResponse {
-        self.with_session(token).users().await
-    }
-    pub async fn assign(&self, token: &str, user_id: &str, role_ids: Value) -> TestResponse {
-        self.with_session(token).assign(user_id, role_ids).await
-    }
-    pub async fn invite_with_link(&self, admin_token: &str, email: &str, role_names: &[&str]) -> (String, String) {
-        self.with_session(admin_token).invite_with_link(email, role_names).await
-    }
-    pub async fn invite_to_customer_with_link(
-        &self,
-        admin_token: &str,
-        customer: &str,
-        email: &str,
-        role_names: &[&str],
-    ) -> (String, String) {
-        self.with_session(admin_token)
-            .invite_to_customer_with_link(customer, email, role_names)
-            .await
-    }
-    pub async fn preview(&self, link: &str) -> TestResponse {
-        self.anonymous().preview(link).await
-    }
-    pub async fn accept(&self, link: &str, session: Option<&str>, body: &Value) -> TestResponse {
-        self.legacy(session).accept(link, body).await
-    }
-    pub async fn accept_from(&self, source: &str, link: &str, session: Option<&str>, body: &Value) -> TestResponse {
-        assert!(session.is_none());
-        self.anonymous_from(source).accept(link, body).await
-    }
-    pub async fn accept_as_new(&self, link: &str, password: &str) -> String {
-        self.anonymous()
-            .accept_as_new(link, password)
-            .await
-            .session()
-            .to_owned()
-    }
-    pub async fn leave(&self, token: &str, customer: &str, confirmation: &str) -> TestResponse {
-        self.with_session(token).leave(customer, confirmation).await
-    }
-    pub async fn my_access(&self, token: &str, customer: &str) -> Option<Value> {
-        self.with_session(token).my_access(customer).await
-    }
-    pub async fn items_containing(&self, needle: &str) -> Vec<String> {
-        self.all_items()
-            .await
-            .iter()
-            .map(StoredItem::text)
-            .filter(|item| item.contains(needle))
-            .collect()
-    }
-    fn legacy(&self, token: Option<&str>) -> Caller {
-        match token {
-            Some(token) => self.with_session(token),
-            None => self.anonymous(),
-        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Inviting, listing, resending and deleting invitations (rules 3 to 6).
 
-use crate::helpers::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState, LinkToken, TestApp};
+use crate::helpers::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState, TestApp, forged_link, unknown_role_id};
 use infra::seed::{self, CUSTOMER_NUMBER};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -184,7 +184,7 @@ async fn roles_must_exist_in_that_customer_and_a_refusal_writes_nothing() {
     let app = TestApp::with_demo_customer().await;
     let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
-    let unknown = cloudhub::domain::RoleId::generate().to_string();
+    let unknown = unknown_role_id();
     let before = app.all_items().await;
     let response = admin
         .invite(
@@ -196,14 +196,7 @@ async fn roles_must_exist_in_that_customer_and_a_refusal_writes_nothing() {
     assert_eq!(response.body["roleIds"], json!([unknown]));
     // A role of another customer is unknown here too.
     let other = app.other_customer().await;
-    let foreign_role = cloudhub::roles::list(
-        &app.app.store,
-        &cloudhub::domain::CustomerNumber::parse(&other.number).unwrap(),
-    )
-    .await
-    .unwrap()[0]
-        .id
-        .to_string();
+    let foreign_role = app.all_role_ids(&other.number).await[0].clone();
     let before_foreign = app.all_items().await;
     admin
         .invite(
@@ -227,7 +220,7 @@ async fn the_link_works_until_the_last_second_of_its_24_hours_even_while_stored(
     app.clock.advance(Duration::seconds(1));
     // TTL deletion is off in tests: the items are still there, and the link is expired anyway.
     assert!(matches!(app.open_link(&link).await, LinkState::Expired(_)));
-    let forged = LinkToken::parse(&format!("test.{}", cloudhub::domain::SecretToken::generate().reveal())).unwrap();
+    let forged = forged_link();
     assert_eq!(app.open_link(&forged).await, LinkState::Dead);
 }
 
@@ -446,9 +439,7 @@ async fn invite_bodies_are_checked_and_refusals_change_nothing() {
     let app = TestApp::with_demo_customer().await;
     let admin = app.demo_admin().await;
     let before = app.all_items().await;
-    let many: Vec<String> = (0..21)
-        .map(|_| cloudhub::domain::RoleId::generate().to_string())
-        .collect();
+    let many: Vec<String> = (0..21).map(|_| unknown_role_id()).collect();
     for (body, status, code) in [
         (json!({}), 422, "invalid-body"),
         (json!({ "email": 42 }), 422, "invalid-body"),

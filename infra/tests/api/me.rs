@@ -78,11 +78,12 @@ async fn missing_forged_and_malformed_sessions_are_refused() {
     let app = TestApp::with_demo_customer().await;
     let anon = app.anonymous();
     anon.me().await.assert_problem(401, "missing-session");
-    let forged = cloudhub::domain::SecretToken::generate();
-    app.get_me(Some(forged.reveal()))
+    app.with_forged_session()
+        .me()
         .await
         .assert_problem(401, "invalid-session");
-    app.get_me(Some("not-a-token"))
+    app.with_session("not-a-token")
+        .me()
         .await
         .assert_problem(401, "invalid-session");
     let basic = app

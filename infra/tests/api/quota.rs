@@ -143,10 +143,7 @@ async fn two_hundred_concurrent_invites_create_exactly_fifty() {
         for invitation in page.body["invitations"].as_array().unwrap() {
             let id = invitation["id"].as_str().unwrap();
             let link = app.link_of(CUSTOMER_NUMBER, id).await;
-            assert!(matches!(
-                app.open_link(&link).await,
-                cloudhub::invitations::LinkState::Live(_)
-            ));
+            assert!(matches!(app.open_link(&link).await, crate::helpers::LinkState::Live(_)));
             listed += 1;
         }
         match page.body["nextCursor"].as_str() {

@@ -240,7 +240,7 @@ async fn role_changes_need_an_admin_and_a_valid_body() {
         .put_json(&role_path(&buyer), &json!({ "name": "X", "permissions": "orders" }))
         .await
         .assert_problem(422, "invalid-body");
-    let unknown = cloudhub::domain::RoleId::generate().to_string();
+    let unknown = crate::helpers::unknown_role_id();
     admin
         .put_json(&role_path(&unknown), &json!({ "name": "X", "permissions": [] }))
         .await

@@ -32,8 +32,8 @@ async fn a_forged_event_on_the_bus_sends_nothing_the_table_does_not_back() {
     let (id, link) = admin.invite_with_link("anna@example.com", &["Buyer"]).await;
     let member = app.member_of_demo("dora@example.com", &["Buyer"]).await;
     let dora = member.me().await.body["user"]["id"].as_str().unwrap().to_owned();
-    let nobody = cloudhub::domain::UserId::generate().to_string();
-    let unknown = cloudhub::domain::InvitationId::generate().to_string();
+    let nobody = crate::helpers::unknown_user_id();
+    let unknown = crate::helpers::unknown_invitation_id();
     let customer = seed::CUSTOMER_NUMBER;
     let attacker = "attacker@evil.example";
 

@@ -78,13 +78,13 @@ async fn assigning_checks_roles_users_and_bodies() {
     let other_admin = app.user(&other.admin_email, &other.admin_password).await;
     let other_id = other_admin.me().await.body["user"]["id"].as_str().unwrap().to_owned();
     let before = app.all_items().await;
-    let unknown_role = cloudhub::domain::RoleId::generate().to_string();
+    let unknown_role = crate::helpers::unknown_role_id();
     admin
         .assign(&user_id, json!([unknown_role]))
         .await
         .assert_problem(422, "unknown-role");
     admin
-        .assign(&cloudhub::domain::UserId::generate().to_string(), json!([]))
+        .assign(&crate::helpers::unknown_user_id(), json!([]))
         .await
         .assert_problem(404, "user-not-found");
     admin
