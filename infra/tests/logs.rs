@@ -104,30 +104,29 @@ fn unreachable_ses(sender: &str) -> Outbox {
 async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
     let _one = ONE_AT_A_TIME.lock().await;
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
+    let anon = app.anonymous();
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
-    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
+    let (_, link) = admin.invite_with_link("anna@example.com", &["Buyer"]).await;
 
     let lines = Lines::default();
     let guard = tracing::subscriber::set_default(json_subscriber(&lines));
     capture::start();
-    let invited = app
+    let invited = admin
         .invite(
-            &admin,
             seed::CUSTOMER_NUMBER,
             json!({ "email": "bert@example.com", "roleIds": [buyer] }),
         )
         .await;
     assert_eq!(invited.status, 201, "{invited:?}");
-    app.invite(&admin, seed::CUSTOMER_NUMBER, json!({ "email": "not an email" }))
+    admin
+        .invite(seed::CUSTOMER_NUMBER, json!({ "email": "not an email" }))
         .await
         .assert_problem(422, "invalid-email");
-    assert_eq!(app.preview(&link).await.status, 200);
-    let accepted = app
-        .accept(&link, None, &json!({ "password": "a long new password" }))
-        .await;
+    assert_eq!(anon.preview(&link).await.status, 200);
+    let accepted = anon.accept(&link, &json!({ "password": "a long new password" })).await;
     assert_eq!(accepted.status, 201, "{accepted:?}");
-    app.post_login(seed::ADMIN_EMAIL, "a wrong password")
+    anon.log_in(seed::ADMIN_EMAIL, "a wrong password")
         .await
         .assert_problem(401, "invalid-credentials");
     let metrics = capture::take();
@@ -175,7 +174,7 @@ async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
         "not an email",
         "anna@example.com",
         seed::ADMIN_EMAIL,
-        admin.as_str(),
+        admin.session(),
         link.as_str(),
         session,
         "a long new password",
@@ -214,8 +213,9 @@ async fn nothing_an_operator_can_read_rebuilds_a_link() {
     let _one = ONE_AT_A_TIME.lock().await;
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let (listener, address) = infra::server::bind(0).await.unwrap();
     tokio::spawn(infra::server::serve(listener, app.gateway.clone()));
 
@@ -229,9 +229,9 @@ async fn nothing_an_operator_can_read_rebuilds_a_link() {
         move || writer.clone(),
     ));
     capture::start();
-    let (id, first_link) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
+    let (id, first_link) = admin.invite_with_link("anna@example.com", &["Buyer"]).await;
     let first = app.invitation_item(seed::CUSTOMER_NUMBER, &id).await;
-    assert_eq!(app.resend(&admin, seed::CUSTOMER_NUMBER, &id).await.status, 200);
+    assert_eq!(admin.resend(seed::CUSTOMER_NUMBER, &id).await.status, 200);
     let current = app.invitation_item(seed::CUSTOMER_NUMBER, &id).await;
     let link = app.link_of(seed::CUSTOMER_NUMBER, &id).await.reveal().to_owned();
     let previewed = http_get(address, &format!("/invitations/{link}")).await;
@@ -252,9 +252,7 @@ async fn nothing_an_operator_can_read_rebuilds_a_link() {
     // SES is back: the email goes out, with the link.
     let delivered = deliver(&mailer(&app, moto.outbox()), sent_events[1]).await.unwrap();
     assert_eq!(delivered.sent, 1);
-    let accepted = app
-        .accept(&link, None, &json!({ "password": "a long new password" }))
-        .await;
+    let accepted = anon.accept(&link, &json!({ "password": "a long new password" })).await;
     assert_eq!(accepted.status, 201, "{accepted:?}");
     let metrics = capture::take();
     drop(guard);
@@ -289,7 +287,7 @@ async fn nothing_an_operator_can_read_rebuilds_a_link() {
             "the test key",
             "dGVzdC1vbmx5LWxpbmstc2lnbmluZy1rZXktMzItYnl0ZXMhIQ".to_owned(),
         ),
-        ("the admin's session", admin.clone()),
+        ("the admin's session", admin.session().to_owned()),
         ("the new member's session", session.to_owned()),
         ("the password", "a long new password".to_owned()),
         ("the invited address", "anna@example.com".to_owned()),

@@ -1,28 +1,27 @@
 //! Restricted access for members without rights, the welcome tour once rights are assigned, and
 //! the caller's settings.
 
-use crate::helpers::TestApp;
+use crate::helpers::{Caller, TestApp};
 use infra::seed;
 use lambda_http::http::Method;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "a long new password";
 
-/// Joins the demo customer through an invitation with no roles; returns (session, user id).
-async fn restricted_member(app: &TestApp, admin: &str, email: &str) -> (String, String) {
-    let (_, link) = app.invite_with_link(admin, email, &[]).await;
-    let response = app.accept(&link, None, &json!({ "password": PASSWORD })).await;
+/// Joins the demo customer through an invitation with no roles; returns the new member, with
+/// its user id.
+async fn restricted_member(app: &TestApp, admin: &Caller, email: &str) -> Caller {
+    let (_, link) = admin.invite_with_link(email, &[]).await;
+    let response = app.anonymous().accept(&link, &json!({ "password": PASSWORD })).await;
     assert_eq!(response.status, 201, "{response:?}");
     assert_eq!(response.body["customer"]["restricted"], true);
-    (
-        response.body["sessionToken"].as_str().unwrap().to_owned(),
-        response.body["userId"].as_str().unwrap().to_owned(),
-    )
+    assert!(response.body["userId"].is_string(), "{response:?}");
+    app.signed_in(&response)
 }
 
 /// Every route of the demo customer's admin area, with what it is called with.
-async fn customer_routes(app: &TestApp, admin: &str) -> Vec<(Method, String)> {
-    let invitation = app.invite_to_demo(admin, "someone@example.com").await;
+async fn customer_routes(app: &TestApp, admin: &Caller) -> Vec<(Method, String)> {
+    let invitation = admin.invite_to_demo("someone@example.com").await;
     let role = app.demo_role("Buyer").await;
     app.gateway
         .routes()
@@ -42,10 +41,10 @@ async fn customer_routes(app: &TestApp, admin: &str) -> Vec<(Method, String)> {
 #[tokio::test]
 async fn a_member_without_rights_sees_only_the_restricted_portal_and_is_refused_everything_else() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let (member, _) = restricted_member(&app, &admin, "anna@example.com").await;
+    let admin = app.demo_admin().await;
+    let member = restricted_member(&app, &admin, "anna@example.com").await;
 
-    let access = app.my_access(&member, seed::CUSTOMER_NUMBER).await.unwrap();
+    let access = member.my_access(seed::CUSTOMER_NUMBER).await.unwrap();
     assert_eq!(access["restricted"], true);
     assert_eq!(access["banner"], "no-rights-assigned");
     assert_eq!(
@@ -57,12 +56,8 @@ async fn a_member_without_rights_sees_only_the_restricted_portal_and_is_refused_
     let routes = customer_routes(&app, &admin).await;
     assert!(routes.len() >= 10, "{routes:?}");
     let before = app.all_items().await;
-    let authorization = format!("Bearer {member}");
     for (method, path) in routes {
-        let headers = [
-            ("authorization", authorization.as_str()),
-            ("content-type", "application/json"),
-        ];
+        let headers = [("content-type", "application/json")];
         let body = match method {
             Method::PUT if path.ends_with("/roles") => json!({ "roleIds": [] }),
             Method::PUT | Method::POST if path.ends_with("/roles") || path.contains("/roles/") => {
@@ -71,7 +66,7 @@ async fn a_member_without_rights_sees_only_the_restricted_portal_and_is_refused_
             Method::POST if path.ends_with("/invitations") => json!({ "email": "friend@example.com" }),
             _ => json!({}),
         };
-        let response = app.request(method.clone(), &path, &headers, body.to_string()).await;
+        let response = member.request(method.clone(), &path, &headers, body.to_string()).await;
         response.assert_problem(403, "not-an-admin");
     }
     assert_eq!(app.all_items().await, before, "nothing changed");
@@ -80,16 +75,17 @@ async fn a_member_without_rights_sees_only_the_restricted_portal_and_is_refused_
 #[tokio::test]
 async fn assigning_rights_lifts_the_restriction_on_the_next_call_and_the_tour_shows_the_new_areas_once() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let (member, user_id) = restricted_member(&app, &admin, "anna@example.com").await;
+    let admin = app.demo_admin().await;
+    let member = restricted_member(&app, &admin, "anna@example.com").await;
+    let user_id = member.user_id();
     assert_eq!(
-        app.my_access(&member, seed::CUSTOMER_NUMBER).await.unwrap()["restricted"],
+        member.my_access(seed::CUSTOMER_NUMBER).await.unwrap()["restricted"],
         true
     );
 
     let buyer = app.demo_role("Buyer").await;
-    assert_eq!(app.assign(&admin, &user_id, json!([buyer])).await.status, 200);
-    let access = app.my_access(&member, seed::CUSTOMER_NUMBER).await.unwrap();
+    assert_eq!(admin.assign(user_id, json!([buyer])).await.status, 200);
+    let access = member.my_access(seed::CUSTOMER_NUMBER).await.unwrap();
     assert_eq!(access["restricted"], false);
     assert_eq!(access["banner"], Value::Null);
     assert_eq!(
@@ -98,23 +94,22 @@ async fn assigning_rights_lifts_the_restriction_on_the_next_call_and_the_tour_sh
     );
     assert_eq!(access["tour"], json!(["orders"]));
     // At the next log-in too, until the steps are marked seen.
-    let again = app.log_in("anna@example.com", PASSWORD).await;
+    let again = app.user("anna@example.com", PASSWORD).await;
     assert_eq!(
-        app.my_access(&again, seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
+        again.my_access(seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
         json!(["orders"])
     );
 
-    let done = app
+    let done = member
         .post_json(
             "/me/tour/complete",
-            Some(&member),
             &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": ["orders"] }),
         )
         .await;
     assert_eq!(done.status, 200, "{done:?}");
     assert_eq!(done.body["tour"], json!([]));
     assert_eq!(
-        app.my_access(&member, seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
+        member.my_access(seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
         json!([])
     );
 
@@ -122,71 +117,69 @@ async fn assigning_rights_lifts_the_restriction_on_the_next_call_and_the_tour_sh
     let accounting = app.demo_role("Accounting").await;
     let administrator = app.demo_role("Administrator").await;
     assert_eq!(
-        app.assign(&admin, &user_id, json!([buyer, accounting, administrator]))
+        admin
+            .assign(user_id, json!([buyer, accounting, administrator]))
             .await
             .status,
         200
     );
-    let access = app.my_access(&member, seed::CUSTOMER_NUMBER).await.unwrap();
+    let access = member.my_access(seed::CUSTOMER_NUMBER).await.unwrap();
     assert_eq!(access["tour"], json!(["invoices", "documents", "user-management"]));
     assert_eq!(access["admin"], true);
     // And the areas are open: the admin routes now answer.
-    assert_eq!(app.users(&member).await.status, 200);
-    assert_eq!(
-        app.list_invitations(&member, seed::CUSTOMER_NUMBER, "").await.status,
-        200
-    );
+    assert_eq!(member.users().await.status, 200);
+    assert_eq!(member.list_invitations(seed::CUSTOMER_NUMBER, "").await.status, 200);
 
     // Taking the rights away restricts again at once.
-    assert_eq!(app.assign(&admin, &user_id, json!([])).await.status, 200);
-    let access = app.my_access(&member, seed::CUSTOMER_NUMBER).await.unwrap();
+    assert_eq!(admin.assign(user_id, json!([])).await.status, 200);
+    let access = member.my_access(seed::CUSTOMER_NUMBER).await.unwrap();
     assert_eq!(access["restricted"], true);
     assert_eq!(access["tour"], json!([]));
-    app.users(&member).await.assert_problem(403, "not-an-admin");
+    member.users().await.assert_problem(403, "not-an-admin");
 }
 
 #[tokio::test]
 async fn a_step_of_an_area_the_member_cannot_reach_cannot_be_completed_so_granting_it_shows_it() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let (member, user_id) = restricted_member(&app, &admin, "anna@example.com").await;
+    let admin = app.demo_admin().await;
+    let member = restricted_member(&app, &admin, "anna@example.com").await;
+    let user_id = member.user_id();
     let before = app.all_items().await;
     for steps in [json!(["orders"]), json!(["orders", "invoices"])] {
-        app.post_json(
-            "/me/tour/complete",
-            Some(&member),
-            &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": steps }),
-        )
-        .await
-        .assert_problem(422, "invalid-tour-step");
+        member
+            .post_json(
+                "/me/tour/complete",
+                &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": steps }),
+            )
+            .await
+            .assert_problem(422, "invalid-tour-step");
     }
     assert_eq!(app.all_items().await, before, "nothing stored");
 
     let buyer = app.demo_role("Buyer").await;
-    assert_eq!(app.assign(&admin, &user_id, json!([buyer])).await.status, 200);
-    let again = app.log_in("anna@example.com", PASSWORD).await;
+    assert_eq!(admin.assign(user_id, json!([buyer])).await.status, 200);
+    let again = app.user("anna@example.com", PASSWORD).await;
     assert_eq!(
-        app.my_access(&again, seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
+        again.my_access(seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
         json!(["orders"])
     );
     // With orders reachable, a step of another area is still refused, and the whole request with it.
-    app.post_json(
-        "/me/tour/complete",
-        Some(&again),
-        &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": ["orders", "invoices"] }),
-    )
-    .await
-    .assert_problem(422, "invalid-tour-step");
+    again
+        .post_json(
+            "/me/tour/complete",
+            &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": ["orders", "invoices"] }),
+        )
+        .await
+        .assert_problem(422, "invalid-tour-step");
     assert_eq!(
-        app.my_access(&again, seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
+        again.my_access(seed::CUSTOMER_NUMBER).await.unwrap()["tour"],
         json!(["orders"])
     );
     // Completing a due step works, and completing it again (a retried request) changes nothing.
     for _ in 0..2 {
-        let done = app
+        let done = again
             .post_json(
                 "/me/tour/complete",
-                Some(&again),
                 &json!({ "customerNumber": seed::CUSTOMER_NUMBER, "steps": ["orders"] }),
             )
             .await;
@@ -198,18 +191,18 @@ async fn a_step_of_an_area_the_member_cannot_reach_cannot_be_completed_so_granti
 #[tokio::test]
 async fn change_customer_is_offered_only_with_several_customers() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let access = app.my_access(&admin, seed::CUSTOMER_NUMBER).await.unwrap();
+    let admin = app.demo_admin().await;
+    let access = admin.my_access(seed::CUSTOMER_NUMBER).await.unwrap();
     assert!(!access["pages"].as_array().unwrap().contains(&json!("change-customer")));
 
     let other = app.other_customer().await;
-    let beta_admin = app.log_in(&other.admin_email, &other.admin_password).await;
-    let (_, link) = app
-        .invite_to_customer_with_link(&beta_admin, &other.number, seed::ADMIN_EMAIL, &[])
+    let beta_admin = app.user(&other.admin_email, &other.admin_password).await;
+    let (_, link) = beta_admin
+        .invite_to_customer_with_link(&other.number, seed::ADMIN_EMAIL, &[])
         .await;
-    let accepted = app.accept(&link, Some(&admin), &json!({})).await;
+    let accepted = admin.accept(&link, &json!({})).await;
     assert_eq!(accepted.status, 200, "{accepted:?}");
-    let me = app.get_me(Some(&admin)).await;
+    let me = admin.me().await;
     assert_eq!(me.body["screen"], "choose-customer");
     for customer in me.body["customers"].as_array().unwrap() {
         assert!(
@@ -224,7 +217,8 @@ async fn change_customer_is_offered_only_with_several_customers() {
 #[tokio::test]
 async fn tour_steps_are_checked() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
+    let anon = app.anonymous();
+    let admin = app.demo_admin().await;
     let before = app.all_items().await;
     for (body, status, code) in [
         (
@@ -249,13 +243,13 @@ async fn tour_steps_are_checked() {
             "membership-not-found",
         ),
     ] {
-        app.post_json("/me/tour/complete", Some(&admin), &body)
+        admin
+            .post_json("/me/tour/complete", &body)
             .await
             .assert_problem(status, code);
     }
-    app.post_json(
+    anon.post_json(
         "/me/tour/complete",
-        None,
         &json!({ "customerNumber": "100234", "steps": ["orders"] }),
     )
     .await
@@ -266,17 +260,19 @@ async fn tour_steps_are_checked() {
 #[tokio::test]
 async fn the_language_setting_is_saved_and_checked() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let saved = app.put_json("/me/settings", &admin, &json!({ "language": "de" })).await;
+    let admin = app.demo_admin().await;
+    let saved = admin.put_json("/me/settings", &json!({ "language": "de" })).await;
     assert_eq!(saved.status, 200, "{saved:?}");
     assert_eq!(saved.body["user"]["language"], "de");
-    assert_eq!(app.get_me(Some(&admin)).await.body["user"]["language"], "de");
+    assert_eq!(admin.me().await.body["user"]["language"], "de");
 
     let before = app.all_items().await;
-    app.put_json("/me/settings", &admin, &json!({ "language": "fr" }))
+    admin
+        .put_json("/me/settings", &json!({ "language": "fr" }))
         .await
         .assert_problem(422, "invalid-language");
-    app.put_json("/me/settings", &admin, &json!({ "language": "en", "theme": "dark" }))
+    admin
+        .put_json("/me/settings", &json!({ "language": "en", "theme": "dark" }))
         .await
         .assert_problem(422, "invalid-body");
     assert_eq!(app.all_items().await, before);

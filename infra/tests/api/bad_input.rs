@@ -78,16 +78,15 @@ async fn bad_log_in_bodies_are_refused_with_a_code_and_change_nothing() {
 #[tokio::test]
 async fn unknown_paths_are_404_and_a_known_paths_other_methods_405_naming_the_allowed_ones() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let authorization = format!("Bearer {admin}");
-    for session in [None, Some(authorization.as_str())] {
-        let headers: Vec<(&str, &str)> = session.map(|s| ("authorization", s)).into_iter().collect();
+    let admin = app.demo_admin().await;
+    for caller in [app.anonymous(), admin] {
         for path in [
             "/nothing-here",
             "/customers/100234/invitations/x/y/z",
             "/me/nothing?limit=1",
         ] {
-            app.request(Method::GET, path, &headers, Vec::new())
+            caller
+                .request(Method::GET, path, &[], Vec::new())
                 .await
                 .assert_problem(404, "route-not-found");
         }
@@ -102,7 +101,7 @@ async fn unknown_paths_are_404_and_a_known_paths_other_methods_405_naming_the_al
             (Method::GET, "/auth/login", "POST"),
             (Method::HEAD, "/me", "GET"),
         ] {
-            let refused = app.request(method.clone(), path, &headers, Vec::new()).await;
+            let refused = caller.request(method.clone(), path, &[], Vec::new()).await;
             assert_eq!(refused.status, 405, "{method} {path}: {refused:?}");
             assert_eq!(refused.headers["allow"], allowed, "{method} {path}");
             if method != Method::HEAD {
@@ -116,10 +115,12 @@ async fn unknown_paths_are_404_and_a_known_paths_other_methods_405_naming_the_al
 async fn bad_sessions_on_log_out_change_nothing() {
     let app = TestApp::with_demo_customer().await;
     let before = app.all_items().await;
-    app.post_logout(Some("forged"))
+    app.with_session("forged")
+        .log_out()
         .await
         .assert_problem(401, "invalid-session");
-    app.post_logout(Some(cloudhub::domain::SecretToken::generate().reveal()))
+    app.with_forged_session()
+        .log_out()
         .await
         .assert_problem(401, "invalid-session");
     assert_eq!(app.all_items().await, before);
@@ -128,12 +129,11 @@ async fn bad_sessions_on_log_out_change_nothing() {
 #[tokio::test]
 async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
-    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let admin = app.demo_admin().await;
+    let id = admin.invite_to_demo("anna@example.com").await;
     let role = app.demo_role("Buyer").await;
     let link = app.link_of(infra::seed::CUSTOMER_NUMBER, &id).await;
     let before = app.all_items().await;
-    let authorization = format!("Bearer {token}");
     let routes: Vec<_> = app
         .gateway
         .routes()
@@ -149,15 +149,9 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
             .replace("{userId}", infra::seed::ADMIN_USER_ID)
             .replace("{token}", link.reveal());
         let method = Method::from_bytes(route.method.as_bytes()).unwrap();
-        let json = [
-            ("authorization", authorization.as_str()),
-            ("content-type", "application/json"),
-        ];
-        let text = [
-            ("authorization", authorization.as_str()),
-            ("content-type", "text/plain"),
-        ];
-        let untyped = [("authorization", authorization.as_str())];
+        let json = [("content-type", "application/json")];
+        let text = [("content-type", "text/plain")];
+        let untyped = [];
         // Routes without a body (log-out, resend) ignore it; every other one must refuse.
         if route.path.ends_with("/resend") || route.path == "/auth/logout" {
             continue;
@@ -173,7 +167,7 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
             (&json, b"null".to_vec(), 422, "invalid-body"),
         ];
         for (headers, body, status, code) in cases {
-            let response = app.request(method.clone(), &path, headers, body).await;
+            let response = admin.request(method.clone(), &path, headers, body).await;
             assert_eq!(response.status, status, "{} {}: {response:?}", route.method, route.path);
             response.assert_problem(status, code);
         }
@@ -187,38 +181,31 @@ async fn every_route_that_takes_a_body_refuses_bad_bodies_and_changes_nothing() 
 async fn json_arrays_and_other_non_objects_are_invalid_bodies_and_change_nothing() {
     // serde would read `["email", "password"]` as a log-in body's fields in order.
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let member = app.demo_member("member@example.com", &["Buyer"]).await;
+    let admin = app.demo_admin().await;
+    let member = app.member_of_demo("member@example.com", &["Buyer"]).await;
     let before = app.all_items().await;
     let customer = infra::seed::CUSTOMER_NUMBER;
-    let json = |token: Option<&str>| {
-        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-        if let Some(token) = token {
-            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
-        }
-        headers
-    };
     let cases = [
         (
             "/auth/login".to_owned(),
-            json(None),
+            app.anonymous(),
             format!(r#"["{}", "{}"]"#, infra::seed::ADMIN_EMAIL, infra::seed::ADMIN_PASSWORD),
         ),
         (
             format!("/customers/{customer}/invitations"),
-            json(Some(&admin)),
+            admin,
             r#"["someone@example.com"]"#.to_owned(),
         ),
         (
             format!("/me/customers/{customer}/leave"),
-            json(Some(&member)),
+            member.clone(),
             format!(r#"["{customer}"]"#),
         ),
     ];
-    for (path, headers, body) in &cases {
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (path, caller, body) in &cases {
         for body in [body.as_str(), "null", "42", r#""text""#, "true"] {
-            app.request(Method::POST, path, &headers, body)
+            caller
+                .request(Method::POST, path, &[("content-type", "application/json")], body)
                 .await
                 .assert_problem(422, "invalid-body");
         }
@@ -228,78 +215,73 @@ async fn json_arrays_and_other_non_objects_are_invalid_bodies_and_change_nothing
         before,
         "no session, invitation, quota or left membership may come of it"
     );
-    assert!(
-        app.my_access(&member, customer).await.is_some(),
-        "the member is still in"
-    );
+    assert!(member.my_access(customer).await.is_some(), "the member is still in");
 }
 
 #[tokio::test]
 async fn a_body_without_a_content_type_is_refused_only_where_a_body_is_read() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
-    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let anon = app.anonymous();
+    let admin = app.demo_admin().await;
+    let id = admin.invite_to_demo("anna@example.com").await;
     let customer = infra::seed::CUSTOMER_NUMBER;
-    let authorization = format!("Bearer {token}");
-    let bare = [("authorization", authorization.as_str())];
     let before = app.all_items().await;
     let login = format!(
         r#"{{"email": "{}", "password": "{}"}}"#,
         infra::seed::ADMIN_EMAIL,
         infra::seed::ADMIN_PASSWORD
     );
-    app.request(Method::POST, "/auth/login", &[], login)
+    anon.request(Method::POST, "/auth/login", &[], login)
         .await
         .assert_problem(415, "unsupported-media-type");
-    app.request(
-        Method::POST,
-        &format!("/customers/{customer}/invitations"),
-        &bare,
-        r#"{"email": "bert@example.com"}"#,
-    )
-    .await
-    .assert_problem(415, "unsupported-media-type");
+    admin
+        .request(
+            Method::POST,
+            &format!("/customers/{customer}/invitations"),
+            &[],
+            r#"{"email": "bert@example.com"}"#,
+        )
+        .await
+        .assert_problem(415, "unsupported-media-type");
     assert_eq!(app.all_items().await, before);
 
     // Resend and log-out read no body, so they need no content type.
-    let resent = app
+    let resent = admin
         .request(
             Method::POST,
             &format!("/customers/{customer}/invitations/{id}/resend"),
-            &bare,
+            &[],
             Vec::new(),
         )
         .await;
     assert_eq!(resent.status, 200, "{resent:?}");
-    let logged_out = app.request(Method::POST, "/auth/logout", &bare, Vec::new()).await;
+    let logged_out = admin.request(Method::POST, "/auth/logout", &[], Vec::new()).await;
     assert_eq!(logged_out.status, 204, "{logged_out:?}");
 }
 
 #[tokio::test]
 async fn unknown_query_parameters_are_refused_on_every_route_and_change_nothing() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
-    let id = app.invite_to_demo(&token, "anna@example.com").await;
+    let admin = app.demo_admin().await;
+    let id = admin.invite_to_demo("anna@example.com").await;
     let role = app.demo_role("Buyer").await;
     let link = app.link_of(infra::seed::CUSTOMER_NUMBER, &id).await;
     let customer = infra::seed::CUSTOMER_NUMBER;
     let before = app.all_items().await;
 
     // The list's own parameters pass; a misspelt one does not.
-    let listed = app.list_invitations(&token, customer, "?status=pending&limit=5").await;
+    let listed = admin.list_invitations(customer, "?status=pending&limit=5").await;
     assert_eq!(listed.status, 200, "{listed:?}");
-    app.list_invitations(&token, customer, "?staus=pending")
+    admin
+        .list_invitations(customer, "?staus=pending")
         .await
         .assert_problem(400, "invalid-query");
-    app.get(&format!("/me?customer={customer}"), &token)
+    admin
+        .get(&format!("/me?customer={customer}"))
         .await
         .assert_problem(400, "invalid-query");
 
-    let authorization = format!("Bearer {token}");
-    let headers = [
-        ("authorization", authorization.as_str()),
-        ("content-type", "application/json"),
-    ];
+    let headers = [("content-type", "application/json")];
     let routes: Vec<_> = app.gateway.routes().cloned().collect();
     for route in routes {
         let path = route
@@ -310,7 +292,7 @@ async fn unknown_query_parameters_are_refused_on_every_route_and_change_nothing(
             .replace("{userId}", infra::seed::ADMIN_USER_ID)
             .replace("{token}", link.reveal());
         let method = Method::from_bytes(route.method.as_bytes()).unwrap();
-        let response = app
+        let response = admin
             .request(method, &format!("{path}?unexpected=1"), &headers, "{}")
             .await;
         assert_eq!(response.status, 400, "{} {}: {response:?}", route.method, route.path);

@@ -30,10 +30,11 @@ fn invitation_events<'a>(events: &'a [Value], invitation_id: &str) -> Vec<&'a Va
 async fn an_invitation_reaches_the_bus_as_an_event_and_ses_as_one_email_however_often_it_is_delivered() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let anna = unique("anna");
-    let (id, link) = app.invite_with_link(&admin, &anna, &["Buyer"]).await;
+    let (id, link) = admin.invite_with_link(&anna, &["Buyer"]).await;
 
     let polled = poller.poll_once(&moto.bus()).await.unwrap();
     assert!(polled.records > 0 && !polled.failed, "{polled:?}");
@@ -114,7 +115,7 @@ async fn an_invitation_reaches_the_bus_as_an_event_and_ses_as_one_email_however_
     assert_eq!(to(&moto.sent_emails().await, &anna).len(), 1);
 
     // The link in the email opens the invitation.
-    assert_eq!(app.preview(&sent[0].link_token()).await.status, 200);
+    assert_eq!(anon.preview(&sent[0].link_token()).await.status, 200);
 }
 
 #[tokio::test]
@@ -122,9 +123,9 @@ async fn with_eventbridge_unreachable_the_invite_succeeds_and_the_email_goes_out
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let anna = unique("anna");
-    let (id, link) = app.invite_with_link(&admin, &anna, &[]).await;
+    let (id, link) = admin.invite_with_link(&anna, &[]).await;
 
     // Nothing listens on this port: every PutEvents fails.
     let closed = format!("http://127.0.0.1:{}", closed_port());
@@ -160,10 +161,10 @@ async fn an_entry_eventbridge_refuses_is_put_again_not_dropped() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let (anna, ben) = (unique("anna"), unique("ben"));
-    app.invite_with_link(&admin, &anna, &[]).await;
-    app.invite_with_link(&admin, &ben, &[]).await;
+    admin.invite_with_link(&anna, &[]).await;
+    admin.invite_with_link(&ben, &[]).await;
 
     // The first PutEvents answers FailedEntryCount 1 for its first entry (the seed's welcome).
     let flaky = publisher::Bus::EventBridge {
@@ -187,9 +188,9 @@ async fn a_failed_send_is_retried_and_sends_once_the_outbox_works() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let anna = unique("anna");
-    let (id, _) = app.invite_with_link(&admin, &anna, &[]).await;
+    let (id, _) = admin.invite_with_link(&anna, &[]).await;
     poller.poll_once(&moto.bus()).await.unwrap();
     let events = moto.received_events().await;
     let event = invitation_events(&events, &id)[0];
@@ -236,16 +237,14 @@ async fn a_resent_or_deleted_invitation_gets_no_email_for_its_dead_link() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let (anna, ben) = (unique("anna"), unique("ben"));
-    let (anna_id, _) = app.invite_with_link(&admin, &anna, &[]).await;
-    let (ben_id, _) = app.invite_with_link(&admin, &ben, &[]).await;
-    assert_eq!(app.resend(&admin, seed::CUSTOMER_NUMBER, &anna_id).await.status, 200);
+    let (anna_id, _) = admin.invite_with_link(&anna, &[]).await;
+    let (ben_id, _) = admin.invite_with_link(&ben, &[]).await;
+    assert_eq!(admin.resend(seed::CUSTOMER_NUMBER, &anna_id).await.status, 200);
     let new_link = app.link_of(seed::CUSTOMER_NUMBER, &anna_id).await;
     assert_eq!(
-        app.delete_invitation(&admin, seed::CUSTOMER_NUMBER, &ben_id)
-            .await
-            .status,
+        admin.delete_invitation(seed::CUSTOMER_NUMBER, &ben_id).await.status,
         204
     );
     poller.poll_once(&moto.bus()).await.unwrap();
@@ -283,14 +282,14 @@ async fn an_invitation_resent_by_another_admin_names_that_admin_in_its_email_and
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
     let mut poller = poller(&app).await;
-    let first = app.log_in_as_demo_admin().await;
+    let first = app.demo_admin().await;
     let second_email = unique("second.admin");
-    let second = app.demo_member(&second_email, &["Administrator"]).await;
+    let second = app.member_of_demo(&second_email, &["Administrator"]).await;
     let anna = unique("anna");
-    let (id, _) = app.invite_with_link(&first, &anna, &[]).await;
-    assert_eq!(app.resend(&second, seed::CUSTOMER_NUMBER, &id).await.status, 200);
+    let (id, _) = first.invite_with_link(&anna, &[]).await;
+    assert_eq!(second.resend(seed::CUSTOMER_NUMBER, &id).await.status, 200);
 
-    let listed = app.list_invitations(&first, seed::CUSTOMER_NUMBER, "").await;
+    let listed = first.list_invitations(seed::CUSTOMER_NUMBER, "").await;
     let listed = &listed.body["invitations"][0];
     assert_eq!(listed["id"], id.as_str(), "{listed:?}");
     assert_eq!(listed["invitedBy"]["email"], second_email.as_str(), "the last sender");
@@ -317,18 +316,17 @@ async fn the_invitation_is_written_in_the_admins_choice_or_else_the_customers_de
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let (anna, ben) = (unique("anna"), unique("ben"));
-    let invited = app
+    let invited = admin
         .invite(
-            &admin,
             seed::CUSTOMER_NUMBER,
             json!({ "email": anna, "roleIds": [], "language": "en" }),
         )
         .await;
     assert_eq!(invited.status, 201, "{invited:?}");
     let anna_id = invited.body["invitation"]["id"].as_str().unwrap().to_owned();
-    let (ben_id, _) = app.invite_with_link(&admin, &ben, &[]).await;
+    let (ben_id, _) = admin.invite_with_link(&ben, &[]).await;
     poller.poll_once(&moto.bus()).await.unwrap();
     let events = moto.received_events().await;
     let mailer = mailer(&app, moto.outbox());
@@ -377,6 +375,7 @@ fn token_in(text: &str) -> String {
 #[tokio::test]
 async fn on_the_local_stack_invite_accept_and_leave_fill_the_mailbox() {
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     let mailbox = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("mailbox-{}", ulid::Ulid::new()));
     let (listener, address) = infra::server::bind(0).await.unwrap();
     let portal = format!("http://{address}{}", infra::mailbox::PORTAL_PREFIX);
@@ -396,17 +395,17 @@ async fn on_the_local_stack_invite_accept_and_leave_fill_the_mailbox() {
     ));
 
     // A second admin, so that "every admin" is more than one.
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let second_admin = unique("second-admin");
-    let second_session = app.demo_member(&second_admin, &["Administrator"]).await;
-    let german = app
-        .put_json("/me/settings", &second_session, &json!({ "language": "de" }))
+    let second_session = app.member_of_demo(&second_admin, &["Administrator"]).await;
+    let german = second_session
+        .put_json("/me/settings", &json!({ "language": "de" }))
         .await;
     assert_eq!(german.status, 200, "{german:?}");
 
     // Invite → the email is in the mailbox, with the link to the local portal page.
     let anna = unique("anna");
-    app.invite_with_link(&admin, &anna, &["Buyer"]).await;
+    admin.invite_with_link(&anna, &["Buyer"]).await;
     let invitation = wait_for_mail(&mailbox, |m| m.to == anna).await;
     assert!(invitation.subject.contains(seed::COMPANY_NAME), "{invitation:?}");
     assert!(
@@ -431,12 +430,12 @@ async fn on_the_local_stack_invite_accept_and_leave_fill_the_mailbox() {
     assert!(portal_page.contains("/accept"), "{portal_page}");
 
     // The link accepts the invitation → the welcome email arrives.
-    let session = app.accept_as_new(&token, "a long new password").await;
+    let session = anon.accept_as_new(&token, "a long new password").await;
     let welcome = wait_for_mail(&mailbox, |m| m.to == anna && m.id != invitation.id).await;
     assert!(welcome.text.contains(&format!("{portal}/")), "{welcome:?}");
 
     // Leave → every admin gets the member-left email naming Anna and the customer.
-    let left = app.leave(&session, seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await;
+    let left = session.leave(seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await;
     assert_eq!(left.status, 200, "{left:?}");
     // Each admin in their own language.
     for (admin_email, subject) in [
@@ -479,19 +478,17 @@ async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
 async fn a_new_account_is_welcomed_once_and_an_existing_one_that_accepts_is_not() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     let other = app.other_customer().await;
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let anna = unique("anna");
-    let (_, anna_link) = app.invite_with_link(&admin, &anna, &[]).await;
-    let (_, other_link) = app.invite_with_link(&admin, &other.admin_email, &[]).await;
-    let anna_session = app.accept_as_new(&anna_link, "a long new password").await;
-    let anna_id = app.get_me(Some(&anna_session)).await.body["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let existing = app
-        .accept(&other_link, None, &json!({ "password": other.admin_password }))
+    let (_, anna_link) = admin.invite_with_link(&anna, &[]).await;
+    let (_, other_link) = admin.invite_with_link(&other.admin_email, &[]).await;
+    let anna_session = anon.accept_as_new(&anna_link, "a long new password").await;
+    let anna_id = anna_session.me().await.body["user"]["id"].as_str().unwrap().to_owned();
+    let existing = anon
+        .accept(&other_link, &json!({ "password": other.admin_password }))
         .await;
     assert_eq!(existing.status, 200, "{existing:?}");
 
@@ -524,10 +521,10 @@ async fn an_invitation_to_an_existing_account_is_written_in_the_accounts_languag
     // Its admin's account speaks English; the demo customer's default is German.
     let other = app.other_customer().await;
     let mut poller = poller(&app).await;
-    let admin = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let mailer = mailer(&app, moto.outbox());
 
-    let (id, _) = app.invite_with_link(&admin, &other.admin_email, &[]).await;
+    let (id, _) = admin.invite_with_link(&other.admin_email, &[]).await;
     poller.poll_once(&moto.bus()).await.unwrap();
     let events = moto.received_events().await;
     assert_eq!(
@@ -542,13 +539,9 @@ async fn an_invitation_to_an_existing_account_is_written_in_the_accounts_languag
     );
 
     // The admin's explicit choice wins over the account's language.
-    assert_eq!(
-        app.delete_invitation(&admin, seed::CUSTOMER_NUMBER, &id).await.status,
-        204
-    );
-    let invited = app
+    assert_eq!(admin.delete_invitation(seed::CUSTOMER_NUMBER, &id).await.status, 204);
+    let invited = admin
         .invite(
-            &admin,
             seed::CUSTOMER_NUMBER,
             json!({ "email": other.admin_email, "language": "de" }),
         )

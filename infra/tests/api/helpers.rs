@@ -1,3 +1,9 @@
+//! The API as its callers see it. A test holds a `TestApp` (fresh tables, a clock it moves) and
+//! callers of it: `app.anonymous()`, `app.demo_admin().await`, `app.user(email, password).await`,
+//! each carrying its own session, whose methods are the API (as crates.io's
+//! `TestApp::init().with_user()` hands out `anon` and `user`). The `cloudhub` paths the tests need
+//! are used here, in one place.
+
 use cloudhub::App;
 use cloudhub::clock::ManualClock;
 use cloudhub::testing::fresh_app;
@@ -5,16 +11,35 @@ use infra::gateway::{Gateway, IncomingRequest};
 use infra::seed;
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::{Value, json};
+use std::ops::Deref;
 use std::sync::Arc;
+
+// Not every test binary that includes this module uses them all.
+#[allow(unused_imports)]
+pub use cloudhub::invitations::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState};
+pub use cloudhub::links::LinkToken;
 
 /// The address requests come from unless a test names another (TEST-NET-1, RFC 5737).
 pub const DEFAULT_SOURCE: &str = "192.0.2.1";
 
-/// The API as the frontend sees it, over its own fresh tables and a clock the test moves.
-pub struct TestApp {
+/// The API as the frontend sees it, over its own fresh tables and a clock the test moves. Cheap
+/// to clone: callers hold a clone, so they can be moved into spawned tasks.
+#[derive(Clone)]
+pub struct TestApp(Arc<TestAppInner>);
+
+/// What a `TestApp` is made of.
+pub struct TestAppInner {
     pub app: App,
     pub clock: Arc<ManualClock>,
     pub gateway: Gateway,
+}
+
+impl Deref for TestApp {
+    type Target = TestAppInner;
+
+    fn deref(&self) -> &TestAppInner {
+        &self.0
+    }
 }
 
 /// An answer, with its body parsed when it is JSON.
@@ -37,13 +62,20 @@ impl TestResponse {
             assert!(self.body[member].is_string(), "problem without {member}: {self:?}");
         }
     }
+
+    /// The session token of a log-in's or an accept's answer.
+    #[track_caller]
+    pub fn session_token(&self) -> &str {
+        self.body["sessionToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session in {self:?}"))
+    }
 }
 
 impl TestApp {
     pub async fn spawn() -> Self {
         let (app, clock) = fresh_app().await;
-        let gateway = Gateway::new(app.clone()).expect("every route of template.yaml has a handler");
-        Self { app, clock, gateway }
+        Self::over(app, clock)
     }
 
     /// A test app with the demo customer and its admin.
@@ -55,6 +87,85 @@ impl TestApp {
         test_app
     }
 
+    /// The functions built over `app` (its tables, keys and services), on `clock`.
+    pub fn over(app: App, clock: Arc<ManualClock>) -> Self {
+        let gateway = Gateway::new(app.clone()).expect("every route of template.yaml has a handler");
+        Self::from_parts(app, clock, gateway)
+    }
+
+    /// A gateway that need not be over `app` (say, over a store that hangs).
+    pub fn from_parts(app: App, clock: Arc<ManualClock>, gateway: Gateway) -> Self {
+        Self(Arc::new(TestAppInner { app, clock, gateway }))
+    }
+
+    /// Someone with no session, from the default source address.
+    pub fn anonymous(&self) -> Caller {
+        self.anonymous_from(DEFAULT_SOURCE)
+    }
+
+    /// Someone with no session, from the source address `source` (API Gateway's `sourceIp`).
+    pub fn anonymous_from(&self, source: &str) -> Caller {
+        Caller {
+            app: self.clone(),
+            source: source.to_owned(),
+            session: None,
+            user_id: None,
+        }
+    }
+
+    /// A caller presenting `token` as its session, whatever it is: forged, expired, malformed.
+    pub fn with_session(&self, token: &str) -> Caller {
+        Caller {
+            session: Some(token.to_owned()),
+            ..self.anonymous()
+        }
+    }
+
+    /// A caller presenting a well-formed session token that no log-in issued.
+    pub fn with_forged_session(&self) -> Caller {
+        self.with_session(cloudhub::domain::SecretToken::generate().reveal())
+    }
+
+    /// Logs `email` in with `password` (which must work) and returns the caller with that session.
+    pub async fn user(&self, email: &str, password: &str) -> Caller {
+        let response = self.anonymous().log_in(email, password).await;
+        assert_eq!(response.status, 200, "{response:?}");
+        Caller {
+            session: Some(response.session_token().to_owned()),
+            user_id: response.body["userId"].as_str().map(str::to_owned),
+            ..self.anonymous()
+        }
+    }
+
+    /// Logs the demo admin in.
+    pub async fn demo_admin(&self) -> Caller {
+        self.user(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await
+    }
+
+    /// Adds a member of the demo customer holding the named roles, and logs it in.
+    pub async fn member_of_demo(&self, email: &str, role_names: &[&str]) -> Caller {
+        let customer = cloudhub::domain::CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap();
+        let roles: Vec<_> = cloudhub::roles::list(&self.app.store, &customer)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| role_names.contains(&r.name.as_str()))
+            .collect();
+        cloudhub::testing::add_member(
+            &self.app.store,
+            &customer,
+            &cloudhub::domain::CompanyName::parse(seed::COMPANY_NAME).unwrap(),
+            &cloudhub::domain::Email::parse(email).unwrap(),
+            MEMBER_PASSWORD,
+            &roles,
+            self.clock.now_for_tests(),
+        )
+        .await;
+        self.user(email, MEMBER_PASSWORD).await
+    }
+
+    /// A raw request with exactly these headers, from the default source address: no session
+    /// unless the headers carry one.
     pub async fn request(
         &self,
         method: Method,
@@ -65,7 +176,8 @@ impl TestApp {
         self.request_from(DEFAULT_SOURCE, method, path, headers, body).await
     }
 
-    /// A request from the source address `source` (API Gateway's `sourceIp`).
+    /// A raw request from the source address `source` (API Gateway's `sourceIp`). Every problem
+    /// it answers must be one the API document lists for its operation.
     pub async fn request_from(
         &self,
         source: &str,
@@ -114,70 +226,246 @@ impl TestApp {
             body,
         }
     }
+}
 
-    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
-        self.post_json_from(DEFAULT_SOURCE, path, token, body).await
+/// The password of members added with `member_of_demo`.
+pub const MEMBER_PASSWORD: &str = "member password 1";
+
+/// Someone calling the API: anonymous, or holding a session. Its methods are the API's
+/// operations; each request carries the session (if any) and comes from the caller's source.
+#[derive(Clone)]
+pub struct Caller {
+    app: TestApp,
+    source: String,
+    session: Option<String>,
+    user_id: Option<String>,
+}
+
+impl Caller {
+    /// The session token the caller presents.
+    #[track_caller]
+    pub fn session(&self) -> &str {
+        self.session.as_deref().expect("an anonymous caller has no session")
     }
 
-    pub async fn post_json_from(&self, source: &str, path: &str, token: Option<&str>, body: &Value) -> TestResponse {
-        let authorization = token.map(|t| format!("Bearer {t}"));
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(authorization) = &authorization {
-            headers.push(("authorization", authorization));
+    /// The caller's user id, where the helper that made it knew it without a request.
+    #[track_caller]
+    pub fn user_id(&self) -> &str {
+        self.user_id.as_deref().expect("a caller whose user id is known")
+    }
+
+    /// The same caller (session, source) at `app`, another instance of the functions.
+    pub fn on(&self, app: &TestApp) -> Caller {
+        Caller {
+            app: app.clone(),
+            ..self.clone()
         }
-        self.request_from(source, Method::POST, path, &headers, body.to_string())
+    }
+
+    /// A request with the caller's session (if any) and these further headers.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> TestResponse {
+        let authorization = self.session.as_ref().map(|token| format!("Bearer {token}"));
+        let mut all_headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|value| ("authorization", value.as_str()))
+            .collect();
+        all_headers.extend_from_slice(headers);
+        self.app
+            .request_from(&self.source, method, path, &all_headers, body)
             .await
     }
 
-    pub async fn post_login(&self, email: &str, password: &str) -> TestResponse {
-        self.post_login_from(DEFAULT_SOURCE, email, password).await
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request(Method::GET, path, &[], Vec::new()).await
     }
 
-    /// Logs in from the source address `source`.
-    pub async fn post_login_from(&self, source: &str, email: &str, password: &str) -> TestResponse {
-        self.post_json_from(
-            source,
-            "/auth/login",
-            None,
-            &json!({ "email": email, "password": password }),
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.request(Method::DELETE, path, &[], Vec::new()).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.request(
+            Method::POST,
+            path,
+            &[("content-type", "application/json")],
+            body.to_string(),
         )
         .await
     }
 
-    /// Logs the demo admin in and returns the session token.
-    pub async fn log_in_as_demo_admin(&self) -> String {
-        let response = self.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
-        assert_eq!(response.status, 200, "{response:?}");
-        response.body["sessionToken"].as_str().unwrap().to_owned()
+    pub async fn put_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.request(
+            Method::PUT,
+            path,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
     }
 
-    pub async fn get_me(&self, token: Option<&str>) -> TestResponse {
-        let authorization = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = authorization.iter().map(|a| ("authorization", a.as_str())).collect();
-        self.request(Method::GET, "/me", &headers, Vec::new()).await
+    /// `POST /auth/login`.
+    pub async fn log_in(&self, email: &str, password: &str) -> TestResponse {
+        self.post_json("/auth/login", &json!({ "email": email, "password": password }))
+            .await
     }
 
-    pub async fn post_logout(&self, token: Option<&str>) -> TestResponse {
-        let authorization = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = authorization.iter().map(|a| ("authorization", a.as_str())).collect();
-        self.request(Method::POST, "/auth/logout", &headers, Vec::new()).await
+    /// `POST /auth/logout`, with no body.
+    pub async fn log_out(&self) -> TestResponse {
+        self.request(Method::POST, "/auth/logout", &[], Vec::new()).await
     }
 
-    /// Every item of both tables, to prove that a refused request changed nothing. Tests may
-    /// Scan; request paths never do.
-    pub async fn all_items(&self) -> Vec<String> {
-        let mut items = Vec::new();
-        for table in [&self.app.store.tables().data, &self.app.store.tables().sessions] {
-            let output = self.app.store.client().scan().table_name(table).send().await.unwrap();
-            for item in output.items() {
-                // serde_json's maps are sorted, so equal items print equally.
-                let item: Value = serde_dynamo::from_item(item.clone()).unwrap();
-                items.push(format!("{table}: {item}"));
-            }
+    /// `GET /me`.
+    pub async fn me(&self) -> TestResponse {
+        self.get("/me").await
+    }
+
+    /// The caller's entry for `customer` in `GET /me`, if it has one.
+    pub async fn my_access(&self, customer: &str) -> Option<Value> {
+        let me = self.me().await;
+        assert_eq!(me.status, 200, "{me:?}");
+        me.body["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["customerNumber"] == customer)
+            .cloned()
+    }
+
+    pub async fn invite(&self, customer: &str, body: Value) -> TestResponse {
+        self.post_json(&format!("/customers/{customer}/invitations"), &body)
+            .await
+    }
+
+    /// Invites `email` into the demo customer with no roles and returns the invitation id.
+    pub async fn invite_to_demo(&self, email: &str) -> String {
+        let response = self.invite(seed::CUSTOMER_NUMBER, json!({ "email": email })).await;
+        assert_eq!(response.status, 201, "{response:?}");
+        response.body["invitation"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Invites `email` into the demo customer with the named roles; returns the invitation id
+    /// and its link token, as the email will carry it.
+    pub async fn invite_with_link(&self, email: &str, role_names: &[&str]) -> (String, String) {
+        self.invite_to_customer_with_link(seed::CUSTOMER_NUMBER, email, role_names)
+            .await
+    }
+
+    /// Invites `email` into `customer` with the named roles of that customer.
+    pub async fn invite_to_customer_with_link(
+        &self,
+        customer: &str,
+        email: &str,
+        role_names: &[&str],
+    ) -> (String, String) {
+        let role_ids = self.app.role_ids(customer, role_names).await;
+        let response = self
+            .invite(customer, json!({ "email": email, "roleIds": role_ids }))
+            .await;
+        assert_eq!(response.status, 201, "{response:?}");
+        let id = response.body["invitation"]["id"].as_str().unwrap().to_owned();
+        let link = self.app.link_of(customer, &id).await.reveal().to_owned();
+        (id, link)
+    }
+
+    pub async fn list_invitations(&self, customer: &str, query: &str) -> TestResponse {
+        self.get(&format!("/customers/{customer}/invitations{query}")).await
+    }
+
+    pub async fn get_invitation(&self, customer: &str, id: &str) -> TestResponse {
+        self.get(&format!("/customers/{customer}/invitations/{id}")).await
+    }
+
+    pub async fn resend(&self, customer: &str, id: &str) -> TestResponse {
+        self.post_json(&format!("/customers/{customer}/invitations/{id}/resend"), &json!({}))
+            .await
+    }
+
+    pub async fn delete_invitation(&self, customer: &str, id: &str) -> TestResponse {
+        self.delete(&format!("/customers/{customer}/invitations/{id}")).await
+    }
+
+    pub async fn quota(&self, customer: &str) -> TestResponse {
+        self.get(&format!("/customers/{customer}/invitation-quota")).await
+    }
+
+    /// The demo customer's roles.
+    pub async fn roles(&self) -> TestResponse {
+        self.get(&format!("/customers/{}/roles", seed::CUSTOMER_NUMBER)).await
+    }
+
+    /// The demo customer's users.
+    pub async fn users(&self) -> TestResponse {
+        self.get(&format!("/customers/{}/users", seed::CUSTOMER_NUMBER)).await
+    }
+
+    /// Gives a user of the demo customer these roles.
+    pub async fn assign(&self, user_id: &str, role_ids: Value) -> TestResponse {
+        let path = format!("/customers/{}/users/{user_id}/roles", seed::CUSTOMER_NUMBER);
+        self.put_json(&path, &json!({ "roleIds": role_ids })).await
+    }
+
+    /// `GET /invitations/{link}`.
+    pub async fn preview(&self, link: &str) -> TestResponse {
+        self.get(&format!("/invitations/{link}")).await
+    }
+
+    /// `POST /invitations/{link}/accept`, with the caller's session if it has one.
+    pub async fn accept(&self, link: &str, body: &Value) -> TestResponse {
+        self.post_json(&format!("/invitations/{link}/accept"), body).await
+    }
+
+    /// Accepts as a new account with `password`; returns that account, logged in.
+    pub async fn accept_as_new(&self, link: &str, password: &str) -> Caller {
+        let response = self.accept(link, &json!({ "password": password })).await;
+        assert_eq!(response.status, 201, "{response:?}");
+        self.app.signed_in(&response)
+    }
+
+    pub async fn leave(&self, customer: &str, confirmation: &str) -> TestResponse {
+        self.post_json(
+            &format!("/me/customers/{customer}/leave"),
+            &json!({ "confirmCustomerNumber": confirmation }),
+        )
+        .await
+    }
+}
+
+impl TestApp {
+    /// The caller a log-in's or an accept's answer opened a session for.
+    pub fn signed_in(&self, response: &TestResponse) -> Caller {
+        Caller {
+            session: Some(response.session_token().to_owned()),
+            user_id: response.body["userId"].as_str().map(str::to_owned),
+            ..self.anonymous()
         }
-        items.sort();
-        items
     }
+}
+
+/// A role id in the right form that no role has.
+pub fn unknown_role_id() -> String {
+    cloudhub::domain::RoleId::generate().to_string()
+}
+
+/// A user id in the right form that no user has.
+pub fn unknown_user_id() -> String {
+    cloudhub::domain::UserId::generate().to_string()
+}
+
+/// An invitation id in the right form that no invitation has.
+pub fn unknown_invitation_id() -> String {
+    cloudhub::domain::InvitationId::generate().to_string()
+}
+
+/// A well-formed link of the key `test` that no invitation has.
+pub fn forged_link() -> LinkToken {
+    LinkToken::parse(&format!("test.{}", cloudhub::domain::SecretToken::generate().reveal()))
+        .expect("a well-formed link")
 }
 
 /// Reads the manual clock (it implements `Clock`, in scope here under a short name).
@@ -198,82 +486,184 @@ pub struct OtherCustomer {
     pub admin_password: String,
 }
 
+/// One stored item: its table, its keys, and every attribute (keys included) as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItem {
+    pub table: String,
+    pub pk: String,
+    /// Empty in the sessions table, which has no sort key.
+    pub sk: String,
+    pub attributes: Value,
+}
+
+impl StoredItem {
+    /// The attribute `name` (`Value::Null` when the item has none).
+    pub fn attr(&self, name: &str) -> &Value {
+        &self.attributes[name]
+    }
+
+    /// The item as text: its table and every attribute, in a stable order.
+    pub fn text(&self) -> String {
+        // serde_json's maps are sorted, so equal items print equally.
+        format!("{}: {}", self.table, self.attributes)
+    }
+}
+
+/// Stored items, ordered by table and keys, so that equal contents compare equal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItems(Vec<StoredItem>);
+
+impl Deref for StoredItems {
+    type Target = [StoredItem];
+
+    fn deref(&self) -> &[StoredItem] {
+        &self.0
+    }
+}
+
+impl StoredItems {
+    /// The items `keep` says yes to.
+    pub fn matching(&self, keep: impl Fn(&StoredItem) -> bool) -> StoredItems {
+        StoredItems(self.0.iter().filter(|item| keep(item)).cloned().collect())
+    }
+
+    pub fn with_pk_prefix(&self, prefix: &str) -> StoredItems {
+        self.matching(|item| item.pk.starts_with(prefix))
+    }
+
+    pub fn without_pk_prefix(&self, prefix: &str) -> StoredItems {
+        self.matching(|item| !item.pk.starts_with(prefix))
+    }
+
+    pub fn with_sk_prefix(&self, prefix: &str) -> StoredItems {
+        self.matching(|item| item.sk.starts_with(prefix))
+    }
+
+    /// The items whose partition or sort key starts with `prefix`.
+    pub fn with_key_prefix(&self, prefix: &str) -> StoredItems {
+        self.matching(|item| item.pk.starts_with(prefix) || item.sk.starts_with(prefix))
+    }
+
+    pub fn with_pk(&self, pk: &str) -> StoredItems {
+        self.matching(|item| item.pk == pk)
+    }
+
+    pub fn with_sk(&self, sk: &str) -> StoredItems {
+        self.matching(|item| item.sk == sk)
+    }
+
+    pub fn with_attr(&self, name: &str, value: impl Into<Value>) -> StoredItems {
+        let value = value.into();
+        self.matching(|item| *item.attr(name) == value)
+    }
+}
+
+/// What the tests read and arrange beside the API: stored items, links, roles, other customers.
 impl TestApp {
-    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
-        let authorization = format!("Bearer {token}");
-        self.request(Method::GET, path, &[("authorization", &authorization)], Vec::new())
+    /// Every item of both tables, to prove that a refused request changed nothing. Tests may
+    /// Scan; request paths never do.
+    pub async fn all_items(&self) -> StoredItems {
+        let mut items = Vec::new();
+        for table in [&self.app.store.tables().data, &self.app.store.tables().sessions] {
+            let output = self.app.store.client().scan().table_name(table).send().await.unwrap();
+            for item in output.items() {
+                let attributes: Value = serde_dynamo::from_item(item.clone()).unwrap();
+                let key = |name: &str| attributes[name].as_str().unwrap_or_default().to_owned();
+                items.push(StoredItem {
+                    table: table.clone(),
+                    pk: key("PK"),
+                    sk: key("SK"),
+                    attributes,
+                });
+            }
+        }
+        items.sort_by(|a, b| (&a.table, &a.pk, &a.sk).cmp(&(&b.table, &b.pk, &b.sk)));
+        StoredItems(items)
+    }
+
+    /// Whether `needle` appears anywhere in the stored items' text (keys, attributes, values):
+    /// for secrets that must appear nowhere, and the one form that must.
+    pub async fn table_text_contains(&self, needle: &str) -> bool {
+        self.all_items().await.iter().any(|item| item.text().contains(needle))
+    }
+
+    /// The failed log-ins counted under keys that start with `prefix` (`LOGIN#{email}#{source}#`
+    /// or `LOGINSRC#{source}#`), over all windows.
+    pub async fn failures_counted(&self, prefix: &str) -> i64 {
+        self.all_items()
             .await
+            .with_pk_prefix(prefix)
+            .iter()
+            .filter(|item| item.table == self.app.store.tables().sessions)
+            .map(|item| item.attr("attempts").as_i64().expect("a count of attempts"))
+            .sum()
     }
 
-    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
-        let authorization = format!("Bearer {token}");
-        self.request(Method::DELETE, path, &[("authorization", &authorization)], Vec::new())
+    /// The raw role ids stored on every invitation of the demo customer.
+    pub async fn stored_invitation_roles(&self) -> Vec<Vec<String>> {
+        self.all_items()
             .await
-    }
-
-    pub async fn log_in(&self, email: &str, password: &str) -> String {
-        let response = self.post_login(email, password).await;
-        assert_eq!(response.status, 200, "{response:?}");
-        response.body["sessionToken"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn invite(&self, token: &str, customer: &str, body: Value) -> TestResponse {
-        self.post_json(&format!("/customers/{customer}/invitations"), Some(token), &body)
-            .await
-    }
-
-    /// Invites `email` into the demo customer with no roles and returns the invitation id.
-    pub async fn invite_to_demo(&self, token: &str, email: &str) -> String {
-        let response = self
-            .invite(token, seed::CUSTOMER_NUMBER, json!({ "email": email }))
-            .await;
-        assert_eq!(response.status, 201, "{response:?}");
-        response.body["invitation"]["id"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn list_invitations(&self, token: &str, customer: &str, query: &str) -> TestResponse {
-        self.get(&format!("/customers/{customer}/invitations{query}"), token)
-            .await
-    }
-
-    pub async fn get_invitation(&self, token: &str, customer: &str, id: &str) -> TestResponse {
-        self.get(&format!("/customers/{customer}/invitations/{id}"), token)
-            .await
-    }
-
-    pub async fn resend(&self, token: &str, customer: &str, id: &str) -> TestResponse {
-        self.post_json(
-            &format!("/customers/{customer}/invitations/{id}/resend"),
-            Some(token),
-            &json!({}),
-        )
-        .await
-    }
-
-    pub async fn delete_invitation(&self, token: &str, customer: &str, id: &str) -> TestResponse {
-        self.delete(&format!("/customers/{customer}/invitations/{id}"), token)
-            .await
-    }
-
-    pub async fn quota(&self, token: &str, customer: &str) -> TestResponse {
-        self.get(&format!("/customers/{customer}/invitation-quota"), token)
-            .await
+            .with_sk_prefix("INVITATION#")
+            .iter()
+            .map(|invitation| {
+                invitation
+                    .attr("roleIds")
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .collect()
     }
 
     /// The demo customer's role id by name.
     pub async fn demo_role(&self, name: &str) -> String {
+        self.role_ids(seed::CUSTOMER_NUMBER, &[name]).await.remove(0)
+    }
+
+    /// The ids of all of `customer`'s roles, in the order the roles are listed.
+    pub async fn all_role_ids(&self, customer: &str) -> Vec<String> {
+        cloudhub::roles::list(
+            &self.app.store,
+            &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|role| role.id.to_string())
+        .collect()
+    }
+
+    /// The ids of `customer`'s roles by name.
+    pub async fn role_ids(&self, customer: &str, role_names: &[&str]) -> Vec<String> {
+        let roles = cloudhub::roles::list(
+            &self.app.store,
+            &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
+        )
+        .await
+        .unwrap();
+        role_names
+            .iter()
+            .map(|name| {
+                roles
+                    .iter()
+                    .find(|r| r.name.as_str() == *name)
+                    .unwrap_or_else(|| panic!("no role {name} in {customer}"))
+                    .id
+                    .to_string()
+            })
+            .collect()
+    }
+
+    pub async fn demo_role_exists(&self, id: &str) -> bool {
         let roles = cloudhub::roles::list(
             &self.app.store,
             &cloudhub::domain::CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap(),
         )
         .await
         .unwrap();
-        roles
-            .into_iter()
-            .find(|r| r.name.as_str() == name)
-            .unwrap()
-            .id
-            .to_string()
+        roles.iter().any(|r| r.id.to_string() == id)
     }
 
     /// An invitation as stored.
@@ -289,20 +679,14 @@ impl TestApp {
     }
 
     /// The current link token of an invitation, as the email will carry it.
-    pub async fn link_of(&self, customer: &str, id: &str) -> cloudhub::links::LinkToken {
-        let invitation = cloudhub::invitations::find(
-            &self.app.store,
-            &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
-            &cloudhub::domain::InvitationId::parse(id).unwrap(),
-        )
-        .await
-        .unwrap()
-        .expect("the invitation exists");
+    pub async fn link_of(&self, customer: &str, id: &str) -> LinkToken {
+        let invitation = self.invitation_item(customer, id).await;
         let keyring = self.app.link_keys().unwrap().keyring().await.unwrap();
         invitation.link_token(&keyring).expect("its key is in force")
     }
 
-    pub async fn open_link(&self, token: &cloudhub::links::LinkToken) -> cloudhub::invitations::LinkState {
+    /// What the link `token` opens now, as the functions read it.
+    pub async fn open_link(&self, token: &LinkToken) -> LinkState {
         cloudhub::invitations::open_link(&self.app.store, token, self.clock.now_for_tests())
             .await
             .unwrap()
@@ -315,19 +699,40 @@ impl TestApp {
             admin_email: "admin@beta.example".into(),
             admin_password: "beta admin password".into(),
         };
+        self.create_customer(
+            &other.number,
+            "Beta Logistik AG",
+            "de",
+            &other.admin_email,
+            &other.admin_password,
+        )
+        .await;
+        other
+    }
+
+    /// Creates customer `number` with no roles, speaking `default_language` (`de`, `en`), whose
+    /// admin is a new account.
+    pub async fn create_customer(
+        &self,
+        number: &str,
+        company_name: &str,
+        default_language: &str,
+        admin_email: &str,
+        admin_password: &str,
+    ) {
         cloudhub::usecases::onboarding::create(
             &self.app.store,
             cloudhub::usecases::onboarding::NewCustomer {
-                number: cloudhub::domain::CustomerNumber::parse(&other.number).unwrap(),
-                company_name: cloudhub::domain::CompanyName::parse("Beta Logistik AG").unwrap(),
-                default_language: cloudhub::domain::Language::De,
+                number: cloudhub::domain::CustomerNumber::parse(number).unwrap(),
+                company_name: cloudhub::domain::CompanyName::parse(company_name).unwrap(),
+                default_language: cloudhub::domain::Language::parse(default_language).unwrap(),
                 roles: vec![],
             },
             cloudhub::usecases::onboarding::FirstAdmin::NewAccount {
                 user_id: cloudhub::domain::UserId::generate(),
-                email: cloudhub::domain::Email::parse(&other.admin_email).unwrap(),
+                email: cloudhub::domain::Email::parse(admin_email).unwrap(),
                 password_hash: cloudhub::domain::Password::parse(
-                    other.admin_password.clone(),
+                    admin_password.to_owned(),
                     cloudhub::domain::PasswordPolicy::New,
                 )
                 .unwrap()
@@ -340,201 +745,6 @@ impl TestApp {
         )
         .await
         .unwrap();
-        other
-    }
-
-    /// Adds a member of the demo customer holding the named roles; returns its session token.
-    pub async fn demo_member(&self, email: &str, role_names: &[&str]) -> String {
-        let customer = cloudhub::domain::CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap();
-        let roles: Vec<_> = cloudhub::roles::list(&self.app.store, &customer)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| role_names.contains(&r.name.as_str()))
-            .collect();
-        cloudhub::testing::add_member(
-            &self.app.store,
-            &customer,
-            &cloudhub::domain::CompanyName::parse(seed::COMPANY_NAME).unwrap(),
-            &cloudhub::domain::Email::parse(email).unwrap(),
-            "member password 1",
-            &roles,
-            self.clock.now_for_tests(),
-        )
-        .await;
-        self.log_in(email, "member password 1").await
-    }
-}
-
-impl TestApp {
-    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> TestResponse {
-        let authorization = format!("Bearer {token}");
-        let headers = [
-            ("authorization", authorization.as_str()),
-            ("content-type", "application/json"),
-        ];
-        self.request(Method::PUT, path, &headers, body.to_string()).await
-    }
-
-    pub async fn roles(&self, token: &str) -> TestResponse {
-        self.get(&format!("/customers/{}/roles", seed::CUSTOMER_NUMBER), token)
-            .await
-    }
-
-    pub async fn users(&self, token: &str) -> TestResponse {
-        self.get(&format!("/customers/{}/users", seed::CUSTOMER_NUMBER), token)
-            .await
-    }
-
-    pub async fn assign(&self, token: &str, user_id: &str, role_ids: Value) -> TestResponse {
-        let path = format!("/customers/{}/users/{user_id}/roles", seed::CUSTOMER_NUMBER);
-        self.put_json(&path, token, &json!({ "roleIds": role_ids })).await
-    }
-
-    /// The raw role ids stored on every invitation of the demo customer.
-    pub async fn stored_invitation_roles(&self) -> Vec<Vec<String>> {
-        let invitations = self.all_items().await;
-        invitations
-            .iter()
-            .filter(|line| line.contains("\"SK\":\"INVITATION#"))
-            .map(|line| {
-                let json: Value = serde_json::from_str(line.split_once(": ").unwrap().1).unwrap();
-                json["roleIds"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_str().unwrap().to_owned())
-                    .collect()
-            })
-            .collect()
-    }
-}
-
-impl TestApp {
-    pub async fn demo_role_exists(&self, id: &str) -> bool {
-        let roles = cloudhub::roles::list(
-            &self.app.store,
-            &cloudhub::domain::CustomerNumber::parse(seed::CUSTOMER_NUMBER).unwrap(),
-        )
-        .await
-        .unwrap();
-        roles.iter().any(|r| r.id.to_string() == id)
-    }
-}
-
-/// The invited person's side: links, accepting, leaving.
-impl TestApp {
-    /// Invites `email` into the demo customer with the named roles; returns the invitation id
-    /// and its link token, as the email will carry it.
-    pub async fn invite_with_link(&self, admin_token: &str, email: &str, role_names: &[&str]) -> (String, String) {
-        self.invite_to_customer_with_link(admin_token, seed::CUSTOMER_NUMBER, email, role_names)
-            .await
-    }
-
-    /// Invites `email` into `customer` with the named roles of that customer.
-    pub async fn invite_to_customer_with_link(
-        &self,
-        admin_token: &str,
-        customer: &str,
-        email: &str,
-        role_names: &[&str],
-    ) -> (String, String) {
-        let roles = cloudhub::roles::list(
-            &self.app.store,
-            &cloudhub::domain::CustomerNumber::parse(customer).unwrap(),
-        )
-        .await
-        .unwrap();
-        let role_ids: Vec<String> = role_names
-            .iter()
-            .map(|name| {
-                roles
-                    .iter()
-                    .find(|r| r.name.as_str() == *name)
-                    .unwrap_or_else(|| panic!("no role {name} in {customer}"))
-                    .id
-                    .to_string()
-            })
-            .collect();
-        let response = self
-            .invite(admin_token, customer, json!({ "email": email, "roleIds": role_ids }))
-            .await;
-        assert_eq!(response.status, 201, "{response:?}");
-        let id = response.body["invitation"]["id"].as_str().unwrap().to_owned();
-        let link = self.link_of(customer, &id).await.reveal().to_owned();
-        (id, link)
-    }
-
-    pub async fn preview(&self, link: &str) -> TestResponse {
-        self.request(Method::GET, &format!("/invitations/{link}"), &[], Vec::new())
-            .await
-    }
-
-    pub async fn accept(&self, link: &str, session: Option<&str>, body: &Value) -> TestResponse {
-        self.accept_from(DEFAULT_SOURCE, link, session, body).await
-    }
-
-    /// Accepts from the source address `source`.
-    pub async fn accept_from(&self, source: &str, link: &str, session: Option<&str>, body: &Value) -> TestResponse {
-        self.post_json_from(source, &format!("/invitations/{link}/accept"), session, body)
-            .await
-    }
-
-    /// Accepts as a new account with `password`; returns the new session token.
-    pub async fn accept_as_new(&self, link: &str, password: &str) -> String {
-        let response = self.accept(link, None, &json!({ "password": password })).await;
-        assert_eq!(response.status, 201, "{response:?}");
-        response.body["sessionToken"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn leave(&self, token: &str, customer: &str, confirmation: &str) -> TestResponse {
-        self.post_json(
-            &format!("/me/customers/{customer}/leave"),
-            Some(token),
-            &json!({ "confirmCustomerNumber": confirmation }),
-        )
-        .await
-    }
-
-    /// The caller's entry for `customer` in `GET /me`, if it has one.
-    pub async fn my_access(&self, token: &str, customer: &str) -> Option<Value> {
-        let me = self.get_me(Some(token)).await;
-        assert_eq!(me.status, 200, "{me:?}");
-        me.body["customers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["customerNumber"] == customer)
-            .cloned()
-    }
-
-    /// The failed log-ins counted under keys that start with `prefix` (`LOGIN#{email}#{source}#`
-    /// or `LOGINSRC#{source}#`), over all windows.
-    pub async fn failures_counted(&self, prefix: &str) -> i64 {
-        let output = self
-            .app
-            .store
-            .client()
-            .scan()
-            .table_name(&self.app.store.tables().sessions)
-            .send()
-            .await
-            .unwrap();
-        output
-            .items()
-            .iter()
-            .filter(|item| item["PK"].as_s().unwrap().starts_with(prefix))
-            .map(|item| item["attempts"].as_n().unwrap().parse::<i64>().unwrap())
-            .sum()
-    }
-
-    /// Stored items whose text contains `needle` (keys and attributes), for counting what exists.
-    pub async fn items_containing(&self, needle: &str) -> Vec<String> {
-        self.all_items()
-            .await
-            .into_iter()
-            .filter(|item| item.contains(needle))
-            .collect()
     }
 }
 

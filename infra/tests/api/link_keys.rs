@@ -4,7 +4,6 @@
 use crate::helpers::TestApp;
 use crate::moto::{link_key_secret, secrets_manager};
 use cloudhub::links::LinkKeys;
-use infra::gateway::Gateway;
 use infra::link_keys::rotate;
 use infra::seed;
 use serde_json::json;
@@ -18,47 +17,44 @@ fn first_secret() -> String {
 
 /// The demo app, its functions reading the link keys from `secret`.
 async fn app_reading(secret: &str, refresh: Duration) -> TestApp {
-    let mut app = TestApp::with_demo_customer().await;
+    let demo = TestApp::with_demo_customer().await;
     let keys = LinkKeys::secrets_manager(secrets_manager(&crate::moto::endpoint()), secret).refreshing_every(refresh);
-    app.app.link_keys = Some(keys);
-    app.gateway = Gateway::new(app.app.clone()).unwrap();
-    app
+    let mut app = demo.app.clone();
+    app.link_keys = Some(keys);
+    TestApp::over(app, demo.clock.clone())
 }
 
 /// The same tables and clock as `app`, as another instance of the functions with its own keys.
 fn another_instance(app: &TestApp, keys: LinkKeys) -> TestApp {
     let mut other_app = app.app.clone();
     other_app.link_keys = Some(keys);
-    TestApp {
-        gateway: Gateway::new(other_app.clone()).unwrap(),
-        app: other_app,
-        clock: app.clock.clone(),
-    }
+    TestApp::over(other_app, app.clock.clone())
 }
 
 #[tokio::test]
 async fn links_of_the_previous_key_work_until_a_second_rotation_retires_it() {
     let secret = link_key_secret(&first_secret()).await;
     let app = app_reading(&secret, Duration::ZERO).await;
-    let admin = app.log_in_as_demo_admin().await;
-    let (anna, of_k1) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
+    let anon = app.anonymous();
+    let admin = app.demo_admin().await;
+    let (anna, of_k1) = admin.invite_with_link("anna@example.com", &["Buyer"]).await;
     assert!(of_k1.starts_with("k1."), "the link names its key: {of_k1}");
 
     let client = secrets_manager(&crate::moto::endpoint());
     let first = rotate(&client, &secret).await.unwrap();
     assert_eq!(first.previous.as_str(), "k1");
     assert_eq!(first.retired, None);
-    let (_, of_k2) = app.invite_with_link(&admin, "ben@example.com", &["Buyer"]).await;
+    let (_, of_k2) = admin.invite_with_link("ben@example.com", &["Buyer"]).await;
     assert!(of_k2.starts_with(&format!("{}.", first.current)), "{of_k2}");
     // Both keys' links work: the one sent before the rotation and the one after.
-    assert_eq!(app.preview(&of_k1).await.status, 200);
-    assert_eq!(app.preview(&of_k2).await.status, 200);
+    assert_eq!(anon.preview(&of_k1).await.status, 200);
+    assert_eq!(anon.preview(&of_k2).await.status, 200);
 
     let second = rotate(&client, &secret).await.unwrap();
     assert_eq!(second.retired.as_ref().map(|id| id.as_str()), Some("k1"));
     // k1 is retired: its link opens nothing, though its invitation and link item are still there.
-    app.preview(&of_k1).await.assert_problem(404, "invitation-not-found");
-    app.accept(&of_k1, None, &json!({ "password": "a long new password" }))
+    anon.preview(&of_k1).await.assert_problem(404, "invitation-not-found");
+    anon.accept(&of_k1, &json!({ "password": "a long new password" }))
         .await
         .assert_problem(404, "invitation-not-found");
     // Nor is its email sent any more (a late or replayed event): its link would not work.
@@ -80,9 +76,7 @@ async fn links_of_the_previous_key_work_until_a_second_rotation_retires_it() {
     assert_eq!(outcome.skipped, Some("link-key-retired"));
     assert!(!mailbox.exists(), "nothing was written");
     // k2 is the previous key now: its link still accepts.
-    let accepted = app
-        .accept(&of_k2, None, &json!({ "password": "a long new password" }))
-        .await;
+    let accepted = anon.accept(&of_k2, &json!({ "password": "a long new password" })).await;
     assert_eq!(accepted.status, 201, "{accepted:?}");
 }
 
@@ -95,26 +89,28 @@ async fn a_function_that_read_the_keys_before_a_rotation_opens_links_of_the_new_
         &inviting,
         LinkKeys::secrets_manager(secrets_manager(&crate::moto::endpoint()), &secret),
     );
-    let admin = inviting.log_in_as_demo_admin().await;
-    let (_, before) = inviting.invite_with_link(&admin, "anna@example.com", &[]).await;
-    assert_eq!(opening.preview(&before).await.status, 200);
+    let admin = inviting.demo_admin().await;
+    let (_, before) = admin.invite_with_link("anna@example.com", &[]).await;
+    let anon_at_opening = opening.anonymous();
+    assert_eq!(anon_at_opening.preview(&before).await.status, 200);
 
     rotate(&secrets_manager(&crate::moto::endpoint()), &secret)
         .await
         .unwrap();
-    let (_, after) = inviting.invite_with_link(&admin, "ben@example.com", &[]).await;
+    let (_, after) = admin.invite_with_link("ben@example.com", &[]).await;
     assert!(!after.starts_with("k1."), "{after}");
     // Its keyring does not know the new key yet: it reads the secret again rather than refuse.
-    assert_eq!(opening.preview(&after).await.status, 200);
-    assert_eq!(opening.preview(&before).await.status, 200);
+    assert_eq!(anon_at_opening.preview(&after).await.status, 200);
+    assert_eq!(anon_at_opening.preview(&before).await.status, 200);
 }
 
 #[tokio::test]
 async fn the_keys_are_read_once_and_kept_not_read_per_request() {
     let secret = link_key_secret(&first_secret()).await;
     let app = app_reading(&secret, cloudhub::links::REFRESH_EVERY).await;
-    let admin = app.log_in_as_demo_admin().await;
-    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    let anon = app.anonymous();
+    let admin = app.demo_admin().await;
+    let (_, link) = admin.invite_with_link("anna@example.com", &[]).await;
     // The secret is gone (or Secrets Manager unreachable): the function keeps what it read.
     secrets_manager(&crate::moto::endpoint())
         .delete_secret()
@@ -124,12 +120,10 @@ async fn the_keys_are_read_once_and_kept_not_read_per_request() {
         .await
         .unwrap();
     for email in ["ben@example.com", "carla@example.com"] {
-        let invited = app
-            .invite(&admin, seed::CUSTOMER_NUMBER, json!({ "email": email }))
-            .await;
+        let invited = admin.invite(seed::CUSTOMER_NUMBER, json!({ "email": email })).await;
         assert_eq!(invited.status, 201, "{invited:?}");
     }
-    assert_eq!(app.preview(&link).await.status, 200);
+    assert_eq!(anon.preview(&link).await.status, 200);
 
     // A fresh instance cannot read them: 503, and nothing is written or spent.
     let fresh = another_instance(
@@ -137,10 +131,15 @@ async fn the_keys_are_read_once_and_kept_not_read_per_request() {
         LinkKeys::secrets_manager(secrets_manager(&crate::moto::endpoint()), &secret),
     );
     let before = fresh.all_items().await;
-    fresh
-        .invite(&admin, seed::CUSTOMER_NUMBER, json!({ "email": "dora@example.com" }))
+    admin
+        .on(&fresh)
+        .invite(seed::CUSTOMER_NUMBER, json!({ "email": "dora@example.com" }))
         .await
         .assert_problem(503, "service-unavailable");
-    fresh.preview(&link).await.assert_problem(503, "service-unavailable");
+    fresh
+        .anonymous()
+        .preview(&link)
+        .await
+        .assert_problem(503, "service-unavailable");
     assert_eq!(fresh.all_items().await, before);
 }

@@ -11,29 +11,31 @@ const OWNER: &str = "198.51.100.20";
 #[tokio::test]
 async fn the_demo_admin_logs_in_and_the_session_opens_me() {
     let app = TestApp::with_demo_customer().await;
-    let response = app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
+    let anon = app.anonymous();
+    let response = anon.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
     assert_eq!(response.status, 200, "{response:?}");
     assert_eq!(response.headers["content-type"], "application/json");
     assert_eq!(response.headers["cache-control"], "no-store");
     assert_eq!(response.body["userId"], seed::ADMIN_USER_ID);
     let expires_at = response.body["expiresAt"].as_str().unwrap();
     assert_eq!(expires_at, "2026-11-24T21:30:00.000Z", "a session lasts 12 hours");
-    let token = response.body["sessionToken"].as_str().unwrap();
-    assert_eq!(app.get_me(Some(token)).await.status, 200);
+    assert_eq!(app.signed_in(&response).me().await.status, 200);
 }
 
 #[tokio::test]
 async fn the_email_address_is_case_insensitive() {
     let app = TestApp::with_demo_customer().await;
-    let response = app.post_login(" Admin@ACME.example ", seed::ADMIN_PASSWORD).await;
+    let anon = app.anonymous();
+    let response = anon.log_in(" Admin@ACME.example ", seed::ADMIN_PASSWORD).await;
     assert_eq!(response.status, 200, "{response:?}");
 }
 
 #[tokio::test]
 async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let app = TestApp::with_demo_customer().await;
-    let wrong_password = app.post_login(seed::ADMIN_EMAIL, "not the password").await;
-    let unknown_email = app.post_login("nobody@acme.example", seed::ADMIN_PASSWORD).await;
+    let anon = app.anonymous();
+    let wrong_password = anon.log_in(seed::ADMIN_EMAIL, "not the password").await;
+    let unknown_email = anon.log_in("nobody@acme.example", seed::ADMIN_PASSWORD).await;
     wrong_password.assert_problem(401, "invalid-credentials");
     assert_eq!(wrong_password.status, unknown_email.status);
     assert_eq!(wrong_password.body, unknown_email.body);
@@ -43,18 +45,21 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
 #[tokio::test]
 async fn each_session_token_is_new_and_only_its_hash_is_stored() {
     let app = TestApp::with_demo_customer().await;
-    let first = app.log_in_as_demo_admin().await;
-    let second = app.log_in_as_demo_admin().await;
+    let first = app.demo_admin().await;
+    let second = app.demo_admin().await;
+    let (first, second) = (first.session(), second.session());
     assert_ne!(first, second);
     assert!(first.len() >= 43, "at least 256 bits, base64url");
-    let stored = app.all_items().await.join("\n");
     assert!(
-        !stored.contains(&first) && !stored.contains(&second),
+        !app.table_text_contains(first).await && !app.table_text_contains(second).await,
         "a token is stored in clear"
     );
-    assert!(!stored.contains(seed::ADMIN_PASSWORD), "a password is stored in clear");
     assert!(
-        stored.contains("$argon2id$v=19$m=19456,t=2,p=1$"),
+        !app.table_text_contains(seed::ADMIN_PASSWORD).await,
+        "a password is stored in clear"
+    );
+    assert!(
+        app.table_text_contains("$argon2id$v=19$m=19456,t=2,p=1$").await,
         "passwords are argon2id with OWASP parameters"
     );
 }
@@ -70,25 +75,25 @@ fn admin_failures_from(source: &str) -> String {
 #[tokio::test]
 async fn ten_failures_from_one_source_block_it_for_that_email_but_the_owner_logs_in_from_another() {
     let app = TestApp::with_demo_customer().await;
+    let attacker = app.anonymous_from(ATTACKER);
+    let owner = app.anonymous_from(OWNER);
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW {
-        app.post_login_from(ATTACKER, seed::ADMIN_EMAIL, "wrong password")
+        attacker
+            .log_in(seed::ADMIN_EMAIL, "wrong password")
             .await
             .assert_problem(401, "invalid-credentials");
     }
     // Even the right password is refused from there, until the 15-minute window ends ...
-    let throttled = app
-        .post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
-        .await;
+    let throttled = attacker.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
     throttled.assert_problem(429, "too-many-login-attempts");
     // 09:30:00 is the start of a 15-minute window.
     assert_eq!(retry_after(&throttled), LOGIN_WINDOW.whole_seconds());
 
     // ... but the owner, elsewhere, logs in, and that does not unblock the attacker.
-    let owner = app
-        .post_login_from(OWNER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
-        .await;
-    assert_eq!(owner.status, 200, "{owner:?}");
-    app.post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+    let owners = owner.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
+    assert_eq!(owners.status, 200, "{owners:?}");
+    attacker
+        .log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
         .await
         .assert_problem(429, "too-many-login-attempts");
     // The refused attempts were not counted.
@@ -101,37 +106,38 @@ async fn ten_failures_from_one_source_block_it_for_that_email_but_the_owner_logs
 #[tokio::test]
 async fn repeated_failures_are_throttled_until_the_window_ends() {
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW {
-        app.post_login(seed::ADMIN_EMAIL, "wrong password")
+        anon.log_in(seed::ADMIN_EMAIL, "wrong password")
             .await
             .assert_problem(401, "invalid-credentials");
     }
     app.clock.advance(LOGIN_WINDOW - Duration::seconds(1));
-    let throttled = app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
+    let throttled = anon.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
     throttled.assert_problem(429, "too-many-login-attempts");
     assert_eq!(retry_after(&throttled), 1);
 
     // The old window's item may outlive its TTL; the clock decides.
     app.clock.advance(Duration::seconds(1));
-    assert_eq!(
-        app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status,
-        200
-    );
+    assert_eq!(anon.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status, 200);
 }
 
 #[tokio::test]
 async fn addresses_of_one_ipv6_64_network_count_as_one_source() {
     let app = TestApp::with_demo_customer().await;
     for i in 1..=LOGIN_ATTEMPTS_PER_WINDOW {
-        app.post_login_from(&format!("2001:db8:1:2::{i:x}"), seed::ADMIN_EMAIL, "wrong password")
+        app.anonymous_from(&format!("2001:db8:1:2::{i:x}"))
+            .log_in(seed::ADMIN_EMAIL, "wrong password")
             .await
             .assert_problem(401, "invalid-credentials");
     }
-    app.post_login_from("2001:db8:1:2:ffff::1", seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+    app.anonymous_from("2001:db8:1:2:ffff::1")
+        .log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
         .await
         .assert_problem(429, "too-many-login-attempts");
     let next_network = app
-        .post_login_from("2001:db8:1:3::1", seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+        .anonymous_from("2001:db8:1:3::1")
+        .log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
         .await;
     assert_eq!(next_network.status, 200, "{next_network:?}");
 }
@@ -139,46 +145,45 @@ async fn addresses_of_one_ipv6_64_network_count_as_one_source() {
 #[tokio::test]
 async fn unknown_emails_are_throttled_like_known_ones() {
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW {
-        app.post_login("nobody@acme.example", "wrong password")
+        anon.log_in("nobody@acme.example", "wrong password")
             .await
             .assert_problem(401, "invalid-credentials");
     }
-    app.post_login("nobody@acme.example", "wrong password")
+    anon.log_in("nobody@acme.example", "wrong password")
         .await
         .assert_problem(429, "too-many-login-attempts");
     // Another address is counted on its own.
-    assert_eq!(
-        app.post_login(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status,
-        200
-    );
+    assert_eq!(anon.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await.status, 200);
 }
 
 #[tokio::test]
 async fn one_source_failing_across_many_emails_hits_the_source_ceiling_and_others_do_not() {
     let app = TestApp::with_demo_customer().await;
+    let attacker = app.anonymous_from(ATTACKER);
+    let owner = app.anonymous_from(OWNER);
     // Password spraying: a few guesses each on many addresses, none near its own limit.
     for i in 0..SOURCE_LOGIN_ATTEMPTS_PER_WINDOW {
-        app.post_login_from(ATTACKER, &format!("user{}@acme.example", i / 4), "Winter2026!")
+        attacker
+            .log_in(&format!("user{}@acme.example", i / 4), "Winter2026!")
             .await
             .assert_problem(401, "invalid-credentials");
     }
-    let throttled = app
-        .post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
-        .await;
+    let throttled = attacker.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
     throttled.assert_problem(429, "too-many-login-attempts-from-source");
     // 09:30 is half-way through the hour the source's failures are counted in.
     assert_eq!(retry_after(&throttled), 30 * 60);
-    app.post_login_from(ATTACKER, "user99@acme.example", "Winter2026!")
+    attacker
+        .log_in("user99@acme.example", "Winter2026!")
         .await
         .assert_problem(429, "too-many-login-attempts-from-source");
 
     // Everyone elsewhere is unaffected, on the sprayed addresses too.
-    let owner = app
-        .post_login_from(OWNER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
-        .await;
-    assert_eq!(owner.status, 200, "{owner:?}");
-    app.post_login_from(OWNER, "user0@acme.example", "wrong password")
+    let owners = owner.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
+    assert_eq!(owners.status, 200, "{owners:?}");
+    owner
+        .log_in("user0@acme.example", "wrong password")
         .await
         .assert_problem(401, "invalid-credentials");
 
@@ -188,29 +193,28 @@ async fn one_source_failing_across_many_emails_hits_the_source_ceiling_and_other
         i64::from(SOURCE_LOGIN_ATTEMPTS_PER_WINDOW)
     );
     app.clock.advance(Duration::minutes(29) + Duration::seconds(59));
-    app.post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
+    attacker
+        .log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
         .await
         .assert_problem(429, "too-many-login-attempts-from-source");
     app.clock.advance(Duration::seconds(1));
-    let next_hour = app
-        .post_login_from(ATTACKER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
-        .await;
+    let next_hour = attacker.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
     assert_eq!(next_hour.status, 200, "{next_hour:?}");
 }
 
 #[tokio::test]
 async fn only_failures_count_toward_the_source_ceiling() {
     let app = TestApp::with_demo_customer().await;
+    let owner = app.anonymous_from(OWNER);
     for i in 0..3 {
-        app.post_login_from(OWNER, &format!("typo{i}@acme.example"), "wrong password")
+        owner
+            .log_in(&format!("typo{i}@acme.example"), "wrong password")
             .await
             .assert_problem(401, "invalid-credentials");
     }
     // Many colleagues behind one office address log in all day long.
     for _ in 0..3 {
-        let response = app
-            .post_login_from(OWNER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
-            .await;
+        let response = owner.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
         assert_eq!(response.status, 200, "{response:?}");
     }
     assert_eq!(app.failures_counted(&format!("LOGINSRC#{OWNER}#")).await, 3);
@@ -219,12 +223,13 @@ async fn only_failures_count_toward_the_source_ceiling() {
 #[tokio::test]
 async fn a_successful_log_in_forgets_earlier_failures_from_its_source() {
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW - 1 {
-        app.post_login(seed::ADMIN_EMAIL, "wrong password").await;
+        anon.log_in(seed::ADMIN_EMAIL, "wrong password").await;
     }
-    app.log_in_as_demo_admin().await;
+    app.demo_admin().await;
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW - 1 {
-        app.post_login(seed::ADMIN_EMAIL, "wrong password")
+        anon.log_in(seed::ADMIN_EMAIL, "wrong password")
             .await
             .assert_problem(401, "invalid-credentials");
     }
@@ -237,25 +242,25 @@ async fn a_successful_log_in_forgets_earlier_failures_from_its_source() {
 #[tokio::test]
 async fn the_owners_own_successes_never_block_it() {
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     for _ in 0..LOGIN_ATTEMPTS_PER_WINDOW + 2 {
-        app.log_in_as_demo_admin().await;
+        app.demo_admin().await;
     }
-    app.post_login(seed::ADMIN_EMAIL, "wrong password")
+    anon.log_in(seed::ADMIN_EMAIL, "wrong password")
         .await
         .assert_problem(401, "invalid-credentials");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_failures_from_one_source_count_exactly() {
-    let app = std::sync::Arc::new(TestApp::with_demo_customer().await);
+    let app = TestApp::with_demo_customer().await;
+    let attacker = app.anonymous_from(ATTACKER);
+    let owner = app.anonymous_from(OWNER);
     let guesses = 50;
     let tasks: Vec<_> = (0..guesses)
         .map(|i| {
-            let app = app.clone();
-            tokio::spawn(async move {
-                app.post_login_from(ATTACKER, seed::ADMIN_EMAIL, &format!("guess number {i}"))
-                    .await
-            })
+            let attacker = attacker.clone();
+            tokio::spawn(async move { attacker.log_in(seed::ADMIN_EMAIL, &format!("guess number {i}")).await })
         })
         .collect();
     let mut checked = 0;
@@ -285,8 +290,6 @@ async fn fifty_concurrent_failures_from_one_source_count_exactly() {
         app.failures_counted(&format!("LOGINSRC#{ATTACKER}#")).await,
         i64::from(LOGIN_ATTEMPTS_PER_WINDOW)
     );
-    let owner = app
-        .post_login_from(OWNER, seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD)
-        .await;
-    assert_eq!(owner.status, 200, "{owner:?}");
+    let owners = owner.log_in(seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD).await;
+    assert_eq!(owners.status, 200, "{owners:?}");
 }

@@ -9,8 +9,8 @@ use time::Duration;
 #[tokio::test]
 async fn me_shows_the_account_and_its_customers_with_roles() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
-    let me = app.get_me(Some(&token)).await;
+    let admin = app.demo_admin().await;
+    let me = admin.me().await;
     assert_eq!(me.status, 200, "{me:?}");
     assert_eq!(me.body["user"]["id"], seed::ADMIN_USER_ID);
     assert_eq!(me.body["user"]["email"], seed::ADMIN_EMAIL);
@@ -51,8 +51,8 @@ async fn a_user_of_several_customers_sees_each_with_its_own_roles() {
     .unwrap();
     assert_eq!(created.admin.user_id.to_string(), seed::ADMIN_USER_ID);
 
-    let token = app.log_in_as_demo_admin().await;
-    let me = app.get_me(Some(&token)).await;
+    let admin = app.demo_admin().await;
+    let me = admin.me().await;
     let numbers: Vec<&str> = me.body["customers"]
         .as_array()
         .unwrap()
@@ -65,23 +65,25 @@ async fn a_user_of_several_customers_sees_each_with_its_own_roles() {
 #[tokio::test]
 async fn a_session_works_until_the_last_second_of_its_lifetime() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     app.clock.advance(LIFETIME - Duration::seconds(1));
-    assert_eq!(app.get_me(Some(&token)).await.status, 200);
+    assert_eq!(admin.me().await.status, 200);
     app.clock.advance(Duration::seconds(1));
     // The item is still stored (TTL deletion is off in tests, and lags by days on AWS).
-    app.get_me(Some(&token)).await.assert_problem(401, "session-expired");
+    admin.me().await.assert_problem(401, "session-expired");
 }
 
 #[tokio::test]
 async fn missing_forged_and_malformed_sessions_are_refused() {
     let app = TestApp::with_demo_customer().await;
-    app.get_me(None).await.assert_problem(401, "missing-session");
-    let forged = cloudhub::domain::SecretToken::generate();
-    app.get_me(Some(forged.reveal()))
+    let anon = app.anonymous();
+    anon.me().await.assert_problem(401, "missing-session");
+    app.with_forged_session()
+        .me()
         .await
         .assert_problem(401, "invalid-session");
-    app.get_me(Some("not-a-token"))
+    app.with_session("not-a-token")
+        .me()
         .await
         .assert_problem(401, "invalid-session");
     let basic = app

@@ -8,26 +8,25 @@ use infra::seed;
 #[tokio::test]
 async fn quota_refusals_resends_and_leaves_are_counted() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let id = app.invite_to_demo(&admin, "carla@example.com").await;
-    let member = app.demo_member("dora@example.com", &["Buyer"]).await;
+    let admin = app.demo_admin().await;
+    let id = admin.invite_to_demo("carla@example.com").await;
+    let member = app.member_of_demo("dora@example.com", &["Buyer"]).await;
 
     capture::start();
-    assert_eq!(app.resend(&admin, seed::CUSTOMER_NUMBER, &id).await.status, 200);
+    assert_eq!(admin.resend(seed::CUSTOMER_NUMBER, &id).await.status, 200);
     assert_eq!(
-        app.leave(&member, seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER)
-            .await
-            .status,
+        member.leave(seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await.status,
         200
     );
     // Spend the rest of the day's quota, then one more is refused.
-    let remaining = app.quota(&admin, seed::CUSTOMER_NUMBER).await.body["remaining"]
+    let remaining = admin.quota(seed::CUSTOMER_NUMBER).await.body["remaining"]
         .as_u64()
         .unwrap();
     for _ in 0..remaining {
-        assert_eq!(app.resend(&admin, seed::CUSTOMER_NUMBER, &id).await.status, 200);
+        assert_eq!(admin.resend(seed::CUSTOMER_NUMBER, &id).await.status, 200);
     }
-    app.resend(&admin, seed::CUSTOMER_NUMBER, &id)
+    admin
+        .resend(seed::CUSTOMER_NUMBER, &id)
         .await
         .assert_problem(429, "invitation-quota-exhausted");
     let names: Vec<String> = capture::take()

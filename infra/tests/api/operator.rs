@@ -30,6 +30,7 @@ async fn new_admin(email: &str) -> FirstAdmin {
 #[tokio::test]
 async fn a_customer_number_can_be_created_only_once_and_a_refusal_writes_nothing() {
     let app = TestApp::with_demo_customer().await;
+    let anon = app.anonymous();
     let before = app.all_items().await;
     let result = customers::create(
         &app.app.store,
@@ -44,7 +45,7 @@ async fn a_customer_number_can_be_created_only_once_and_a_refusal_writes_nothing
     );
     assert_eq!(app.all_items().await, before);
     // The would-be admin has no account.
-    app.post_login("other@else.example", "a long enough password")
+    anon.log_in("other@else.example", "a long enough password")
         .await
         .assert_problem(401, "invalid-credentials");
 }

@@ -2,7 +2,7 @@
 //! answering, every route answers 503 problem+json with `Retry-After` within 5 seconds, through
 //! the functions' own AWS configuration (`cloudhub::aws::sdk_config`, with its timeouts).
 
-use crate::helpers::TestApp;
+use crate::helpers::{Caller, TestApp};
 use cloudhub::App;
 use cloudhub::aws::{Service, sdk_config_from};
 use cloudhub::links::LinkKeys;
@@ -48,64 +48,54 @@ fn store_at(endpoint: &str, tables: &cloudhub::store::Tables) -> Store {
     Store::new(aws_sdk_dynamodb::Client::new(&config), tables.clone())
 }
 
-async fn timed(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (crate::helpers::TestResponse, Duration) {
-    let authorization = token.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(authorization) = &authorization {
-        headers.push(("authorization", authorization));
-    }
+async fn timed(caller: &Caller, method: Method, path: &str, body: &str) -> (crate::helpers::TestResponse, Duration) {
+    let headers = [("content-type", "application/json")];
     let started = Instant::now();
     // Without its timeouts a request would wait for the hung service forever: fail, don't hang.
-    let response = tokio::time::timeout(6 * WITHIN, app.request(method.clone(), path, &headers, body.to_owned()))
-        .await
-        .unwrap_or_else(|_| panic!("{method} {path} did not answer within {:?}", 6 * WITHIN));
+    let response = tokio::time::timeout(
+        6 * WITHIN,
+        caller.request(method.clone(), path, &headers, body.to_owned()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{method} {path} did not answer within {:?}", 6 * WITHIN));
     (response, started.elapsed())
 }
 
 #[tokio::test]
 async fn with_dynamodb_hanging_every_route_answers_503_within_seconds() {
     let working = TestApp::with_demo_customer().await;
-    let admin = working.log_in_as_demo_admin().await;
-    let (_, link) = working.invite_with_link(&admin, "anna@example.com", &[]).await;
+    let admin = working.demo_admin().await;
+    let (_, link) = admin.invite_with_link("anna@example.com", &[]).await;
 
     let hanging = hanging_server().await;
     let app = App {
         store: store_at(&hanging, working.app.store.tables()),
         ..working.app.clone()
     };
-    let down = TestApp {
-        gateway: Gateway::new(app.clone()).unwrap(),
-        app,
-        clock: working.clock.clone(),
-    };
+    let down = TestApp::over(app, working.clock.clone());
+    let anon = down.anonymous();
     let login = json!({ "email": seed::ADMIN_EMAIL, "password": seed::ADMIN_PASSWORD }).to_string();
     let invite = json!({ "email": "ben@example.com" }).to_string();
     let accept = json!({ "password": "a long new password" }).to_string();
     let requests = [
-        (Method::POST, "/auth/login".to_owned(), None, login.as_str()),
-        (Method::GET, format!("/invitations/{link}"), None, ""),
+        (Method::POST, "/auth/login".to_owned(), &anon, login.as_str()),
+        (Method::GET, format!("/invitations/{link}"), &anon, ""),
         (
             Method::POST,
             format!("/invitations/{link}/accept"),
-            None,
+            &anon,
             accept.as_str(),
         ),
-        (Method::GET, "/me".to_owned(), Some(admin.as_str()), ""),
+        (Method::GET, "/me".to_owned(), &admin.on(&down), ""),
         (
             Method::POST,
             format!("/customers/{}/invitations", seed::CUSTOMER_NUMBER),
-            Some(admin.as_str()),
+            &admin.on(&down),
             invite.as_str(),
         ),
     ];
-    for (method, path, token, body) in &requests {
-        let (response, took) = timed(&down, method.clone(), path, *token, body).await;
+    for (method, path, caller, body) in &requests {
+        let (response, took) = timed(caller, method.clone(), path, body).await;
         response.assert_problem(503, "service-unavailable");
         assert!(
             response.headers.contains_key("retry-after"),
@@ -115,7 +105,7 @@ async fn with_dynamodb_hanging_every_route_answers_503_within_seconds() {
     }
     // Nothing was written: the working store sees the same invitation alone, the quota at 1.
     assert_eq!(
-        working.quota(&admin, seed::CUSTOMER_NUMBER).await.body["used"],
+        admin.quota(seed::CUSTOMER_NUMBER).await.body["used"],
         1,
         "no quota spent while DynamoDB hung"
     );
@@ -124,13 +114,14 @@ async fn with_dynamodb_hanging_every_route_answers_503_within_seconds() {
 #[tokio::test]
 async fn with_dynamodb_hanging_every_authorized_route_of_the_template_answers_503_within_seconds() {
     let working = TestApp::with_demo_customer().await;
-    let admin = working.log_in_as_demo_admin().await;
+    let admin = working.demo_admin().await;
     let hanging = hanging_server().await;
     let app = App {
         store: store_at(&hanging, working.app.store.tables()),
         ..working.app.clone()
     };
     let gateway = Gateway::new(app).unwrap();
+    let down = TestApp::from_parts(working.app.clone(), working.clock.clone(), gateway.clone());
     let routes: Vec<_> = gateway.routes().filter(|route| route.authorized).cloned().collect();
     assert!(routes.len() >= 15, "{routes:?}");
     // All at once (each would wait for its own timeouts): none may wait for another.
@@ -145,14 +136,9 @@ async fn with_dynamodb_hanging_every_authorized_route_of_the_template_answers_50
                 .replace("{roleId}", seed::ADMIN_USER_ID)
                 .replace("{userId}", seed::ADMIN_USER_ID);
             let method = Method::from_bytes(route.method.as_bytes()).unwrap();
-            let down = TestApp {
-                gateway: gateway.clone(),
-                app: working.app.clone(),
-                clock: working.clock.clone(),
-            };
-            let admin = admin.clone();
+            let admin = admin.on(&down);
             tokio::spawn(async move {
-                let (response, took) = timed(&down, method.clone(), &path, Some(&admin), "{}").await;
+                let (response, took) = timed(&admin, method.clone(), &path, "{}").await;
                 (format!("{method} {path}"), response, took)
             })
         })
@@ -169,8 +155,8 @@ async fn with_dynamodb_hanging_every_authorized_route_of_the_template_answers_50
 #[tokio::test]
 async fn with_secrets_manager_hanging_invite_and_preview_answer_503_within_seconds() {
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let (_, link) = app.invite_with_link(&admin, "anna@example.com", &[]).await;
+    let admin = app.demo_admin().await;
+    let (_, link) = admin.invite_with_link("anna@example.com", &[]).await;
     let hanging = hanging_server().await;
     let config = sdk_config_from(Service::SecretsManager, lambda_env(&hanging)).unwrap();
     let mut cold = app.app.clone();
@@ -178,18 +164,14 @@ async fn with_secrets_manager_hanging_invite_and_preview_answer_503_within_secon
         aws_sdk_secretsmanager::Client::new(&config),
         "cloudhub-link-keys",
     ));
-    let cold = TestApp {
-        gateway: Gateway::new(cold.clone()).unwrap(),
-        app: cold,
-        clock: app.clock.clone(),
-    };
+    let cold = TestApp::over(cold, app.clock.clone());
     let before = app.all_items().await;
     let invite = json!({ "email": "ben@example.com" }).to_string();
     let path = format!("/customers/{}/invitations", seed::CUSTOMER_NUMBER);
-    let (invited, took) = timed(&cold, Method::POST, &path, Some(&admin), &invite).await;
+    let (invited, took) = timed(&admin.on(&cold), Method::POST, &path, &invite).await;
     invited.assert_problem(503, "service-unavailable");
     assert!(took < WITHIN, "invite took {took:?}");
-    let (previewed, took) = timed(&cold, Method::GET, &format!("/invitations/{link}"), None, "").await;
+    let (previewed, took) = timed(&cold.anonymous(), Method::GET, &format!("/invitations/{link}"), "").await;
     previewed.assert_problem(503, "service-unavailable");
     assert!(took < WITHIN, "preview took {took:?}");
     assert_eq!(app.all_items().await, before, "nothing written, no quota spent");
@@ -200,18 +182,15 @@ async fn with_secrets_manager_hanging_invite_and_preview_answer_503_within_secon
         aws_sdk_secretsmanager::Client::new(&config),
         "cloudhub-link-keys",
     ));
-    let colder = TestApp {
-        gateway: Gateway::new(colder.clone()).unwrap(),
-        app: colder,
-        clock: app.clock.clone(),
-    };
+    let colder = TestApp::over(colder, app.clock.clone());
+    let anon = colder.anonymous();
     let preview = format!("/invitations/{link}");
     let started = Instant::now();
     let answers = tokio::join!(
-        timed(&colder, Method::GET, &preview, None, ""),
-        timed(&colder, Method::GET, &preview, None, ""),
-        timed(&colder, Method::GET, &preview, None, ""),
-        timed(&colder, Method::GET, &preview, None, ""),
+        timed(&anon, Method::GET, &preview, ""),
+        timed(&anon, Method::GET, &preview, ""),
+        timed(&anon, Method::GET, &preview, ""),
+        timed(&anon, Method::GET, &preview, ""),
     );
     for (answer, _) in [answers.0, answers.1, answers.2, answers.3] {
         answer.assert_problem(503, "service-unavailable");
@@ -261,7 +240,7 @@ async fn slow_transactions(upstream: &str, delay: Duration) -> String {
 #[tokio::test]
 async fn an_invite_that_timed_out_but_committed_is_a_conflict_when_retried() {
     let working = TestApp::with_demo_customer().await;
-    let admin = working.log_in_as_demo_admin().await;
+    let admin = working.demo_admin().await;
     let slow = slow_transactions(&cloudhub::testing::endpoint(), Duration::from_secs(10)).await;
     // The functions' configuration, with room for the reads that are not held back on a busy
     // machine; the transaction's answer comes later than the client waits.
@@ -280,20 +259,16 @@ async fn an_invite_that_timed_out_but_committed_is_a_conflict_when_retried() {
         aws_sdk_dynamodb::Client::from_conf(config),
         working.app.store.tables().clone(),
     );
-    let slow = TestApp {
-        gateway: Gateway::new(app.clone()).unwrap(),
-        app,
-        clock: working.clock.clone(),
-    };
+    let slow = TestApp::over(app, working.clock.clone());
     let invite = json!({ "email": "ben@example.com" });
     let path = format!("/customers/{}/invitations", seed::CUSTOMER_NUMBER);
-    let (answer, took) = timed(&slow, Method::POST, &path, Some(&admin), &invite.to_string()).await;
+    let (answer, took) = timed(&admin.on(&slow), Method::POST, &path, &invite.to_string()).await;
     answer.assert_problem(503, "service-unavailable");
     assert!(took < Duration::from_secs(10), "{took:?}");
     // It committed: the retry learns that the invitation exists, and the list shows it once.
-    let retried = working.invite(&admin, seed::CUSTOMER_NUMBER, invite).await;
+    let retried = admin.invite(seed::CUSTOMER_NUMBER, invite).await;
     retried.assert_problem(409, "invitation-pending");
-    let listed = working.list_invitations(&admin, seed::CUSTOMER_NUMBER, "").await;
+    let listed = admin.list_invitations(seed::CUSTOMER_NUMBER, "").await;
     let emails: Vec<&str> = listed.body["invitations"]
         .as_array()
         .unwrap()

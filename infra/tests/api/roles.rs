@@ -4,7 +4,6 @@
 use crate::helpers::TestApp;
 use infra::seed::CUSTOMER_NUMBER;
 use serde_json::json;
-use std::sync::Arc;
 
 fn role_path(id: &str) -> String {
     format!("/customers/{CUSTOMER_NUMBER}/roles/{id}")
@@ -13,15 +12,15 @@ fn role_path(id: &str) -> String {
 #[tokio::test]
 async fn roles_are_listed_with_the_members_and_open_invitations_holding_them() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
-    app.invite(
-        &token,
-        CUSTOMER_NUMBER,
-        json!({ "email": "anna@example.com", "roleIds": [buyer] }),
-    )
-    .await;
-    let roles = app.roles(&token).await;
+    admin
+        .invite(
+            CUSTOMER_NUMBER,
+            json!({ "email": "anna@example.com", "roleIds": [buyer] }),
+        )
+        .await;
+    let roles = admin.roles().await;
     assert_eq!(roles.status, 200, "{roles:?}");
     let by_name = |name: &str| {
         roles.body["roles"]
@@ -43,23 +42,18 @@ async fn roles_are_listed_with_the_members_and_open_invitations_holding_them() {
 #[tokio::test]
 async fn an_admin_creates_a_role_and_can_invite_with_it() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
-    let created = app
+    let admin = app.demo_admin().await;
+    let created = admin
         .post_json(
             &format!("/customers/{CUSTOMER_NUMBER}/roles"),
-            Some(&token),
             &json!({ "name": " Warehouse ", "permissions": ["orders", "documents"] }),
         )
         .await;
     assert_eq!(created.status, 201, "{created:?}");
     assert_eq!(created.body["name"], "Warehouse");
     let id = created.body["id"].as_str().unwrap();
-    let invited = app
-        .invite(
-            &token,
-            CUSTOMER_NUMBER,
-            json!({ "email": "w@example.com", "roleIds": [id] }),
-        )
+    let invited = admin
+        .invite(CUSTOMER_NUMBER, json!({ "email": "w@example.com", "roleIds": [id] }))
         .await;
     assert_eq!(invited.status, 201, "{invited:?}");
     for (body, code) in [
@@ -67,7 +61,8 @@ async fn an_admin_creates_a_role_and_can_invite_with_it() {
         (json!({ "name": "   ", "permissions": [] }), "invalid-role-name"),
         (json!({ "name": "X" }), "invalid-body"),
     ] {
-        app.post_json(&format!("/customers/{CUSTOMER_NUMBER}/roles"), Some(&token), &body)
+        admin
+            .post_json(&format!("/customers/{CUSTOMER_NUMBER}/roles"), &body)
             .await
             .assert_problem(422, code);
     }
@@ -76,20 +71,19 @@ async fn an_admin_creates_a_role_and_can_invite_with_it() {
 #[tokio::test]
 async fn editing_a_role_changes_what_members_hold_and_what_invitations_will_grant() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
-    let member = app.demo_member("buyer@acme.example", &["Buyer"]).await;
-    app.invite(
-        &token,
-        CUSTOMER_NUMBER,
-        json!({ "email": "anna@example.com", "roleIds": [buyer] }),
-    )
-    .await;
+    let member = app.member_of_demo("buyer@acme.example", &["Buyer"]).await;
+    admin
+        .invite(
+            CUSTOMER_NUMBER,
+            json!({ "email": "anna@example.com", "roleIds": [buyer] }),
+        )
+        .await;
 
-    let edited = app
+    let edited = admin
         .put_json(
             &role_path(&buyer),
-            &token,
             &json!({ "name": "Purchasing", "permissions": ["orders", "invoices"] }),
         )
         .await;
@@ -97,42 +91,42 @@ async fn editing_a_role_changes_what_members_hold_and_what_invitations_will_gran
     assert_eq!(edited.body["affected"], json!({ "members": 1, "openInvitations": 1 }));
     assert_eq!(edited.body["role"]["name"], "Purchasing");
 
-    let me = app.get_me(Some(&member)).await;
+    let me = member.me().await;
     assert_eq!(me.body["customers"][0]["roles"][0]["name"], "Purchasing");
     assert_eq!(me.body["customers"][0]["permissions"], json!(["orders", "invoices"]));
-    let listed = app.list_invitations(&token, CUSTOMER_NUMBER, "").await;
+    let listed = admin.list_invitations(CUSTOMER_NUMBER, "").await;
     assert_eq!(listed.body["invitations"][0]["roles"][0]["name"], "Purchasing");
 }
 
 #[tokio::test]
 async fn the_last_admin_cannot_lose_user_management_through_a_role_edit() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let administrator = app.demo_role("Administrator").await;
     let before = app.all_items().await;
-    app.put_json(
-        &role_path(&administrator),
-        &token,
-        &json!({ "name": "Administrator", "permissions": ["orders"] }),
-    )
-    .await
-    .assert_problem(409, "last-admin");
+    admin
+        .put_json(
+            &role_path(&administrator),
+            &json!({ "name": "Administrator", "permissions": ["orders"] }),
+        )
+        .await
+        .assert_problem(409, "last-admin");
     assert_eq!(
         app.all_items().await,
         before,
         "nothing changed and the role is not left locked"
     );
-    assert_eq!(app.get_me(Some(&token)).await.body["customers"][0]["admin"], true);
+    assert_eq!(admin.me().await.body["customers"][0]["admin"], true);
 }
 
 #[tokio::test]
 async fn a_role_held_by_members_is_not_deleted_silently() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
-    app.demo_member("buyer@acme.example", &["Buyer"]).await;
+    app.member_of_demo("buyer@acme.example", &["Buyer"]).await;
     let before = app.all_items().await;
-    let refused = app.delete(&role_path(&buyer), &token).await;
+    let refused = admin.delete(&role_path(&buyer)).await;
     refused.assert_problem(409, "role-in-use");
     assert_eq!(refused.body["members"], 1);
     assert_eq!(app.all_items().await, before);
@@ -141,72 +135,73 @@ async fn a_role_held_by_members_is_not_deleted_silently() {
 #[tokio::test]
 async fn deleting_a_role_removes_it_from_open_invitations() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
     let accounting = app.demo_role("Accounting").await;
-    app.invite(
-        &token,
-        CUSTOMER_NUMBER,
-        json!({ "email": "anna@example.com", "roleIds": [buyer, accounting] }),
-    )
-    .await;
-    app.invite(
-        &token,
-        CUSTOMER_NUMBER,
-        json!({ "email": "ben@example.com", "roleIds": [accounting] }),
-    )
-    .await;
+    admin
+        .invite(
+            CUSTOMER_NUMBER,
+            json!({ "email": "anna@example.com", "roleIds": [buyer, accounting] }),
+        )
+        .await;
+    admin
+        .invite(
+            CUSTOMER_NUMBER,
+            json!({ "email": "ben@example.com", "roleIds": [accounting] }),
+        )
+        .await;
 
-    let deleted = app.delete(&role_path(&accounting), &token).await;
+    let deleted = admin.delete(&role_path(&accounting)).await;
     assert_eq!(deleted.status, 200, "{deleted:?}");
     assert_eq!(deleted.body["affected"], json!({ "members": 0, "openInvitations": 2 }));
     let mut stored = app.stored_invitation_roles().await;
     stored.sort();
     assert_eq!(stored, vec![vec![], vec![buyer.clone()]]);
-    app.delete(&role_path(&accounting), &token)
+    admin
+        .delete(&role_path(&accounting))
         .await
         .assert_problem(404, "role-not-found");
-    app.invite(
-        &token,
-        CUSTOMER_NUMBER,
-        json!({ "email": "cara@example.com", "roleIds": [accounting] }),
-    )
-    .await
-    .assert_problem(422, "unknown-role");
-    app.delete(&role_path("not-a-role"), &token)
+    admin
+        .invite(
+            CUSTOMER_NUMBER,
+            json!({ "email": "cara@example.com", "roleIds": [accounting] }),
+        )
+        .await
+        .assert_problem(422, "unknown-role");
+    admin
+        .delete(&role_path("not-a-role"))
         .await
         .assert_problem(404, "role-not-found");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_invite_racing_a_role_deletion_never_keeps_the_deleted_role() {
-    let app = Arc::new(TestApp::with_demo_customer().await);
-    let token = app.log_in_as_demo_admin().await;
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
     for round in 0..5 {
-        let created = app
+        let created = admin
             .post_json(
                 &format!("/customers/{CUSTOMER_NUMBER}/roles"),
-                Some(&token),
                 &json!({ "name": format!("Temp {round}"), "permissions": ["orders"] }),
             )
             .await;
         let role = created.body["id"].as_str().unwrap().to_owned();
         let invites: Vec<_> = (0..8)
             .map(|i| {
-                let (app, token, role) = (app.clone(), token.clone(), role.clone());
+                let (admin, role) = (admin.clone(), role.clone());
                 tokio::spawn(async move {
-                    app.invite(
-                        &token,
-                        CUSTOMER_NUMBER,
-                        json!({ "email": format!("r{round}-{i}@example.com"), "roleIds": [role] }),
-                    )
-                    .await
+                    admin
+                        .invite(
+                            CUSTOMER_NUMBER,
+                            json!({ "email": format!("r{round}-{i}@example.com"), "roleIds": [role] }),
+                        )
+                        .await
                 })
             })
             .collect();
         let deletion = {
-            let (app, token, role) = (app.clone(), token.clone(), role.clone());
-            tokio::spawn(async move { app.delete(&role_path(&role), &token).await })
+            let (admin, role) = (admin.clone(), role.clone());
+            tokio::spawn(async move { admin.delete(&role_path(&role)).await })
         };
         for invite in invites {
             let response = invite.await.unwrap();
@@ -228,27 +223,26 @@ async fn an_invite_racing_a_role_deletion_never_keeps_the_deleted_role() {
 async fn role_changes_need_an_admin_and_a_valid_body() {
     let app = TestApp::with_demo_customer().await;
     let buyer = app.demo_role("Buyer").await;
-    let member = app.demo_member("buyer@acme.example", &["Buyer"]).await;
-    app.put_json(
-        &role_path(&buyer),
-        &member,
-        &json!({ "name": "Mine", "permissions": ["user-management"] }),
-    )
-    .await
-    .assert_problem(403, "not-an-admin");
-    app.delete(&role_path(&buyer), &member)
+    let member = app.member_of_demo("buyer@acme.example", &["Buyer"]).await;
+    member
+        .put_json(
+            &role_path(&buyer),
+            &json!({ "name": "Mine", "permissions": ["user-management"] }),
+        )
         .await
         .assert_problem(403, "not-an-admin");
-    let token = app.log_in_as_demo_admin().await;
-    app.put_json(
-        &role_path(&buyer),
-        &token,
-        &json!({ "name": "X", "permissions": "orders" }),
-    )
-    .await
-    .assert_problem(422, "invalid-body");
-    let unknown = cloudhub::domain::RoleId::generate().to_string();
-    app.put_json(&role_path(&unknown), &token, &json!({ "name": "X", "permissions": [] }))
+    member
+        .delete(&role_path(&buyer))
+        .await
+        .assert_problem(403, "not-an-admin");
+    let admin = app.demo_admin().await;
+    admin
+        .put_json(&role_path(&buyer), &json!({ "name": "X", "permissions": "orders" }))
+        .await
+        .assert_problem(422, "invalid-body");
+    let unknown = crate::helpers::unknown_role_id();
+    admin
+        .put_json(&role_path(&unknown), &json!({ "name": "X", "permissions": [] }))
         .await
         .assert_problem(404, "role-not-found");
 }
@@ -260,49 +254,42 @@ fn roles_path() -> String {
 #[tokio::test]
 async fn a_role_name_another_role_has_in_any_case_is_a_conflict_and_changes_nothing() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
     let before = app.all_items().await;
     for name in ["buyer", " BUYER ", "Accounting", "administrator"] {
-        app.post_json(
-            &roles_path(),
-            Some(&token),
-            &json!({ "name": name, "permissions": ["orders"] }),
+        admin
+            .post_json(&roles_path(), &json!({ "name": name, "permissions": ["orders"] }))
+            .await
+            .assert_problem(409, "role-name-taken");
+    }
+    // Renaming onto another role's name is refused, and the role is left as it was (unlocked).
+    admin
+        .put_json(
+            &role_path(&buyer),
+            &json!({ "name": "ACCOUNTING", "permissions": ["orders"] }),
         )
         .await
         .assert_problem(409, "role-name-taken");
-    }
-    // Renaming onto another role's name is refused, and the role is left as it was (unlocked).
-    app.put_json(
-        &role_path(&buyer),
-        &token,
-        &json!({ "name": "ACCOUNTING", "permissions": ["orders"] }),
-    )
-    .await
-    .assert_problem(409, "role-name-taken");
     assert_eq!(app.all_items().await, before);
 }
 
 #[tokio::test]
 async fn a_role_keeps_its_name_in_another_case_and_a_rename_or_deletion_frees_the_old_one() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
     let create = |name: &'static str| {
-        let (app, token) = (&app, &token);
+        let admin = &admin;
         async move {
-            app.post_json(
-                &roles_path(),
-                Some(token),
-                &json!({ "name": name, "permissions": ["orders"] }),
-            )
-            .await
+            admin
+                .post_json(&roles_path(), &json!({ "name": name, "permissions": ["orders"] }))
+                .await
         }
     };
-    let recased = app
+    let recased = admin
         .put_json(
             &role_path(&buyer),
-            &token,
             &json!({ "name": "BUYER", "permissions": ["orders"] }),
         )
         .await;
@@ -310,10 +297,9 @@ async fn a_role_keeps_its_name_in_another_case_and_a_rename_or_deletion_frees_th
     assert_eq!(recased.body["role"]["name"], "BUYER");
     create("buyer").await.assert_problem(409, "role-name-taken");
 
-    let renamed = app
+    let renamed = admin
         .put_json(
             &role_path(&buyer),
-            &token,
             &json!({ "name": "Purchasing", "permissions": ["orders"] }),
         )
         .await;
@@ -322,31 +308,32 @@ async fn a_role_keeps_its_name_in_another_case_and_a_rename_or_deletion_frees_th
     let reused = create("Buyer").await;
     assert_eq!(reused.status, 201, "the old name is free again: {reused:?}");
 
-    let deleted = app.delete(&role_path(&buyer), &token).await;
+    let deleted = admin.delete(&role_path(&buyer)).await;
     assert_eq!(deleted.status, 200, "{deleted:?}");
     assert_eq!(
         create("Purchasing").await.status,
         201,
         "a deleted role's name is free again"
     );
-    assert_eq!(app.items_containing("ROLENAME#").await.len(), 4, "one claim per role");
+    assert_eq!(
+        app.all_items().await.with_sk_prefix("ROLENAME#").len(),
+        4,
+        "one claim per role"
+    );
 }
 
 #[tokio::test]
 async fn concurrent_creates_of_one_name_make_exactly_one_role() {
-    let app = Arc::new(TestApp::with_demo_customer().await);
-    let token = app.log_in_as_demo_admin().await;
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
     let creates: Vec<_> = (0..10)
         .map(|i| {
-            let (app, token) = (app.clone(), token.clone());
+            let admin = admin.clone();
             let name = if i % 2 == 0 { "Night Shift" } else { "night shift" };
             tokio::spawn(async move {
-                app.post_json(
-                    &roles_path(),
-                    Some(&token),
-                    &json!({ "name": name, "permissions": ["orders"] }),
-                )
-                .await
+                admin
+                    .post_json(&roles_path(), &json!({ "name": name, "permissions": ["orders"] }))
+                    .await
             })
         })
         .collect();
@@ -359,7 +346,7 @@ async fn concurrent_creates_of_one_name_make_exactly_one_role() {
         }
     }
     assert_eq!(created, 1);
-    let roles = app.roles(&token).await;
+    let roles = admin.roles().await;
     let night_shifts = roles.body["roles"]
         .as_array()
         .unwrap()
@@ -399,34 +386,30 @@ async fn unclaim(app: &TestApp, id: &str, name: &str) {
 #[tokio::test]
 async fn roles_from_before_name_claims_keep_their_names_and_claim_them_when_edited() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
     let accounting = app.demo_role("Accounting").await;
     unclaim(&app, &buyer, "Buyer").await;
     // An edit reads the customer's roles, so it sees the unclaimed name too.
-    app.put_json(
-        &role_path(&accounting),
-        &token,
-        &json!({ "name": "buyer", "permissions": ["invoices"] }),
-    )
-    .await
-    .assert_problem(409, "role-name-taken");
+    admin
+        .put_json(
+            &role_path(&accounting),
+            &json!({ "name": "buyer", "permissions": ["invoices"] }),
+        )
+        .await
+        .assert_problem(409, "role-name-taken");
     // Editing the old role claims its name: from then on a create is refused atomically.
-    let edited = app
+    let edited = admin
         .put_json(
             &role_path(&buyer),
-            &token,
             &json!({ "name": "Buyer", "permissions": ["orders", "documents"] }),
         )
         .await;
     assert_eq!(edited.status, 200, "{edited:?}");
-    app.post_json(
-        &roles_path(),
-        Some(&token),
-        &json!({ "name": "BUYER", "permissions": [] }),
-    )
-    .await
-    .assert_problem(409, "role-name-taken");
+    admin
+        .post_json(&roles_path(), &json!({ "name": "BUYER", "permissions": [] }))
+        .await
+        .assert_problem(409, "role-name-taken");
 }
 
 #[tokio::test]
@@ -467,17 +450,13 @@ async fn a_customer_cannot_be_created_with_two_roles_of_one_name() {
 #[tokio::test]
 async fn claiming_older_roles_names_closes_them_to_creates_and_reports_duplicates() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let customer = cloudhub::domain::CustomerNumber::parse(CUSTOMER_NUMBER).unwrap();
     let buyer = app.demo_role("Buyer").await;
     unclaim(&app, &buyer, "Buyer").await;
     // Before the claim, a create can still take the old role's name: the gap claiming closes.
-    let twin = app
-        .post_json(
-            &roles_path(),
-            Some(&token),
-            &json!({ "name": "BUYER", "permissions": [] }),
-        )
+    let twin = admin
+        .post_json(&roles_path(), &json!({ "name": "BUYER", "permissions": [] }))
         .await;
     assert_eq!(twin.status, 201, "{twin:?}");
     let accounting = app.demo_role("Accounting").await;
@@ -491,13 +470,10 @@ async fn claiming_older_roles_names_closes_them_to_creates_and_reports_duplicate
     assert_eq!(names(&outcome.claimed), ["Accounting"]);
     assert_eq!(names(&outcome.not_claimed), ["Buyer"], "BUYER holds the name");
     assert_eq!(outcome.held, 2);
-    app.post_json(
-        &roles_path(),
-        Some(&token),
-        &json!({ "name": "accounting", "permissions": [] }),
-    )
-    .await
-    .assert_problem(409, "role-name-taken");
+    admin
+        .post_json(&roles_path(), &json!({ "name": "accounting", "permissions": [] }))
+        .await
+        .assert_problem(409, "role-name-taken");
 
     let again = cloudhub::roles::claim_names(&app.app.store, &customer, now)
         .await
@@ -508,15 +484,17 @@ async fn claiming_older_roles_names_closes_them_to_creates_and_reports_duplicate
 #[tokio::test]
 async fn role_names_with_bidirectional_or_zero_width_characters_are_refused() {
     let app = TestApp::with_demo_customer().await;
-    let token = app.log_in_as_demo_admin().await;
+    let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
     let before = app.all_items().await;
     // `Admin\u{202E}` hides what follows; `Buyer\u{200B}` looks like the role it is not.
     for name in ["nimdA\u{202E}", "Buyer\u{200B}", "\u{2066}Sales\u{2069}"] {
-        app.post_json(&roles_path(), Some(&token), &json!({ "name": name, "permissions": [] }))
+        admin
+            .post_json(&roles_path(), &json!({ "name": name, "permissions": [] }))
             .await
             .assert_problem(422, "invalid-role-name");
-        app.put_json(&role_path(&buyer), &token, &json!({ "name": name, "permissions": [] }))
+        admin
+            .put_json(&role_path(&buyer), &json!({ "name": name, "permissions": [] }))
             .await
             .assert_problem(422, "invalid-role-name");
     }

@@ -28,15 +28,12 @@ async fn forge(moto: &Moto, detail_type: &str, detail: Value) {
 async fn a_forged_event_on_the_bus_sends_nothing_the_table_does_not_back() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
-    let admin = app.log_in_as_demo_admin().await;
-    let (id, link) = app.invite_with_link(&admin, "anna@example.com", &["Buyer"]).await;
-    let member = app.demo_member("dora@example.com", &["Buyer"]).await;
-    let dora = app.get_me(Some(&member)).await.body["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let nobody = cloudhub::domain::UserId::generate().to_string();
-    let unknown = cloudhub::domain::InvitationId::generate().to_string();
+    let admin = app.demo_admin().await;
+    let (id, link) = admin.invite_with_link("anna@example.com", &["Buyer"]).await;
+    let member = app.member_of_demo("dora@example.com", &["Buyer"]).await;
+    let dora = member.me().await.body["user"]["id"].as_str().unwrap().to_owned();
+    let nobody = crate::helpers::unknown_user_id();
+    let unknown = crate::helpers::unknown_invitation_id();
     let customer = seed::CUSTOMER_NUMBER;
     let attacker = "attacker@evil.example";
 

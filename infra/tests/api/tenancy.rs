@@ -9,10 +9,10 @@ use serde_json::json;
 #[tokio::test]
 async fn an_admin_of_another_customer_can_neither_see_nor_change_this_one() {
     let app = TestApp::with_demo_customer().await;
-    let demo_admin = app.log_in_as_demo_admin().await;
-    let id = app.invite_to_demo(&demo_admin, "anna@example.com").await;
+    let demo_admin = app.demo_admin().await;
+    let id = demo_admin.invite_to_demo("anna@example.com").await;
     let other = app.other_customer().await;
-    let intruder = app.log_in(&other.admin_email, &other.admin_password).await;
+    let intruder = app.user(&other.admin_email, &other.admin_password).await;
     let administrator = app.demo_role("Administrator").await;
     let before = app.all_items().await;
 
@@ -47,19 +47,13 @@ async fn an_admin_of_another_customer_can_neither_see_nor_change_this_one() {
             json!({ "roleIds": [] }),
         ),
     ] {
-        let authorization = format!("Bearer {intruder}");
         let body = if body.is_null() {
             Vec::new()
         } else {
             body.to_string().into_bytes()
         };
-        let response = app
-            .request(
-                method.clone(),
-                &path,
-                &[("authorization", &authorization), ("content-type", "application/json")],
-                body,
-            )
+        let response = intruder
+            .request(method.clone(), &path, &[("content-type", "application/json")], body)
             .await;
         response.assert_problem(403, "not-an-admin");
         assert!(
@@ -68,10 +62,12 @@ async fn an_admin_of_another_customer_can_neither_see_nor_change_this_one() {
         );
     }
     // Through its own customer, the intruder cannot reach this customer's invitation either.
-    app.resend(&intruder, &other.number, &id)
+    intruder
+        .resend(&other.number, &id)
         .await
         .assert_problem(404, "invitation-not-found");
-    app.delete_invitation(&intruder, &other.number, &id)
+    intruder
+        .delete_invitation(&other.number, &id)
         .await
         .assert_problem(404, "invitation-not-found");
     assert_eq!(app.all_items().await, before, "nothing changed, no quota spent");
@@ -80,29 +76,32 @@ async fn an_admin_of_another_customer_can_neither_see_nor_change_this_one() {
 #[tokio::test]
 async fn members_without_user_management_are_not_admins() {
     let app = TestApp::with_demo_customer().await;
-    let demo_admin = app.log_in_as_demo_admin().await;
-    let id = app.invite_to_demo(&demo_admin, "anna@example.com").await;
-    let buyer = app.demo_member("buyer@acme.example", &["Buyer"]).await;
-    let restricted = app.demo_member("nobody@acme.example", &[]).await;
-    for token in [&buyer, &restricted] {
-        app.invite(token, CUSTOMER_NUMBER, json!({ "email": "x@example.com" }))
+    let demo_admin = app.demo_admin().await;
+    let id = demo_admin.invite_to_demo("anna@example.com").await;
+    let buyer = app.member_of_demo("buyer@acme.example", &["Buyer"]).await;
+    let restricted = app.member_of_demo("nobody@acme.example", &[]).await;
+    for member in [&buyer, &restricted] {
+        member
+            .invite(CUSTOMER_NUMBER, json!({ "email": "x@example.com" }))
             .await
             .assert_problem(403, "not-an-admin");
-        app.list_invitations(token, CUSTOMER_NUMBER, "")
+        member
+            .list_invitations(CUSTOMER_NUMBER, "")
             .await
             .assert_problem(403, "not-an-admin");
-        app.resend(token, CUSTOMER_NUMBER, &id)
+        member
+            .resend(CUSTOMER_NUMBER, &id)
             .await
             .assert_problem(403, "not-an-admin");
-        app.delete_invitation(token, CUSTOMER_NUMBER, &id)
+        member
+            .delete_invitation(CUSTOMER_NUMBER, &id)
             .await
             .assert_problem(403, "not-an-admin");
-        app.quota(token, CUSTOMER_NUMBER)
-            .await
-            .assert_problem(403, "not-an-admin");
+        member.quota(CUSTOMER_NUMBER).await.assert_problem(403, "not-an-admin");
     }
     // A customer the caller has nothing to do with, existing or not, is refused the same way.
-    app.list_invitations(&demo_admin, "999999", "")
+    demo_admin
+        .list_invitations("999999", "")
         .await
         .assert_problem(403, "not-an-admin");
 }
@@ -121,7 +120,8 @@ async fn anonymous_callers_get_401_on_every_authorized_route_of_the_template() {
             .replace("{roleId}", infra::seed::ADMIN_USER_ID)
             .replace("{userId}", infra::seed::ADMIN_USER_ID);
         let method = Method::from_bytes(route.method.as_bytes()).unwrap();
-        app.request(method, &path, &[("content-type", "application/json")], "{}")
+        app.anonymous()
+            .request(method, &path, &[("content-type", "application/json")], "{}")
             .await
             .assert_problem(401, "missing-session");
     }
