@@ -22,15 +22,11 @@ struct ResendAnswer {
 }
 
 /// Handles `POST /customers/{customerId}/invitations/{invitationId}/resend`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    resend(app, &request).await.unwrap_or_else(ApiError::into_response)
-}
-
 #[tracing::instrument(name = "Resending an invitation", skip_all)]
-async fn resend(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = caller(request)?;
-    let customer = customer_in_path(request)?;
-    let id = invitation_in_path(request)?;
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(&request)?;
+    let customer = customer_in_path(&request)?;
+    let id = invitation_in_path(&request)?;
     let resent = invitations::resend(
         &app.store,
         app.link_keys()?.keyring().await?.current(),
