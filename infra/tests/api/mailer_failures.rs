@@ -167,5 +167,6 @@ async fn a_failed_email_whose_claim_cannot_be_released_does_not_stop_the_other_r
     let mut to_each = member_left_emails(&moto.sent_emails().await, &anna);
     to_each.sort();
     assert_eq!(to_each, admins.into_iter().collect::<Vec<_>>(), "each admin once");
-    assert_eq!(emails_sent_counted(&cloudhub::metrics::capture::take()), [0, 1]);
+    // The attempt that sent nothing counts nothing: 2 + 1, the emails that went out.
+    assert_eq!(emails_sent_counted(&cloudhub::metrics::capture::take()), [1]);
 }
