@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by infra/test and infra/dev: installs and starts the local tools CloudHub runs against.
 # Source it; it defines functions and changes nothing by itself.
 
@@ -13,6 +14,8 @@ SAM_VERSION=1.170.0
 SAM_VENV="$CLOUDHUB_TOOLS_DIR/sam-$SAM_VERSION"
 SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_VENV="$CLOUDHUB_TOOLS_DIR/schemathesis-$SCHEMATHESIS_VERSION"
+CARGO_MACHETE_VERSION=0.9.2
+CARGO_MACHETE_ROOT="$CLOUDHUB_TOOLS_DIR/cargo-machete-$CARGO_MACHETE_VERSION"
 
 log() { printf '[cloudhub] %s\n' "$*" >&2; }
 
@@ -40,8 +43,7 @@ free_port() {
 }
 
 wait_for_port() { # port, what, pid
-  local i
-  for i in $(seq 1 120); do
+  for _ in $(seq 1 120); do
     if curl -s -o /dev/null "http://127.0.0.1:$1"; then return 0; fi
     if ! kill -0 "$3" 2>/dev/null; then log "$2 exited during start-up"; return 1; fi
     sleep 0.25
@@ -96,10 +98,31 @@ install_sam() { install_pip_tool "$SAM_VENV" "aws-sam-cli==$SAM_VERSION" sam; }
 # schemathesis (PyPI) in its own virtualenv: fuzzes the local stack against infra/openapi.yaml.
 install_schemathesis() { install_pip_tool "$SCHEMATHESIS_VENV" "schemathesis==$SCHEMATHESIS_VERSION" st; }
 
+# cargo-machete (crates.io), built once into .tools/ (outside the workspace's target directory).
+install_cargo_machete() {
+  if [ -x "$CARGO_MACHETE_ROOT/bin/cargo-machete" ]; then return 0; fi
+  log "Installing cargo-machete $CARGO_MACHETE_VERSION into $CARGO_MACHETE_ROOT"
+  env -u CARGO_TARGET_DIR cargo install --quiet --locked "cargo-machete@$CARGO_MACHETE_VERSION" \
+    --root "$CARGO_MACHETE_ROOT"
+}
+
+# Fails when a crate of the workspace declares a dependency its code never names.
+unused_dependencies() {
+  install_cargo_machete
+  "$CARGO_MACHETE_ROOT/bin/cargo-machete" "$CLOUDHUB_ROOT"
+}
+
+# Every shell script of the project, for shellcheck.
+shell_scripts() {
+  printf '%s\n' "$CLOUDHUB_ROOT/.ci/run" "$CLOUDHUB_ROOT"/infra/{test,dev,bench,fuzz-api,invoke-events,check-readme} \
+    "$CLOUDHUB_ROOT"/infra/scripts/*.sh
+}
+
 # Validates template.yaml with SAM's own checks and cfn-lint; works offline.
 sam_validate() {
   install_sam
-  SAM_CLI_TELEMETRY=0 AWS_REGION=${AWS_REGION:-eu-central-1} AWS_DEFAULT_REGION=${AWS_REGION:-eu-central-1} \
+  local region=${AWS_REGION:-eu-central-1}
+  SAM_CLI_TELEMETRY=0 AWS_REGION=$region AWS_DEFAULT_REGION=$region \
     "$SAM_VENV/bin/sam" validate --lint --template "$CLOUDHUB_ROOT/template.yaml"
 }
 

@@ -66,7 +66,7 @@ impl Function {
         }
     }
 
-    async fn call(self, app: &App, request: lambda_http::Request) -> Response<Body> {
+    async fn call(self, app: &App, request: lambda_http::Request) -> Result<Response<Body>, ApiError> {
         match self {
             Self::Login => login::handle(app, request).await,
             Self::Logout => logout::handle(app, request).await,

@@ -5,12 +5,12 @@
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy};
-use cloudhub::http::{ApiError, bearer_token, json, json_body, source_address};
+use cloudhub::http::{ApiError, bearer_token, json, json_body, routes, source_address};
 use cloudhub::links::LinkToken;
 use cloudhub::memberships::RoleRef;
 use cloudhub::sessions::{self, Lookup};
 use cloudhub::usecases::accept::{self as invitations, Proof};
-use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -62,13 +62,13 @@ struct JoinedCustomer {
     restricted: bool,
 }
 
-/// Handles the invitation link routes.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    let result = match *request.method() {
-        Method::POST => accept(app, &request).await,
-        _ => preview(app, &request).await,
-    };
-    result.unwrap_or_else(ApiError::into_response)
+/// Handles the invitation link routes: previewing and accepting.
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    match routes::route_of(&request)? {
+        routes::LINK_PREVIEW => preview(app, &request).await,
+        routes::LINK_ACCEPT => accept(app, &request).await,
+        other => Err(routes::not_served(other)),
+    }
 }
 
 /// The `{token}` of the path, if it is a link made with a key in force. A token of the wrong

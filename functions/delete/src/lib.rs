@@ -7,15 +7,11 @@ use cloudhub::usecases::resend;
 use lambda_http::{Body, Request, Response};
 
 /// Handles `DELETE /customers/{customerId}/invitations/{invitationId}`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    delete(app, &request).await.unwrap_or_else(ApiError::into_response)
-}
-
 #[tracing::instrument(name = "Deleting an invitation", skip_all)]
-async fn delete(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = caller(request)?;
-    let customer = customer_in_path(request)?;
-    let id = invitation_in_path(request)?;
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(&request)?;
+    let customer = customer_in_path(&request)?;
+    let id = invitation_in_path(&request)?;
     resend::withdraw(&app.store, &caller.user_id, &customer, &id).await?;
     Ok(no_content())
 }

@@ -60,15 +60,11 @@ struct Invited {
 }
 
 /// Handles `POST /customers/{customerId}/invitations`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    invite(app, &request).await.unwrap_or_else(ApiError::into_response)
-}
-
 #[tracing::instrument(name = "Inviting a user", skip_all)]
-async fn invite(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = caller(request)?;
-    let customer = customer_in_path(request)?;
-    let invite: Invite = json_body::<InviteBody>(request)?.try_into()?;
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(&request)?;
+    let customer = customer_in_path(&request)?;
+    let invite: Invite = json_body::<InviteBody>(&request)?.try_into()?;
     let now = app.clock.now();
     let keyring = app.link_keys()?.keyring().await?;
     let with_roles = !invite.role_ids.is_empty();

@@ -40,11 +40,6 @@ enum Next {
     NoAccess { code: &'static str, detail: &'static str },
 }
 
-/// Handles `POST /me/customers/{customerId}/leave`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    leave(app, &request).await.unwrap_or_else(ApiError::into_response)
-}
-
 fn confirmed(body: LeaveBody, customer: &CustomerNumber) -> Result<(), InvalidValue> {
     let typed = CustomerNumber::parse(body.confirm_customer_number.trim());
     if typed.as_ref() == Ok(customer) {
@@ -57,11 +52,12 @@ fn confirmed(body: LeaveBody, customer: &CustomerNumber) -> Result<(), InvalidVa
     }
 }
 
+/// Handles `POST /me/customers/{customerId}/leave`.
 #[tracing::instrument(name = "Leaving a customer", skip_all)]
-async fn leave(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = caller(request)?;
-    let body: LeaveBody = json_body(request)?;
-    let customer = customer_in_path(request)?;
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(&request)?;
+    let body: LeaveBody = json_body(&request)?;
+    let customer = customer_in_path(&request)?;
     confirmed(body, &customer)?;
     let next = leave::leave(&app.store, &caller.user_id, &customer, app.clock.now()).await?;
     let next = match next {

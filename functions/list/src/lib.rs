@@ -4,11 +4,11 @@
 
 use cloudhub::App;
 use cloudhub::domain::InvalidValue;
-use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, json, query_parameter};
+use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, json, query_parameter, routes};
 use cloudhub::invitations::InvitationView;
 use cloudhub::usecases::list::{self as invitations, MAX_PAGE_SIZE, StatusFilter};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
 const DEFAULT_PAGE_SIZE: u16 = 25;
@@ -20,18 +20,14 @@ struct ListAnswer {
     next_cursor: Option<String>,
 }
 
-/// Handles `GET /customers/{customerId}/invitations` and, when the path names an invitation,
+/// Handles `GET /customers/{customerId}/invitations` and
 /// `GET /customers/{customerId}/invitations/{invitationId}`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    let names_an_invitation = request
-        .path_parameters_ref()
-        .is_some_and(|parameters| parameters.first("invitationId").is_some());
-    let answer = if names_an_invitation {
-        show(app, &request).await
-    } else {
-        list(app, &request).await
-    };
-    answer.unwrap_or_else(ApiError::into_response)
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    match routes::route_of(&request)? {
+        routes::INVITATIONS_LIST => list(app, &request).await,
+        routes::INVITATIONS_SHOW => show(app, &request).await,
+        other => Err(routes::not_served(other)),
+    }
 }
 
 #[tracing::instrument(name = "Reading an invitation", skip_all)]

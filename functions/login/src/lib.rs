@@ -48,14 +48,10 @@ struct LoginAnswer {
 }
 
 /// Handles `POST /auth/login`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    log_in(app, &request).await.unwrap_or_else(ApiError::into_response)
-}
-
 #[tracing::instrument(name = "Logging in", skip_all)]
-async fn log_in(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let attempt: LoginAttempt = json_body::<LoginBody>(request)?.try_into()?;
-    let source = source_address(request);
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let attempt: LoginAttempt = json_body::<LoginBody>(&request)?.try_into()?;
+    let source = source_address(&request);
     let now = app.clock.now();
     let (counted, credential) = tokio::join!(
         sessions::count_login_attempt(&app.store, &attempt.email, &source, now),

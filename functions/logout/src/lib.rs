@@ -6,13 +6,9 @@ use cloudhub::sessions;
 use lambda_http::{Body, Request, Response};
 
 /// Handles `POST /auth/logout`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    log_out(app, &request).await.unwrap_or_else(ApiError::into_response)
-}
-
 #[tracing::instrument(name = "Logging out", skip_all)]
-async fn log_out(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = caller(request)?;
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(&request)?;
     let token = bearer_token(request.headers())?;
     // A session that ended between the authorizer's check and now is ended all the same.
     sessions::end(&app.store, &token).await?;

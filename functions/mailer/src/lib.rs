@@ -4,8 +4,9 @@
 //! EventBridge delivers at least once, and the publisher may publish an event twice; the mailer
 //! still sends one email per event and recipient: it claims each delivery with a conditional put
 //! before sending ([`cloudhub::deliveries`]), marks it sent afterwards, and releases the claim
-//! when sending failed. A failed send makes the invocation fail, so Lambda retries it (twice) and
-//! then hands the event to the dead-letter queue; the deliveries already made are not repeated.
+//! when sending failed. A failed send makes the invocation fail once every other recipient was
+//! tried, so Lambda retries it (twice) and then hands the event to the dead-letter queue; the
+//! deliveries already made are not repeated.
 //!
 //! An event only names the item that changed; every recipient and every word is read from the
 //! table's current items, so an event nobody's write backs (a forged one) sends nothing:
@@ -252,7 +253,8 @@ async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<
 }
 
 /// Sends the emails `event` owes that no earlier delivery sent. Fails when any of them could
-/// not be sent (after trying every one); a retry then sends only those.
+/// not be sent (after trying every one, whatever failed for another); a retry then sends only
+/// those.
 #[tracing::instrument(name = "Delivering an event", skip_all, fields(event = event.event_key(), kind = event.detail_type()))]
 pub async fn deliver(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Outcome> {
     let mails = match compose(mailer, event).await? {
@@ -265,40 +267,69 @@ pub async fn deliver(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Out
             });
         }
     };
+    let owed = mails.len();
     let mut outcome = Outcome::default();
     let mut failures = Vec::new();
+    // Every recipient is tried whatever failed for another: an early return would leave the
+    // later ones to the retries and the emails already out uncounted.
     for (to, mail) in mails {
-        match deliveries::claim(&mailer.store, event.event_key(), &to, mailer.clock.now()).await? {
-            Claim::AlreadySent => outcome.already_sent += 1,
-            Claim::InProgress => failures.push(anyhow::anyhow!("Another delivery of this email is in progress.")),
-            Claim::Claimed => match mailer.outbox.send(&to, &mail).await {
-                Ok(message_id) => {
-                    // The email is out: failing now would only make the retries find the claim
-                    // held. Unmarked, the claim lapses and only a much later redelivery resends.
-                    if let Err(error) = deliveries::mark_sent(&mailer.store, event.event_key(), &to).await {
-                        tracing::warn!(error = format!("{error:#}"), "recording a sent email failed");
-                    }
-                    tracing::info!(message_id, "email sent");
-                    outcome.sent += 1;
-                }
-                Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "sending an email failed");
-                    deliveries::release(&mailer.store, event.event_key(), &to).await?;
-                    failures.push(error);
-                }
-            },
+        match send_once(mailer, event, &to, &mail).await {
+            Ok(Sent::Now) => outcome.sent += 1,
+            Ok(Sent::Before) => outcome.already_sent += 1,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "an email of the event was not sent");
+                failures.push(error);
+            }
         }
     }
     cloudhub::metrics::emit(
         &[(Metric::EmailsSent, outcome.sent as u64)],
         &[("event", event.event_key()), ("kind", event.detail_type())],
     );
+    let failed = failures.len();
     match failures.into_iter().next() {
         Some(first) => Err(first.context(format!(
-            "Not every email of {} could be sent; the retry sends the rest.",
+            "{failed} of the {owed} emails of {} could not be sent; the retry sends them.",
             event.event_key()
         ))),
         None => Ok(outcome),
+    }
+}
+
+/// Whether an email went out now or had gone out before.
+enum Sent {
+    Now,
+    Before,
+}
+
+/// Sends one email of `event` unless an earlier delivery did: claims it, sends it, and marks it
+/// sent, or gives the claim up when sending failed.
+async fn send_once(mailer: &Mailer, event: &DomainEvent, to: &Email, mail: &Rendered) -> anyhow::Result<Sent> {
+    match deliveries::claim(&mailer.store, event.event_key(), to, mailer.clock.now()).await? {
+        Claim::AlreadySent => Ok(Sent::Before),
+        Claim::InProgress => Err(anyhow::anyhow!("Another delivery of this email is in progress.")),
+        Claim::Claimed => match mailer.outbox.send(to, mail).await {
+            Ok(message_id) => {
+                // The email is out: failing now would only make the retries find the claim
+                // held. Unmarked, the claim lapses and only a much later redelivery resends.
+                if let Err(error) = deliveries::mark_sent(&mailer.store, event.event_key(), to).await {
+                    tracing::warn!(error = format!("{error:#}"), "recording a sent email failed");
+                }
+                tracing::info!(message_id, "email sent");
+                Ok(Sent::Now)
+            }
+            Err(error) => {
+                // A claim that cannot be given up lapses after `deliveries::CLAIM_FOR`; until then
+                // retries find this email in progress. The send's failure is the one to report.
+                if let Err(release) = deliveries::release(&mailer.store, event.event_key(), to).await {
+                    tracing::warn!(
+                        error = format!("{release:#}"),
+                        "releasing a failed email's claim failed"
+                    );
+                }
+                Err(error)
+            }
+        },
     }
 }
 

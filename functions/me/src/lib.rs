@@ -8,9 +8,9 @@ use cloudhub::App;
 use cloudhub::access::{self, Access};
 use cloudhub::accounts::{self, Account, User};
 use cloudhub::domain::{CustomerNumber, InvalidValue, Language, Permission};
-use cloudhub::http::{ApiError, caller, json, json_body};
+use cloudhub::http::{ApiError, caller, json, json_body, routes};
 use cloudhub::memberships::{self, Membership, MembershipStatus, RoleRef};
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -163,13 +163,13 @@ struct TourAnswer {
 }
 
 /// Handles `GET /me`, `PUT /me/settings` and `POST /me/tour/complete`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    let result = match (request.method().clone(), request.uri().path()) {
-        (Method::PUT, path) if path.ends_with("/me/settings") => settings(app, &request).await,
-        (Method::POST, path) if path.ends_with("/me/tour/complete") => complete_tour(app, &request).await,
-        _ => me(app, &request).await,
-    };
-    result.unwrap_or_else(ApiError::into_response)
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    match routes::route_of(&request)? {
+        routes::ME => me(app, &request).await,
+        routes::ME_SETTINGS => settings(app, &request).await,
+        routes::ME_TOUR_COMPLETE => complete_tour(app, &request).await,
+        other => Err(routes::not_served(other)),
+    }
 }
 
 #[tracing::instrument(name = "Reading the caller's account", skip_all)]

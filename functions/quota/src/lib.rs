@@ -9,14 +9,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 /// Handles `GET /customers/{customerId}/invitation-quota`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    read_quota(app, &request).await.unwrap_or_else(ApiError::into_response)
-}
-
 #[tracing::instrument(name = "Reading the invitation quota", skip_all)]
-async fn read_quota(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = caller(request)?;
-    let customer = customer_in_path(request)?;
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(&request)?;
+    let customer = customer_in_path(&request)?;
     let now = app.clock.now();
     let (admin, quota) = tokio::try_join!(
         memberships::is_admin(&app.store, &customer, &caller.user_id),

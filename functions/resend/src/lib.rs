@@ -4,7 +4,7 @@
 use cloudhub::App;
 use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, json};
 use cloudhub::invitations::InvitationStatus;
-use cloudhub::usecases::resend;
+use cloudhub::usecases::resend as invitations;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -23,16 +23,12 @@ struct ResendAnswer {
 }
 
 /// Handles `POST /customers/{customerId}/invitations/{invitationId}/resend`.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    resend(app, &request).await.unwrap_or_else(ApiError::into_response)
-}
-
 #[tracing::instrument(name = "Resending an invitation", skip_all)]
-async fn resend(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = caller(request)?;
-    let customer = customer_in_path(request)?;
-    let id = invitation_in_path(request)?;
-    let resent = resend::resend(
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(&request)?;
+    let customer = customer_in_path(&request)?;
+    let id = invitation_in_path(&request)?;
+    let resent = invitations::resend(
         &app.store,
         app.link_keys()?.keyring().await?.current(),
         &caller.as_admin(),

@@ -4,12 +4,12 @@
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Permission, RoleName};
-use cloudhub::http::{AdminArea, ApiError, caller, customer_in_path, json, json_body, role_in_path};
+use cloudhub::http::{AdminArea, ApiError, caller, customer_in_path, json, json_body, role_in_path, routes};
 use cloudhub::memberships;
 use cloudhub::roles::{self, Role};
 use cloudhub::usecases::roles::{self as change, RoleUsage};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -62,16 +62,15 @@ struct ChangeAnswer {
     affected: RoleUsage,
 }
 
-/// Handles the role routes.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    let with_id = request.path_parameters_ref().and_then(|p| p.first("roleId")).is_some();
-    let result = match (request.method().clone(), with_id) {
-        (Method::POST, false) => create(app, &request).await,
-        (Method::PUT, true) => edit(app, &request).await,
-        (Method::DELETE, true) => delete(app, &request).await,
-        _ => list(app, &request).await,
-    };
-    result.unwrap_or_else(ApiError::into_response)
+/// Handles the role routes: listing, creating, editing and deleting roles.
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    match routes::route_of(&request)? {
+        routes::ROLES_LIST => list(app, &request).await,
+        routes::ROLES_CREATE => create(app, &request).await,
+        routes::ROLES_EDIT => edit(app, &request).await,
+        routes::ROLES_DELETE => delete(app, &request).await,
+        other => Err(routes::not_served(other)),
+    }
 }
 
 #[tracing::instrument(name = "Editing a role", skip_all)]

@@ -3,11 +3,11 @@
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, RoleId};
-use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, user_in_path};
+use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, routes, user_in_path};
 use cloudhub::invitations::MAX_ROLES;
 use cloudhub::memberships::RoleRef;
 use cloudhub::usecases::members::{self, Member};
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -41,13 +41,13 @@ struct Assigned {
     restricted: bool,
 }
 
-/// Handles the user routes.
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    let result = match *request.method() {
-        Method::PUT => assign(app, &request).await,
-        _ => list(app, &request).await,
-    };
-    result.unwrap_or_else(ApiError::into_response)
+/// Handles the user routes: listing users and assigning a user's roles.
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    match routes::route_of(&request)? {
+        routes::USERS_LIST => list(app, &request).await,
+        routes::USERS_ASSIGN_ROLES => assign(app, &request).await,
+        other => Err(routes::not_served(other)),
+    }
 }
 
 #[tracing::instrument(name = "Listing users", skip_all)]

@@ -120,7 +120,8 @@ async fn every_sample_event_answers_as_its_name_says() {
                     "leave-customer" => leave_customer::handle(&app.app, request).await,
                     "not-found" => not_found::handle(request).await,
                     other => panic!("no handler for {other}"),
-                };
+                }
+                .unwrap_or_else(cloudhub::http::ApiError::into_response);
                 assert_eq!(response.status().as_u16(), *status, "{file}: {:?}", response.body());
             }
             _ => panic!("{file}: no such expectation for {function}"),

@@ -16,6 +16,7 @@ mod leave;
 mod link_keys;
 mod login;
 mod logout;
+mod mailer_failures;
 mod me;
 mod moto;
 mod observability;

@@ -412,7 +412,7 @@ fn requests_no_route_takes_go_to_the_not_found_function_which_knows_every_route(
         .collect();
     let known: Vec<(String, String)> = cloudhub::http::routes::ROUTES
         .iter()
-        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .map(|route| (route.method.to_owned(), route.path.to_owned()))
         .collect();
     assert_eq!(
         known, in_template,

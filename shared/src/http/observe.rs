@@ -2,8 +2,9 @@
 //! id, route, status, problem code, duration, customer, user id; never an email, a token or a
 //! body), and the product's metrics in CloudWatch's Embedded Metric Format.
 
+use super::routes::{self, Route};
 use crate::domain::CustomerNumber;
-use crate::http::AuthorizerContext;
+use crate::http::{ApiError, AuthorizerContext};
 use crate::metrics::{self, Metric};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -61,20 +62,22 @@ impl RequestFacts {
     }
 }
 
-/// Runs `handler` on `request`, then logs the request's one line and emits its metric, if any.
-/// Every request of every HTTP function passes here, so here its query is checked against what
-/// its route takes: a parameter the route does not take is refused before the handler runs.
+/// Runs `handler` on `request` and answers its error, if any, as a problem; then logs the
+/// request's one line and emits its metric, if any. Every request of every HTTP function passes
+/// here, so here its query is checked against what its route takes: a parameter the route does
+/// not take is refused before the handler runs.
 pub async fn observed<F, Fut>(request: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response<Body>>,
+    Fut: Future<Output = Result<Response<Body>, ApiError>>,
 {
     let started = Instant::now();
     let facts = RequestFacts::of(&request);
-    let response = match super::params::refuse_unknown_query_parameters(&request, &facts.route) {
+    let answer = match super::params::refuse_unknown_query_parameters(&request, &facts.route) {
         Ok(()) => handler(request).await,
-        Err(refused) => refused.into_response(),
+        Err(refused) => Err(refused),
     };
+    let response = answer.unwrap_or_else(ApiError::into_response);
     let status = response.status().as_u16();
     let code = response.extensions().get::<ProblemCode>().map(|code| code.0);
     tracing::info!(
@@ -102,22 +105,21 @@ where
 /// Which product metric an answer counts toward: invitations sent (created or resent), quota
 /// refusals, accepts and leaves. Emails sent are counted by the mailer.
 pub fn metric_of_answer(route: &str, status: u16) -> Option<Metric> {
-    match (route, status) {
-        ("POST /customers/{customerId}/invitations", 201)
-        | ("POST /customers/{customerId}/invitations/{invitationId}/resend", 200) => Some(Metric::InvitationsSent),
-        ("POST /customers/{customerId}/invitations", 429)
-        | ("POST /customers/{customerId}/invitations/{invitationId}/resend", 429) => Some(Metric::QuotaRefusals),
-        ("POST /invitations/{token}/accept", 200 | 201) => Some(Metric::Accepts),
-        ("POST /me/customers/{customerId}/leave", 200) => Some(Metric::Leaves),
+    match (Route::of_key(route)?, status) {
+        (routes::INVITATIONS_CREATE, 201) | (routes::INVITATIONS_RESEND, 200) => Some(Metric::InvitationsSent),
+        (routes::INVITATIONS_CREATE | routes::INVITATIONS_RESEND, 429) => Some(Metric::QuotaRefusals),
+        (routes::LINK_ACCEPT, 200 | 201) => Some(Metric::Accepts),
+        (routes::ME_LEAVE_CUSTOMER, 200) => Some(Metric::Leaves),
         _ => None,
     }
 }
 
-/// Runs an HTTP function on Lambda: each request goes through [`observed`].
+/// Runs an HTTP function on Lambda: each request goes through [`observed`], which answers the
+/// handler's error as a problem.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Request) -> Fut + Sync,
-    Fut: Future<Output = Response<Body>> + Send,
+    Fut: Future<Output = Result<Response<Body>, ApiError>> + Send,
 {
     lambda_http::run(lambda_http::service_fn(|request| async {
         Ok::<_, lambda_http::Error>(observed(request, &handler).await)

@@ -1,4 +1,5 @@
 use super::ApiError;
+use super::routes::{self, Route};
 use crate::domain::{CustomerNumber, InvalidValue, InvitationId, RoleId, UserId};
 use lambda_http::{Request, RequestExt};
 
@@ -66,8 +67,8 @@ pub fn query_parameter(request: &Request, name: &str) -> Result<Option<String>, 
 /// The query parameters a route takes, by its route key (`GET /customers/{customerId}/invitations`);
 /// every other route takes none. `infra/openapi.yaml` documents the same (a test compares them).
 pub fn query_parameters_of(route: &str) -> &'static [&'static str] {
-    match route {
-        "GET /customers/{customerId}/invitations" => &["status", "limit", "cursor"],
+    match Route::of_key(route) {
+        Some(routes::INVITATIONS_LIST) => &["status", "limit", "cursor"],
         _ => &[],
     }
 }
@@ -76,7 +77,7 @@ pub fn query_parameters_of(route: &str) -> &'static [&'static str] {
 /// `staus=pending` would otherwise silently list everything.
 pub(crate) fn refuse_unknown_query_parameters(request: &Request, route: &str) -> Result<(), ApiError> {
     // No route took the request: its answer is 404 or 405, whatever its query.
-    if route == super::routes::DEFAULT_ROUTE {
+    if route == routes::DEFAULT_ROUTE {
         return Ok(());
     }
     let allowed = query_parameters_of(route);
