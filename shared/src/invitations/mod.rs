@@ -357,6 +357,21 @@ pub(crate) fn put_new(store: &Store, invitation: &Invitation) -> anyhow::Result<
     store.put_new(InvitationItem::new(invitation))
 }
 
+/// The names of what every send of an invitation sets: its link, sender, expiry and count.
+const SEND_NAMES: &[(&str, &str)] = &[
+    ("#sent", attr::LAST_SENT_AT),
+    ("#expires", attr::EXPIRES_AT),
+    ("#key", attr::LINK_KEY_ID),
+    ("#nonce", attr::LINK_NONCE),
+    ("#hash", attr::LINK_HASH),
+    ("#ttl", attr::TTL),
+    ("#firstBy", attr::FIRST_INVITED_BY),
+    ("#firstByEmail", attr::FIRST_INVITED_BY_EMAIL),
+    ("#by", attr::INVITED_BY),
+    ("#byEmail", attr::INVITED_BY_EMAIL),
+    ("#count", attr::SEND_COUNT),
+];
+
 /// The link, sender and expiry of one more send of an invitation, and its send count up; who
 /// first invited is kept. Fails if the invitation is gone.
 pub(crate) fn send_again(
@@ -380,19 +395,7 @@ pub(crate) fn send_again(
              #by = :by, #byEmail = :byEmail ADD #count :one",
         )
         .condition_expression("attribute_exists(PK)")
-        .set_expression_attribute_names(Some(names(&[
-            ("#sent", attr::LAST_SENT_AT),
-            ("#expires", attr::EXPIRES_AT),
-            ("#key", attr::LINK_KEY_ID),
-            ("#nonce", attr::LINK_NONCE),
-            ("#hash", attr::LINK_HASH),
-            ("#ttl", attr::TTL),
-            ("#firstBy", attr::FIRST_INVITED_BY),
-            ("#firstByEmail", attr::FIRST_INVITED_BY_EMAIL),
-            ("#by", attr::INVITED_BY),
-            ("#byEmail", attr::INVITED_BY_EMAIL),
-            ("#count", attr::SEND_COUNT),
-        ])))
+        .set_expression_attribute_names(Some(names(SEND_NAMES)))
         .expression_attribute_values(":sent", time_text(now)?)
         .expression_attribute_values(":expires", time_text(expires_at)?)
         .expression_attribute_values(":lsi", text(keys::invitation_lsi1sk(expires_at, id)))
@@ -414,20 +417,8 @@ pub(crate) fn replace_expired(
     previous: &TokenHash,
 ) -> anyhow::Result<TransactWriteItem> {
     let item = InvitationItem::new(invitation);
-    let mut names = names(&[
-        ("#roles", attr::ROLE_IDS),
-        ("#by", attr::INVITED_BY),
-        ("#byEmail", attr::INVITED_BY_EMAIL),
-        ("#firstBy", attr::FIRST_INVITED_BY),
-        ("#firstByEmail", attr::FIRST_INVITED_BY_EMAIL),
-        ("#sent", attr::LAST_SENT_AT),
-        ("#expires", attr::EXPIRES_AT),
-        ("#key", attr::LINK_KEY_ID),
-        ("#nonce", attr::LINK_NONCE),
-        ("#hash", attr::LINK_HASH),
-        ("#ttl", attr::TTL),
-        ("#count", attr::SEND_COUNT),
-    ]);
+    let mut names = names(SEND_NAMES);
+    names.insert("#roles".into(), attr::ROLE_IDS.into());
     names.insert("#language".into(), attr::LANGUAGE.into());
     // The new request's language replaces the old one, including "none".
     let (set_language, remove_language) = match invitation.language {

@@ -44,6 +44,14 @@
 //! TTL only cleans up: every read checks expiry against the clock, because DynamoDB may delete
 //! expired items days late (and DynamoDB Local within seconds).
 //!
+//! # Code
+//! Each aggregate module owns the conditions and writes on its items (see the crate's layers);
+//! a use case puts them into one [`transactions::Transaction`], each item with its
+//! [`transactions::Part`], and reads a refusal back by part. Reads go through [`Store::get`],
+//! [`Store::query_all`] (every page, the SDK's paginator) and [`Store::update_returning`];
+//! attribute names are constants of each aggregate's `attr` module, statuses come from their
+//! enums (`code()`), key formats from `keys`.
+//!
 //! # Access patterns (round trips per request)
 //! - log-in: two conditional UpdateItems (count the attempt for the email from this source and
 //!   for the source) and GetItem (credential), concurrently. Refused by one counter: one
@@ -68,10 +76,12 @@
 //! - roles: list = GetItem + two Queries (roles; seats and invitations for usage); create = one
 //!   TransactWriteItems; edit and delete = GetItem (admin), UpdateItem (lock), Queries of the
 //!   customer's seats, invitations and roles, BatchGetItem (holders' memberships), then one
-//!   TransactWriteItems (delete: one per 97 invitations). Create, a rename and a delete carry
+//!   TransactWriteItems (delete: one per 97 invitations, DynamoDB's 100 items less the admin
+//!   check, the role and its name's claim). Create, a rename and a delete carry
 //!   the name claims in their transaction (create: admin check, role, claim).
 //! - users: list = GetItem + Query (seats) + Query (roles); assign = GetItem (admin),
-//!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems.
+//!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems (admin check,
+//!   each role unchanged and not locked, membership, seat, admin count when it changes).
 //! - preview (`GET /invitations/{token}`): GetItem link, GetItem invitation, then one
 //!   BatchGetItem (customer, the email's credential, the invitation's roles).
 //! - accept: GetItem of the session first if one is sent; GetItem link, GetItem invitation, then
