@@ -107,6 +107,44 @@ fn roles_of(customer: &NewCustomer) -> Result<Vec<Role>, CreateCustomerError> {
     Ok(roles)
 }
 
+/// The first admin's account: a new user and credential, or a check that the existing
+/// account still holds the email.
+fn add_account(
+    store: &Store,
+    transaction: &mut Transaction<'_>,
+    admin: &FirstAdmin,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let (user_id, email) = admin.identity();
+    match admin {
+        FirstAdmin::NewAccount {
+            password_hash,
+            language,
+            ..
+        } => {
+            let user = User {
+                id: user_id,
+                email: email.clone(),
+                language: *language,
+                created_at: now,
+            };
+            transaction.add(Part::User, store.put_new(UserItem::new(&user))?).add(
+                Part::Credential,
+                store.put_new(CredentialItem::new(email, user_id, password_hash))?,
+            );
+        }
+        FirstAdmin::ExistingAccount { .. } => {
+            let check = store
+                .check(crate::accounts::credential_key(email))
+                .condition_expression("userId = :user")
+                .expression_attribute_values(":user", text(user_id))
+                .into_item()?;
+            transaction.add(Part::Credential, check);
+        }
+    }
+    Ok(())
+}
+
 /// Creates a customer, its roles, and its first admin (and that admin's account if new),
 /// all or nothing, in one transaction, every item conditional on not existing yet.
 pub async fn create(
@@ -155,32 +193,7 @@ pub async fn create(
                 name_claim(store, &customer.number, &role.id, &role.name)?,
             );
     }
-    match &admin {
-        FirstAdmin::NewAccount {
-            password_hash,
-            language,
-            ..
-        } => {
-            let user = User {
-                id: user_id,
-                email: email.clone(),
-                language: *language,
-                created_at: now,
-            };
-            transaction.add(Part::User, store.put_new(UserItem::new(&user))?).add(
-                Part::Credential,
-                store.put_new(CredentialItem::new(&email, user_id, password_hash))?,
-            );
-        }
-        FirstAdmin::ExistingAccount { .. } => {
-            let check = store
-                .check(crate::accounts::credential_key(&email))
-                .condition_expression("userId = :user")
-                .expression_attribute_values(":user", text(user_id))
-                .into_item()?;
-            transaction.add(Part::Credential, check);
-        }
-    }
+    add_account(store, &mut transaction, &admin, now)?;
     transaction
         .add(
             Part::Membership(user_id),
