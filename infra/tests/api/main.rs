@@ -7,6 +7,7 @@
 mod accept;
 mod access;
 mod bad_input;
+mod big_roles;
 mod deliveries;
 mod emails;
 mod events;

@@ -2,10 +2,10 @@
 //! Assigning roles lifts restricted access on the member's very next request (memberships are
 //! read strongly consistently) and keeps the customer's admin count exact.
 
-use crate::customers::admin_count_change;
+use crate::customers::{add_admin, admin_count_change, remove_admin};
 use crate::domain::{CustomerNumber, Email, Permission, RoleId, UserId};
 use crate::memberships::{self, MembershipStatus, RoleRef, admin_check, is_admin};
-use crate::roles::lock::unchanged;
+use crate::roles::lock::{not_locked, unchanged};
 use crate::roles::{Role, RoleItem};
 use crate::seats;
 use crate::store::Store;
@@ -100,10 +100,11 @@ pub async fn list(store: &Store, admin: &UserId, customer: &CustomerNumber) -> R
         .map_err(MemberError::from)
 }
 
-/// Replaces a member's roles in one transaction: the admin check, each role unchanged since it
-/// was read and not being changed, the membership (unchanged since read), its seat, and the
-/// customer's admin count when the member becomes or stops being an admin. Returns the roles and
-/// the permissions they grant.
+/// Replaces a member's roles in one transaction: the admin check, each new role unchanged
+/// since it was read and not being changed, each role given up not being changed (a role edit
+/// holding it counted this member as it was), the membership (unchanged since read), its seat,
+/// and when the member becomes or stops being an admin, the admin set and the admin count.
+/// Returns the roles and the permissions they grant.
 pub async fn assign_roles(
     store: &Store,
     admin: &UserId,
@@ -128,34 +129,57 @@ pub async fn assign_roles(
     if !unknown.is_empty() {
         return Err(MemberError::UnknownRoles(unknown));
     }
-    let chosen: Vec<&RoleItem> = role_ids.iter().filter_map(|id| roles.get(id)).collect();
-    let refs: Vec<RoleRef> = chosen.iter().map(|r| r.as_ref()).collect();
-    let permissions: BTreeSet<Permission> = chosen.iter().flat_map(|r| r.permissions.iter().copied()).collect();
-    let was_admin = membership.permissions.contains(&Permission::UserManagement);
-    let admin_delta = i64::from(permissions.contains(&Permission::UserManagement)) - i64::from(was_admin);
+    let grants = |ids: &BTreeSet<RoleId>| -> BTreeSet<Permission> {
+        ids.iter()
+            .filter_map(|id| roles.get(id))
+            .flat_map(|r| r.permissions.iter().copied())
+            .collect()
+    };
+    let held = membership.role_ids();
+    let permissions = grants(&role_ids);
+    let was_admin = grants(&held).contains(&Permission::UserManagement);
+    let becomes_admin = permissions.contains(&Permission::UserManagement);
 
-    let acting_on_self = user == admin;
     let mut transaction = Transaction::new(store);
-    if !acting_on_self {
+    let admin_set_written = was_admin != becomes_admin;
+    // A transaction touches an item once: when the member's admin-set item is written and it
+    // is also the caller's, that write carries the caller's admin check.
+    if !(admin_set_written && crate::customers::checked_by_writes(admin, [user])) {
         transaction.add(Part::AdminCheck, admin_check(store, customer, admin)?);
     }
-    for role in &chosen {
+    for role in role_ids.iter().filter_map(|id| roles.get(id)) {
         transaction.add(Part::Role(role.id), unchanged(store, customer, role, now)?);
+    }
+    for given_up in held.difference(&role_ids) {
+        transaction.add(Part::Role(*given_up), not_locked(store, customer, given_up, now)?);
     }
     transaction
         .add(
             Part::Membership(*user),
-            memberships::set_roles(store, &membership, &refs, &permissions, acting_on_self)?,
+            memberships::set_roles(store, &membership, &role_ids)?,
         )
         .add(
             Part::Seat,
             seats::set_roles(store, customer, &membership.email, user, &role_ids)?,
         );
-    if admin_delta != 0 {
-        transaction.add(Part::Customer, admin_count_change(store, customer, admin_delta)?);
+    if becomes_admin && !was_admin {
+        transaction
+            .add(Part::AdminSet, add_admin(store, customer, user, Some(admin))?)
+            .add(Part::Customer, admin_count_change(store, customer, 1)?);
+    } else if was_admin && !becomes_admin {
+        transaction
+            .add(Part::AdminSet, remove_admin(store, customer, user, Some(admin))?)
+            .add(Part::Customer, admin_count_change(store, customer, -1)?);
     }
     match transaction.commit("assign roles").await {
-        Ok(()) => Ok((refs, permissions)),
+        Ok(()) => Ok((
+            role_ids
+                .iter()
+                .filter_map(|id| roles.get(id))
+                .map(RoleItem::as_ref)
+                .collect(),
+            permissions,
+        )),
         Err(TransactionError::Refused(refused)) => {
             if refused.failed(&Part::AdminCheck) {
                 Err(MemberError::NotAdmin)

@@ -11,3 +11,4 @@ pub mod members;
 pub mod onboarding;
 pub mod resend;
 pub mod roles;
+pub mod tour;
