@@ -78,7 +78,7 @@ async fn assert_admins_exact(app: &TestApp) -> BTreeSet<String> {
     let customer_pk = format!("CUSTOMER#{CUSTOMER_NUMBER}");
     let admin_roles: BTreeSet<String> = items
         .with_pk_prefix(&customer_pk)
-        .into_iter()
+        .iter()
         .filter(|item| item.sk.starts_with("ROLE#"))
         .filter(|item| {
             item.attr("permissions")
@@ -89,7 +89,7 @@ async fn assert_admins_exact(app: &TestApp) -> BTreeSet<String> {
         .collect();
     let by_roles: BTreeSet<String> = items
         .with_pk_prefix(&customer_pk)
-        .into_iter()
+        .iter()
         .filter(|item| item.sk.starts_with("EMAIL#") && item.attr("status") == "member")
         .filter(|seat| {
             seat.attr("roleIds")
@@ -100,7 +100,7 @@ async fn assert_admins_exact(app: &TestApp) -> BTreeSet<String> {
         .collect();
     let in_set: BTreeSet<String> = items
         .with_pk_prefix(&customer_pk)
-        .into_iter()
+        .iter()
         .filter(|item| item.sk.starts_with("ADMINS#"))
         .flat_map(|shard| {
             shard
@@ -115,7 +115,7 @@ async fn assert_admins_exact(app: &TestApp) -> BTreeSet<String> {
     assert_eq!(in_set, by_roles, "the admin set is who holds an admin role");
     let count = items
         .with_pk_prefix(&customer_pk)
-        .into_iter()
+        .iter()
         .find(|item| item.sk == "CUSTOMER")
         .and_then(|customer| customer.attr("adminCount").as_u64())
         .unwrap();
@@ -232,7 +232,7 @@ async fn a_role_held_by_hundreds_is_deleted_only_when_the_request_confirms_it() 
     assert!(
         items
             .with_pk_prefix(&format!("CUSTOMER#{CUSTOMER_NUMBER}"))
-            .into_iter()
+            .iter()
             .filter(|item| item.sk.starts_with("INVITATION#") || item.sk.starts_with("EMAIL#"))
             .all(|item| !item.attr("roleIds").to_string().contains(&role)),
         "no seat or invitation names the deleted role"
