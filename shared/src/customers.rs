@@ -323,7 +323,7 @@ pub(crate) fn change_admins(
     read: &[AdminShard],
     added: &BTreeSet<UserId>,
     removed: &BTreeSet<UserId>,
-    acting: &UserId,
+    acting: Option<&UserId>,
 ) -> anyhow::Result<(Vec<TransactWriteItem>, i64, bool)> {
     let current = admins_of(read);
     let added: BTreeSet<UserId> = added.difference(&current).copied().collect();
@@ -351,7 +351,7 @@ pub(crate) fn change_admins(
             .expression_attribute_names("#revision", attr::REVISION)
             .expression_attribute_values(":one", number(1));
         // The acting admin's item carries its admin check: still an admin after this change.
-        let check = if shard_of(acting) == shard {
+        let check = if let Some(acting) = acting.filter(|acting| shard_of(acting) == shard) {
             checked = true;
             update = update.expression_attribute_values(":acting", text(acting));
             " AND contains(#users, :acting)"

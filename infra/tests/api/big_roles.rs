@@ -353,3 +353,47 @@ async fn two_edits_that_would_each_leave_one_admin_never_both_land() {
         }
     }
 }
+
+#[tokio::test]
+async fn admins_of_a_customer_from_before_admin_sets_pass_the_admin_check_once_the_set_is_written() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
+    let leads = new_role(&admin, "Leads", json!(["user-management"])).await;
+    holders(&app, &leads, "lead", 3).await;
+    // As an earlier version stored the customer: no admin set.
+    let store = &app.app.store;
+    for shard in app
+        .all_items()
+        .await
+        .with_pk_prefix(&format!("CUSTOMER#{CUSTOMER_NUMBER}"))
+        .iter()
+        .filter(|item| item.sk.starts_with("ADMINS#"))
+    {
+        store
+            .client()
+            .delete_item()
+            .table_name(&store.tables().data)
+            .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(shard.pk.clone()))
+            .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(shard.sk.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    admin
+        .list_invitations(CUSTOMER_NUMBER, "")
+        .await
+        .assert_problem(403, "not-an-admin");
+
+    let customer = CustomerNumber::parse(CUSTOMER_NUMBER).unwrap();
+    let written = cloudhub::usecases::upgrade::write_admin_set(store, &customer)
+        .await
+        .unwrap();
+    assert_eq!((written.admins.len(), written.added, written.kept), (4, 4, 0));
+    assert_eq!(admin.list_invitations(CUSTOMER_NUMBER, "").await.status, 200);
+    assert_admins_exact(&app).await;
+    // Again: nothing to do.
+    let again = cloudhub::usecases::upgrade::write_admin_set(store, &customer)
+        .await
+        .unwrap();
+    assert_eq!((again.added, again.kept, again.removed), (0, 4, 0));
+}

@@ -12,3 +12,4 @@ pub mod onboarding;
 pub mod resend;
 pub mod roles;
 pub mod tour;
+pub mod upgrade;

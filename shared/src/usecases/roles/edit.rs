@@ -184,7 +184,7 @@ impl Change<'_> {
             .copied()
             .collect();
         let (writes, delta, checked) =
-            customers::change_admins(self.store, self.customer, shards, &added, &removed, self.admin)?;
+            customers::change_admins(self.store, self.customer, shards, &added, &removed, Some(self.admin))?;
         for write in writes {
             transaction.add(Part::AdminSet, write);
         }
