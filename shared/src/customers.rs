@@ -218,6 +218,21 @@ fn one_admin(
     update.into_item()
 }
 
+/// The condition, inside a transaction, that `user` is not an admin of `customer` (a write that
+/// read so and must not land if it became one meanwhile).
+pub(crate) fn not_admin_check(
+    store: &Store,
+    customer: &CustomerNumber,
+    user: &UserId,
+) -> anyhow::Result<TransactWriteItem> {
+    store
+        .check(shard_key(customer, shard_of(user)))
+        .condition_expression("NOT contains(#users, :user)")
+        .expression_attribute_names("#users", attr::USER_IDS)
+        .expression_attribute_values(":user", text(user))
+        .into_item()
+}
+
 /// Whether a transaction that writes the admin-set items of `written` users carries `acting`'s
 /// admin check in one of those writes (then it must not check it in an item of its own).
 pub(crate) fn checked_by_writes<'a>(acting: &UserId, written: impl IntoIterator<Item = &'a UserId>) -> bool {

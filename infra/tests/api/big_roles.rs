@@ -397,3 +397,30 @@ async fn admins_of_a_customer_from_before_admin_sets_pass_the_admin_check_once_t
         .unwrap();
     assert_eq!((again.added, again.kept, again.removed), (0, 4, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_who_leaves_while_made_an_admin_is_never_left_an_admin() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
+    let chiefs = new_role(&admin, "Chiefs", json!(["user-management"])).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let member = app.member_of_demo(&format!("m{n}@example.com"), &[]).await;
+        let (admin, chiefs) = (admin.clone(), chiefs.clone());
+        tasks.spawn(async move {
+            let id = member.user_id().to_owned();
+            let (assigned, left) = tokio::join!(
+                admin.assign(&id, json!([chiefs])),
+                member.leave(CUSTOMER_NUMBER, CUSTOMER_NUMBER)
+            );
+            (assigned.status, left.status)
+        });
+    }
+    while let Some(answers) = tasks.join_next().await {
+        let (assigned, left) = answers.unwrap();
+        assert!([200, 404, 409].contains(&assigned), "{assigned}");
+        assert!([200, 409].contains(&left), "{left}");
+    }
+    // Whoever left holds no seat; the admin set names exactly the members holding an admin role.
+    assert_admins_exact(&app).await;
+}

@@ -1,7 +1,7 @@
 //! Leaving a customer: a member cancels its own access.
 
 use crate::accounts;
-use crate::customers::{admin_count_change, is_admin, remove_admin};
+use crate::customers::{admin_count_change, is_admin, not_admin_check, remove_admin};
 use crate::domain::{CompanyName, CustomerNumber, Language, UserId};
 use crate::memberships::{self, MembershipStatus};
 use crate::seats;
@@ -80,6 +80,10 @@ pub async fn leave(
             transaction
                 .add(Part::AdminSet, remove_admin(store, customer, user, None)?)
                 .add(Part::Customer, admin_count_change(store, customer, -1)?);
+        } else {
+            // Read beside the membership, not with it: had the user become an admin meanwhile,
+            // leaving must not keep it in the admin set.
+            transaction.add(Part::AdminSet, not_admin_check(store, customer, user)?);
         }
         match transaction.commit("leave a customer").await {
             Ok(()) => {
