@@ -30,6 +30,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -716,15 +717,16 @@ def ulid(millis):
 
 def sizes():
     results = {}
-    for name, _ in [(HELLO, None)] + FUNCTIONS:
-        binary = RELEASE / name
-        if not binary.exists():
-            continue
-        archive = Path(os.environ.get("TMPDIR", "/tmp")) / f"cloudhub-bench-{name}.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zipped:
-            zipped.write(binary, "bootstrap")
-        results[name] = {"size": binary.stat().st_size, "zipped": archive.stat().st_size}
-        archive.unlink()
+    # A folder of this run's own: benchmarks running side by side must not share the zips.
+    with tempfile.TemporaryDirectory(prefix="cloudhub-bench-zips-") as folder:
+        for name, _ in [(HELLO, None)] + FUNCTIONS:
+            binary = RELEASE / name
+            if not binary.exists():
+                continue
+            archive = Path(folder) / f"{name}.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zipped:
+                zipped.write(binary, "bootstrap")
+            results[name] = {"size": binary.stat().st_size, "zipped": archive.stat().st_size}
     return results
 
 
