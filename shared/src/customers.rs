@@ -31,6 +31,8 @@ pub(crate) const ADMIN_SHARDS: u8 = 16;
 pub(crate) mod attr {
     /// Members holding `user-management`.
     pub(crate) const ADMIN_COUNT: &str = "adminCount";
+    /// Active members.
+    pub(crate) const MEMBER_COUNT: &str = "memberCount";
     /// On an admin-set item: the admins' user ids (a string set, absent while empty).
     pub(crate) const USER_IDS: &str = "userIds";
     /// On an admin-set item: bumped by every change.
@@ -53,6 +55,9 @@ pub(crate) struct CustomerItem {
     /// Members holding `user-management`; kept exact by every transaction that changes it, so
     /// that "the last admin cannot leave" is a condition, not a count.
     pub admin_count: u32,
+    /// Active members; kept exact by accepting and leaving (the users table's total).
+    #[serde(default)]
+    pub member_count: u32,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -72,6 +77,7 @@ impl CustomerItem {
             company_name: company_name.clone(),
             default_language,
             admin_count: 1,
+            member_count: 1,
             created_at: now,
         }
     }
@@ -80,6 +86,26 @@ impl CustomerItem {
 /// The customer item's key.
 pub(crate) fn key(customer: &CustomerNumber) -> Item {
     item_key(keys::customer(customer), keys::CUSTOMER_SK.into())
+}
+
+/// Adds `members` to the customer's member count and `admins` to its admin count, refusing (its
+/// condition fails) to let the admin count fall below one: a member joining or leaving.
+pub(crate) fn member_count_change(
+    store: &Store,
+    customer: &CustomerNumber,
+    members: i64,
+    admins: i64,
+) -> anyhow::Result<TransactWriteItem> {
+    store
+        .update(key(customer))
+        .update_expression("ADD #members :members, #count :admins")
+        .condition_expression("attribute_exists(PK) AND #count >= :needed")
+        .expression_attribute_names("#members", attr::MEMBER_COUNT)
+        .expression_attribute_names("#count", attr::ADMIN_COUNT)
+        .expression_attribute_values(":members", number(members))
+        .expression_attribute_values(":admins", number(admins))
+        .expression_attribute_values(":needed", number(1 - admins.min(0)))
+        .into_item()
 }
 
 /// Adds `delta` to the customer's admin count, refusing (its condition fails) to let it fall
@@ -129,6 +155,12 @@ impl AdminShard {
     pub(crate) fn number(&self) -> Option<u8> {
         keys::shard_of_admins_sk(&self.sk)
     }
+}
+
+/// How many active members `customer` has (one consistent GetItem of the customer item).
+pub(crate) async fn member_count(store: &Store, customer: &CustomerNumber) -> anyhow::Result<u32> {
+    let item: Option<CustomerItem> = store.get(key(customer), "a customer").await?;
+    Ok(item.map_or(0, |customer| customer.member_count))
 }
 
 /// The condition, inside a transaction, that `user` is an admin of `customer`.

@@ -114,11 +114,12 @@ pub async fn add_member(
             crate::store::keys::SK,
             aws_sdk_dynamodb::types::AttributeValue::S(crate::store::keys::CUSTOMER_SK.into()),
         )
-        .update_expression("ADD adminCount :n")
+        .update_expression("ADD adminCount :n, memberCount :one")
         .expression_attribute_values(
             ":n",
             aws_sdk_dynamodb::types::AttributeValue::N(u8::from(admin).to_string()),
         )
+        .expression_attribute_values(":one", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
         .build()
         .expect("a valid update");
     let mut transaction = store
@@ -200,17 +201,15 @@ pub async fn add_members_at_scale(
             pending = output.unprocessed_items.unwrap_or_default();
         }
     }
-    if admin {
-        for id in &ids {
-            store
-                .client
-                .transact_write_items()
-                .transact_items(crate::customers::add_admin(store, customer, id, None).unwrap())
-                .transact_items(crate::customers::admin_count_change(store, customer, 1).unwrap())
-                .send()
-                .await
-                .expect("the admins are counted");
+    for id in &ids {
+        let mut counted = store
+            .client
+            .transact_write_items()
+            .transact_items(crate::customers::member_count_change(store, customer, 1, i64::from(admin)).unwrap());
+        if admin {
+            counted = counted.transact_items(crate::customers::add_admin(store, customer, id, None).unwrap());
         }
+        counted.send().await.expect("the members are counted");
     }
     ids
 }

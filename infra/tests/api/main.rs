@@ -33,3 +33,4 @@ mod template;
 mod tenancy;
 mod timestamps;
 mod users;
+mod users_pages;

@@ -70,6 +70,7 @@ pub fn query_parameters_of(route: &str) -> &'static [&'static str] {
     match Route::of_key(route) {
         Some(routes::INVITATIONS_LIST) => &["status", "limit", "cursor"],
         Some(routes::ROLES_DELETE) => &["confirm"],
+        Some(routes::USERS_LIST) => &["limit", "cursor", "email", "role", "restricted", "admin"],
         _ => &[],
     }
 }

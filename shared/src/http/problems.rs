@@ -199,6 +199,7 @@ impl From<MemberError> for ApiError {
             MemberError::LastAdmin => conflict("last-admin", detail),
             MemberError::ChangedMeanwhile => conflict("concurrent-change", detail),
             MemberError::Contention => contention(),
+            MemberError::Invalid(invalid) => ApiError::InvalidQuery(invalid),
             MemberError::Unexpected(error) => ApiError::Unexpected(error),
         }
     }
@@ -326,6 +327,7 @@ pub fn every_refusal() -> Vec<ApiError> {
             MemberError::LastAdmin,
             MemberError::ChangedMeanwhile,
             MemberError::Contention,
+            MemberError::Invalid(InvalidValue::new("invalid-cursor", "x")),
         ]
         .map(ApiError::from),
     );

@@ -1,7 +1,7 @@
 //! Leaving a customer: a member cancels its own access.
 
 use crate::accounts;
-use crate::customers::{admin_count_change, is_admin, not_admin_check, remove_admin};
+use crate::customers::{is_admin, member_count_change, not_admin_check, remove_admin};
 use crate::domain::{CompanyName, CustomerNumber, Language, UserId};
 use crate::memberships::{self, MembershipStatus};
 use crate::seats;
@@ -76,10 +76,12 @@ pub async fn leave(
         transaction
             .add(Part::Membership(*user), memberships::mark_left(store, &leaving, now)?)
             .add(Part::Seat, seats::free(store, customer, &leaving.email, user)?);
+        transaction.add(
+            Part::Customer,
+            member_count_change(store, customer, -1, -i64::from(was_admin))?,
+        );
         if was_admin {
-            transaction
-                .add(Part::AdminSet, remove_admin(store, customer, user, None)?)
-                .add(Part::Customer, admin_count_change(store, customer, -1)?);
+            transaction.add(Part::AdminSet, remove_admin(store, customer, user, None)?);
         } else {
             // Read beside the membership, not with it: had the user become an admin meanwhile,
             // leaving must not keep it in the admin set.

@@ -21,7 +21,8 @@ pub struct AdminSetWritten {
     pub removed: usize,
 }
 
-/// Writes a customer's admin set (and sets its admin count) from what its members' roles grant:
+/// Writes a customer's admin set (and sets its admin and member counts) from its member seats
+/// and what their roles grant:
 /// once after upgrading to admin sets, for customers created before (their admins pass no
 /// admin check until then). Safe to run again; refused (run again) if an admin change landed
 /// meanwhile. Two reads (roles and member seats; the admin set and customer item) and one
@@ -61,11 +62,13 @@ pub async fn write_admin_set(store: &Store, customer: &CustomerNumber) -> anyhow
     }
     let count = store
         .update(customers::key(customer))
-        .update_expression("SET #count = :count ADD #revision :one")
+        .update_expression("SET #count = :count, #members = :members ADD #revision :one")
         .condition_expression(
             "attribute_exists(PK) AND (#revision = :seen OR (attribute_not_exists(#revision) AND :seen = :zero))",
         )
         .expression_attribute_names("#count", customers::attr::ADMIN_COUNT)
+        .expression_attribute_names("#members", customers::attr::MEMBER_COUNT)
+        .expression_attribute_values(":members", number(i64::try_from(seats.len())?))
         .expression_attribute_names("#revision", customers::attr::ADMIN_ROLES_REVISION)
         .expression_attribute_values(":count", number(i64::try_from(admins.len())?))
         .expression_attribute_values(":one", number(1))

@@ -2,7 +2,7 @@
 
 use super::{AcceptError, Accepted, Acceptor, Context};
 use crate::accounts::{CredentialItem, UserItem};
-use crate::customers::{add_admin, admin_count_change};
+use crate::customers::{add_admin, member_count_change};
 use crate::domain::{Permission, RoleId, TokenHash};
 use crate::invitations::{self, Invitation};
 use crate::memberships::{self, Joining};
@@ -78,11 +78,14 @@ pub(super) async fn commit(
             store.put_new(CredentialItem::new(&user.email, user.id, password_hash))?,
         );
     }
-    if permissions.contains(&Permission::UserManagement) {
-        transaction
-            .add(Part::AdminSet, add_admin(store, customer, &user_id, None)?)
-            .add(Part::Customer, admin_count_change(store, customer, 1)?);
+    let admin = permissions.contains(&Permission::UserManagement);
+    if admin {
+        transaction.add(Part::AdminSet, add_admin(store, customer, &user_id, None)?);
     }
+    transaction.add(
+        Part::Customer,
+        member_count_change(store, customer, 1, i64::from(admin))?,
+    );
     let (session_token, session, put_session) = sessions::start_within(store, user_id, &invitation.email, now)?;
     transaction.add(Part::Session, put_session);
 
