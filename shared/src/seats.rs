@@ -254,62 +254,81 @@ pub(crate) struct SeatPage {
     pub last_sk: Option<String>,
 }
 
-/// Member seats of `customer` whose email starts with `prefix` (and that hold `role`), after
-/// `start`, that `keep` keeps: Queries of the key range of `limit` seats each, until `limit`
-/// are kept, the range ends, or `queries` were made.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn member_page(
-    store: &Store,
-    customer: &CustomerNumber,
-    prefix: &str,
-    role: Option<&RoleId>,
-    mut start: Option<String>,
-    limit: u16,
-    queries: usize,
-    keep: &(dyn Fn(&SeatItem) -> bool + Sync),
-) -> anyhow::Result<SeatPage> {
-    let pk = keys::customer(customer);
-    let mut seats = Vec::new();
-    for _ in 0..queries {
-        let mut query = store
-            .query_prefix(pk.clone(), &format!("{}{prefix}", keys::SEAT_SK_PREFIX))
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_values(":member", text(SeatStatus::Member.code()))
-            .limit(i32::from(limit));
-        query = match role {
-            Some(role) => query
-                .filter_expression("#status = :member AND contains(#roles, :role)")
-                .expression_attribute_names("#roles", attr::ROLE_IDS)
-                .expression_attribute_values(":role", text(role)),
-            None => query.filter_expression("#status = :member"),
-        };
-        if let Some(sk) = &start {
-            query = query
-                .exclusive_start_key(keys::PK, text(&pk))
-                .exclusive_start_key(keys::SK, text(sk));
-        }
-        let output = query
-            .send()
-            .await
-            .map_err(crate::aws::sdk_error("Failed to query a customer's member seats."))?;
-        for item in output.items.unwrap_or_default() {
-            let seat: SeatItem = crate::store::decode(item, "a seat")?;
-            if keep(&seat) {
-                seats.push(seat);
-                if seats.len() == usize::from(limit) {
-                    let last = seats.last().map(|seat| seat.sk.clone());
-                    return Ok(SeatPage { seats, last_sk: last });
+/// A key range of a customer's member seats, read a page at a time.
+pub(crate) struct MemberRange<'a> {
+    /// Whose seats.
+    pub customer: &'a CustomerNumber,
+    /// Emails starting with this.
+    pub prefix: &'a str,
+    /// Seats holding this role only.
+    pub role: Option<&'a RoleId>,
+    /// After this sort key.
+    pub start: Option<String>,
+    /// Seats a page holds.
+    pub limit: u16,
+    /// Queries a page may take.
+    pub queries: usize,
+}
+
+impl MemberRange<'_> {
+    /// The seats `keep` keeps, from the start on: Queries of `limit` seats each, until `limit`
+    /// are kept, the range ends, or `queries` were made.
+    pub(crate) async fn read(
+        self,
+        store: &Store,
+        keep: &(dyn Fn(&SeatItem) -> bool + Sync),
+    ) -> anyhow::Result<SeatPage> {
+        let Self {
+            customer,
+            prefix,
+            role,
+            mut start,
+            limit,
+            queries,
+        } = self;
+        let pk = keys::customer(customer);
+        let mut seats = Vec::new();
+        for _ in 0..queries {
+            let mut query = store
+                .query_prefix(pk.clone(), &format!("{}{prefix}", keys::SEAT_SK_PREFIX))
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_values(":member", text(SeatStatus::Member.code()))
+                .limit(i32::from(limit));
+            query = match role {
+                Some(role) => query
+                    .filter_expression("#status = :member AND contains(#roles, :role)")
+                    .expression_attribute_names("#roles", attr::ROLE_IDS)
+                    .expression_attribute_values(":role", text(role)),
+                None => query.filter_expression("#status = :member"),
+            };
+            if let Some(sk) = &start {
+                query = query
+                    .exclusive_start_key(keys::PK, text(&pk))
+                    .exclusive_start_key(keys::SK, text(sk));
+            }
+            let output = query
+                .send()
+                .await
+                .map_err(crate::aws::sdk_error("Failed to query a customer's member seats."))?;
+            for item in output.items.unwrap_or_default() {
+                let seat: SeatItem = crate::store::decode(item, "a seat")?;
+                if keep(&seat) {
+                    seats.push(seat);
+                    if seats.len() == usize::from(limit) {
+                        let last = seats.last().map(|seat| seat.sk.clone());
+                        return Ok(SeatPage { seats, last_sk: last });
+                    }
                 }
             }
+            start = output
+                .last_evaluated_key
+                .and_then(|key| key.get(keys::SK).and_then(|sk| sk.as_s().ok()).cloned());
+            if start.is_none() {
+                return Ok(SeatPage { seats, last_sk: None });
+            }
         }
-        start = output
-            .last_evaluated_key
-            .and_then(|key| key.get(keys::SK).and_then(|sk| sk.as_s().ok()).cloned());
-        if start.is_none() {
-            return Ok(SeatPage { seats, last_sk: None });
-        }
+        Ok(SeatPage { seats, last_sk: start })
     }
-    Ok(SeatPage { seats, last_sk: start })
 }
 
 #[cfg(test)]

@@ -172,22 +172,21 @@ pub async fn list(
         .map(|raw| decode_cursor(raw, customer, query))
         .transpose()?;
     let prefix = query.email_prefix.as_deref().unwrap_or("");
+    let range = seats::MemberRange {
+        customer,
+        prefix,
+        role: query.role.as_ref(),
+        start,
+        limit: query.limit,
+        queries: QUERIES_PER_PAGE,
+    };
     let (is_admin, roles, total, page) = if query.restricted.is_none() && query.admin.is_none() {
         let all = |_: &seats::SeatItem| true;
         tokio::try_join!(
             is_admin(store, customer, admin),
             crate::roles::list(store, customer),
             crate::customers::member_count(store, customer),
-            seats::member_page(
-                store,
-                customer,
-                prefix,
-                query.role.as_ref(),
-                start.clone(),
-                query.limit,
-                QUERIES_PER_PAGE,
-                &all
-            ),
+            range.read(store, &all),
         )?
     } else {
         // Restricted and admin are what the roles grant: the roles first, then the rows.
@@ -202,17 +201,7 @@ pub async fn list(
                 query.restricted.is_none_or(|r| r == member.restricted) && query.admin.is_none_or(|a| a == member.admin)
             })
         };
-        let page = seats::member_page(
-            store,
-            customer,
-            prefix,
-            query.role.as_ref(),
-            start.clone(),
-            query.limit,
-            QUERIES_PER_PAGE,
-            &keep,
-        )
-        .await?;
+        let page = range.read(store, &keep).await?;
         (is_admin, roles, total, page)
     };
     if !is_admin {
