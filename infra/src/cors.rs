@@ -190,10 +190,7 @@ impl Context {
     /// `value` with every intrinsic function replaced by its value.
     fn evaluate(&self, value: &Value) -> anyhow::Result<Value> {
         match value {
-            Value::Tagged(tagged) => self.intrinsic(
-                &tagged.tag.to_string().trim_start_matches('!').to_owned(),
-                &tagged.value,
-            ),
+            Value::Tagged(tagged) => self.intrinsic(tagged.tag.to_string().trim_start_matches('!'), &tagged.value),
             Value::Mapping(mapping) if mapping.len() == 1 => {
                 let (key, argument) = mapping.iter().next().expect("one entry");
                 match key.as_str() {

@@ -23,12 +23,12 @@ pub async fn handle(request: Request) -> Result<Response<Body>, ApiError> {
             .chain(["OPTIONS"])
             .collect::<Vec<_>>()
             .join(", ");
-        return Ok(Response::builder()
+        return Response::builder()
             .status(StatusCode::NO_CONTENT)
             .header("allow", allow)
             .header("cache-control", "no-store")
             .body(Body::Empty)
-            .map_err(|error| ApiError::Unexpected(error.into()))?);
+            .map_err(|error| ApiError::Unexpected(error.into()));
     }
     Err(routes::unmatched(request.method().as_str(), path))
 }

@@ -141,9 +141,10 @@ const en = {
     "This change affects {members} members at once and {open} open invitations, which will grant the new areas.",
   "roles.edited": "The role {name} was saved ({members} members and {open} open invitations affected).",
   "roles.delete.title": "Delete the role {name}?",
-  "roles.delete.note":
-    "{open} open invitations grant this role; they will no longer grant it. {members} members hold it.",
-  "roles.deleted": "The role {name} was deleted ({open} open invitations changed).",
+  "roles.delete.note": "{open} open invitations grant this role; they will no longer grant it.",
+  "roles.delete.members":
+    "{members} members hold this role and lose it at once; those without another role get restricted access.",
+  "roles.deleted": "The role {name} was deleted ({members} members and {open} open invitations changed).",
   "perm.orders": "Orders",
   "perm.invoices": "Invoices",
   "perm.documents": "Documents",
@@ -343,9 +344,10 @@ const de: Record<Key, string> = {
     "Diese Änderung betrifft sofort {members} Mitglieder und {open} offene Einladungen, die dann die neuen Bereiche gewähren.",
   "roles.edited": "Die Rolle {name} wurde gespeichert ({members} Mitglieder und {open} offene Einladungen betroffen).",
   "roles.delete.title": "Rolle {name} löschen?",
-  "roles.delete.note":
-    "{open} offene Einladungen gewähren diese Rolle; sie gewähren sie danach nicht mehr. {members} Mitglieder haben sie.",
-  "roles.deleted": "Die Rolle {name} wurde gelöscht ({open} offene Einladungen geändert).",
+  "roles.delete.note": "{open} offene Einladungen gewähren diese Rolle; sie gewähren sie danach nicht mehr.",
+  "roles.delete.members":
+    "{members} Mitglieder haben diese Rolle und verlieren sie sofort; wer keine andere Rolle hat, erhält eingeschränkten Zugang.",
+  "roles.deleted": "Die Rolle {name} wurde gelöscht ({members} Mitglieder und {open} offene Einladungen geändert).",
   "perm.orders": "Bestellungen",
   "perm.invoices": "Rechnungen",
   "perm.documents": "Dokumente",

@@ -337,6 +337,25 @@ function UsersTable(props: { customerId: string; roles: Role[] | null; version: 
   );
 }
 
+/** The circle-arrow of the feature description (inline: no icon font, no emoji font needed). */
+function ResendIcon() {
+  return (
+    <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+      <path d="M20 12a8 8 0 1 1-2.34-5.66" />
+      <path d="M20 4v5h-5" />
+    </svg>
+  );
+}
+
+/** The rubbish bin. */
+function BinIcon() {
+  return (
+    <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+      <path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6" />
+    </svg>
+  );
+}
+
 type StatusFilter = "all" | "pending" | "expired";
 
 function InvitationsTable(props: { customerId: string; version: number; onChange: () => void }) {
@@ -435,10 +454,10 @@ function InvitationsTable(props: { customerId: string; version: number; onChange
                   <td>{row.invitedBy.email}</td>
                   <td class="icons">
                     <button type="button" class="icon" aria-label={t("inv.resend", { email: row.email })} title={t("inv.resend", { email: row.email })} onClick={() => resend(row)}>
-                      ⟳
+                      <ResendIcon />
                     </button>
                     <button type="button" class="icon" aria-label={t("inv.delete", { email: row.email })} title={t("inv.delete", { email: row.email })} onClick={() => setDeleting(row)}>
-                      🗑
+                      <BinIcon />
                     </button>
                   </td>
                 </tr>
@@ -539,9 +558,13 @@ function RolesTable(props: { customerId: string; roles: Role[] | null; onChange:
     const role = deleting;
     if (!role) return;
     void attempt(async () => {
-      const answer = await ok(api.DELETE("/customers/{customerId}/roles/{roleId}", { params: { path: { customerId, roleId: role.id } } }));
+      // Members holding it lose it: the dialog said so, and this confirms it.
+      const query = role.usage.members > 0 ? { confirm: "remove-from-members" as const } : {};
+      const answer = await ok(
+        api.DELETE("/customers/{customerId}/roles/{roleId}", { params: { path: { customerId, roleId: role.id }, query } }),
+      );
       setDeleting(null);
-      return t("roles.deleted", { name: role.name, open: answer.affected.openInvitations });
+      return t("roles.deleted", { name: role.name, members: answer.affected.members, open: answer.affected.openInvitations });
     });
   };
 
@@ -634,9 +657,10 @@ function RolesTable(props: { customerId: string; roles: Role[] | null; onChange:
       )}
       {deleting && (
         <Dialog title={t("roles.delete.title", { name: deleting.name })}>
-          <Notice kind="info">
-            {t("roles.delete.note", { members: deleting.usage.members, open: deleting.usage.openInvitations })}
-          </Notice>
+          <Notice kind="info">{t("roles.delete.note", { open: deleting.usage.openInvitations })}</Notice>
+          {deleting.usage.members > 0 && (
+            <Notice kind="info">{t("roles.delete.members", { members: deleting.usage.members })}</Notice>
+          )}
           {problem && <Notice kind="error">{sentence(problem)}</Notice>}
           <div class="actions">
             <button type="button" onClick={() => setDeleting(null)}>

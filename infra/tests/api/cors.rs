@@ -30,9 +30,9 @@ fn joined(value: &Value) -> String {
 fn dev_server_port() -> String {
     let template: Value = serde_norway::from_str(cloudhub::schema::TEMPLATE).unwrap();
     template["Parameters"]["DevServerPort"]["Default"]
-        .as_u64()
+        .as_str()
         .unwrap()
-        .to_string()
+        .to_owned()
 }
 
 fn request(method: Method, path: &str, headers: &[(&'static str, &str)]) -> IncomingRequest {

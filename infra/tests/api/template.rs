@@ -113,7 +113,11 @@ fn public_routes_are_throttled_cors_allows_only_the_portal_and_sessions_are_neve
     let branches = cors.value.as_sequence().unwrap();
     assert_eq!(branches[0], "IsProduction");
     let (production, other) = (&branches[1], &branches[2]);
-    assert_eq!(reference(&production["AllowOrigins"]), Some("PortalOrigins"));
+    let Value::Tagged(split) = &production["AllowOrigins"] else {
+        panic!("the origins are split from PortalOrigins")
+    };
+    assert_eq!(split.tag, "Split");
+    assert_eq!(reference(&split.value[1]), Some("PortalOrigins"));
     for key in [
         "AllowMethods",
         "AllowHeaders",
