@@ -114,7 +114,8 @@ unused_dependencies() {
 
 # Every shell script of the project, for shellcheck.
 shell_scripts() {
-  printf '%s\n' "$CLOUDHUB_ROOT/.ci/run" "$CLOUDHUB_ROOT"/infra/{test,dev,bench,fuzz-api,invoke-events,check-readme} \
+  printf '%s\n' "$CLOUDHUB_ROOT/.ci/run" "$CLOUDHUB_ROOT"/infra/{test,dev,bench,fuzz-api,invoke-events,check-readme,e2e} \
+    "$CLOUDHUB_ROOT/infra/portal/build" \
     "$CLOUDHUB_ROOT"/infra/scripts/*.sh
 }
 

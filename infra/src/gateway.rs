@@ -2,6 +2,7 @@
 //! `template.yaml`, runs the authorizer on authorized routes, builds the very event API Gateway
 //! would send, and calls the function's own handler with it.
 
+use crate::cors::Cors;
 use crate::routes::{Route, default_route_in_template, routes_in_template};
 use anyhow::bail;
 use base64::Engine;
@@ -92,6 +93,8 @@ pub struct Gateway {
     routes: Vec<(Route, Function)>,
     /// The `$default` route: what answers requests no route takes.
     default: (Route, Function),
+    /// The API's CORS settings, if browsers of other origins call it (the local stack).
+    cors: Option<Cors>,
 }
 
 /// An HTTP request as it arrives at the gateway.
@@ -120,7 +123,20 @@ impl Gateway {
         }
         let default = default_route_in_template()?;
         let default = (default.clone(), handler_of(&default)?);
-        Ok(Self { app, routes, default })
+        Ok(Self {
+            app,
+            routes,
+            default,
+            cors: None,
+        })
+    }
+
+    /// The gateway answering preflights and setting CORS headers as `cors` says.
+    pub fn with_cors(self, cors: Cors) -> Self {
+        Self {
+            cors: Some(cors),
+            ..self
+        }
     }
 
     /// The routes served.
@@ -137,8 +153,22 @@ impl Gateway {
             .map(|route| format!("{} {}", route.method, route.path))
     }
 
-    /// Answers one request.
+    /// Answers one request; with CORS settings, as API Gateway does: a preflight is answered
+    /// without calling a function, and every other answer gets the CORS headers.
     pub async fn handle(&self, request: IncomingRequest) -> Response<Body> {
+        let Some(cors) = &self.cors else {
+            return self.route(request).await;
+        };
+        if let Some(preflight) = cors.preflight(&request.method, &request.headers) {
+            return preflight;
+        }
+        let headers = request.headers.clone();
+        let mut response = self.route(request).await;
+        cors.decorate(&headers, &mut response);
+        response
+    }
+
+    async fn route(&self, request: IncomingRequest) -> Response<Body> {
         let (path, query) = match request.path_and_query.split_once('?') {
             Some((path, query)) => (path.to_owned(), query.to_owned()),
             None => (request.path_and_query.clone(), String::new()),

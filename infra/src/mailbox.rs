@@ -1,18 +1,14 @@
-//! The local stack's pages beside the API: the mailbox (every email the local mailer wrote into
-//! its folder, newest first, with the HTML as sent so its buttons work) and a bare-bones stand-in
-//! for the portal's invitation page, so that the flow can be done by hand in a browser.
+//! The local mailbox beside the API: every email the local mailer wrote into its folder, newest
+//! first, with the HTML as sent so that its buttons lead to the reference portal
+//! ([`crate::portal`]).
 //!
 //! - `GET /_mailbox`: the list; `GET /_mailbox/{id}`: one email's HTML; `/_mailbox/{id}.txt`: its
 //!   headers and text.
-//! - `GET /_portal/invitations/{token}`: shows the invitation (the API's preview) and accepts it
-//!   with a password (the API's accept). `GET /_portal/`: where the welcome email points.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use std::path::Path;
 
-/// The path prefix of the portal stand-in; the local stack's `PORTAL_BASE_URL` ends with it.
-pub const PORTAL_PREFIX: &str = "/_portal";
 /// The mailbox's path.
 pub const MAILBOX_PREFIX: &str = "/_mailbox";
 
@@ -122,57 +118,20 @@ fn mailbox_page(dir: &Path) -> Response<Body> {
         .collect();
     html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>CloudHub local mailbox</title><style>{STYLE}</style></head>\
-         <body><h1>Local mailbox</h1><p>{} emails in <code>{}</code>, newest first. The list does not refresh by itself.</p>\
+         <body><h1>Local mailbox</h1><p>{} emails in <code>{}</code>, newest first. The list does not refresh by itself. \
+         <a href=\"/\">The portal</a></p>\
          <table><tr><th>Date</th><th>To</th><th>Subject</th><th></th></tr>{rows}</table></body></html>",
         mails.len(),
         escape(&dir.display().to_string()),
     ))
 }
 
-const INVITATION_PAGE: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>CloudHub invitation (local)</title>
-<style>STYLE</style></head><body>
-<h1>Invitation</h1>
-<p>The local stand-in for the portal's invitation page: it calls the API's preview and accept.</p>
-<pre id="preview">Loading…</pre>
-<form id="accept"><label>Password (a new account's, or your existing account's)
-<input type="password" id="password" minlength="1" required autocomplete="new-password"></label>
-<button type="submit">Accept the invitation</button></form>
-<pre id="answer"></pre>
-<p><a href="/_mailbox">Mailbox</a></p>
-<script>
-const token = location.pathname.split("/").pop();
-const show = async (id, response) => {
-  document.getElementById(id).textContent = response.status + "\n" + JSON.stringify(await response.json(), null, 2);
-};
-fetch("/invitations/" + token).then(r => show("preview", r));
-document.getElementById("accept").addEventListener("submit", async event => {
-  event.preventDefault();
-  const password = document.getElementById("password").value;
-  const response = await fetch("/invitations/" + token + "/accept", {
-    method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify({password}),
-  });
-  await show("answer", response);
-});
-</script></body></html>"#;
-
-const PORTAL_HOME: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>CloudHub (local)</title>
-<style>STYLE</style></head><body><h1>CloudHub, local stack</h1>
-<p>There is no portal frontend here: the API answers on this host (see the README's walkthrough),
-and every email the local mailer sent is in the <a href="/_mailbox">mailbox</a>.</p></body></html>"#;
-
-/// The template of a local page's path (`/_portal/invitations/{token}`), for logs: paths may
-/// carry invitation tokens.
+/// The template of a mailbox page's path (`/_mailbox/{id}`), for logs.
 pub fn page_template(path: &str) -> Option<&'static str> {
     if path == MAILBOX_PREFIX || path == "/_mailbox/" {
         Some("/_mailbox")
     } else if path.starts_with("/_mailbox/") {
         Some("/_mailbox/{id}")
-    } else if path == PORTAL_PREFIX || path == "/_portal/" {
-        Some("/_portal")
-    } else if path.starts_with("/_portal/invitations/") {
-        Some("/_portal/invitations/{token}")
-    } else if path.starts_with("/_portal/") {
-        Some("/_portal/{page}")
     } else {
         None
     }
@@ -201,19 +160,5 @@ pub fn answer(mailbox_dir: &Path, path: &str) -> Option<Response<Body>> {
             None => not_found(),
         });
     }
-    if path == PORTAL_PREFIX || path == "/_portal/" {
-        return Some(html(PORTAL_HOME.replace("STYLE", STYLE)));
-    }
-    if let Some(token) = path.strip_prefix("/_portal/invitations/") {
-        let valid = !token.is_empty()
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-        return Some(if valid {
-            html(INVITATION_PAGE.replace("STYLE", STYLE))
-        } else {
-            not_found()
-        });
-    }
-    path.starts_with("/_portal/").then(not_found)
+    None
 }

@@ -1,4 +1,5 @@
-//! The local stack's HTTP server: hyper on a loopback address, every request to the [`Gateway`].
+//! The local stack's HTTP server: hyper on a loopback address, every request to the [`Gateway`]
+//! but the local pages beside the API (the mailbox, the reference portal).
 
 use crate::gateway::{Gateway, IncomingRequest};
 use cloudhub::http::{ApiError, MAX_BODY_BYTES};
@@ -17,9 +18,18 @@ use tokio::net::TcpListener;
 /// local server stops reading well before memory could matter.
 const READ_LIMIT: usize = 64 * MAX_BODY_BYTES;
 
+/// The local pages served beside the API.
+#[derive(Debug, Clone, Default)]
+pub struct LocalPages {
+    /// The mailbox folder ([`crate::mailbox`]).
+    pub mailbox_dir: Option<PathBuf>,
+    /// The built reference portal ([`crate::portal`]).
+    pub portal_dir: Option<PathBuf>,
+}
+
 /// Serves the gateway on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, gateway: Gateway) -> anyhow::Result<()> {
-    serve_with_mailbox(listener, gateway, None).await
+    serve_with_pages(listener, gateway, LocalPages::default()).await
 }
 
 /// Serves the gateway, and with a mailbox folder also the local pages of [`crate::mailbox`].
@@ -28,18 +38,29 @@ pub async fn serve_with_mailbox(
     gateway: Gateway,
     mailbox_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let mailbox_dir = mailbox_dir.map(Arc::new);
+    serve_with_pages(
+        listener,
+        gateway,
+        LocalPages {
+            mailbox_dir,
+            portal_dir: None,
+        },
+    )
+    .await
+}
+
+/// Serves the gateway and the local pages.
+pub async fn serve_with_pages(listener: TcpListener, gateway: Gateway, pages: LocalPages) -> anyhow::Result<()> {
+    let pages = Arc::new(pages);
     loop {
         let (stream, peer) = listener.accept().await?;
         let gateway = gateway.clone();
-        let mailbox_dir = mailbox_dir.clone();
+        let pages = pages.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let gateway = gateway.clone();
-                let mailbox_dir = mailbox_dir.clone();
-                async move {
-                    Ok::<_, std::convert::Infallible>(answer(&gateway, mailbox_dir.as_deref(), peer, request).await)
-                }
+                let pages = pages.clone();
+                async move { Ok::<_, std::convert::Infallible>(answer(&gateway, &pages, peer, request).await) }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -58,17 +79,45 @@ pub async fn bind(port: u16) -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, address))
 }
 
+/// A local page's answer, if `path` is one.
+fn local_page(pages: &LocalPages, method: &hyper::Method, path: &str) -> Option<lambda_http::Response<Body>> {
+    if method != hyper::Method::GET {
+        return None;
+    }
+    let mailbox = pages
+        .mailbox_dir
+        .as_deref()
+        .and_then(|dir| crate::mailbox::answer(dir, path));
+    mailbox.or_else(|| {
+        pages
+            .portal_dir
+            .as_deref()
+            .and_then(|dir| crate::portal::answer(dir, path))
+    })
+}
+
+fn local_page_template(pages: &LocalPages, path: &str) -> Option<&'static str> {
+    let mailbox = pages
+        .mailbox_dir
+        .as_ref()
+        .and_then(|_| crate::mailbox::page_template(path));
+    mailbox.or_else(|| {
+        pages
+            .portal_dir
+            .as_ref()
+            .and_then(|_| crate::portal::page_template(path))
+    })
+}
+
 async fn answer(
     gateway: &Gateway,
-    mailbox_dir: Option<&PathBuf>,
+    pages: &LocalPages,
     peer: SocketAddr,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let started = std::time::Instant::now();
-    let local_page = mailbox_dir
-        .filter(|_| parts.method == hyper::Method::GET)
-        .and_then(|dir| crate::mailbox::answer(dir, parts.uri.path()));
+    let local_page = local_page(pages, &parts.method, parts.uri.path());
     let collected = Limited::new(body, READ_LIMIT).collect().await;
     let response = match (local_page, collected) {
         (Some(page), _) => page,
@@ -91,11 +140,7 @@ async fn answer(
     // The route's template, never the path: paths carry invitation tokens.
     let route = gateway
         .route_key(&parts.method, parts.uri.path())
-        .or_else(|| {
-            crate::mailbox::page_template(parts.uri.path())
-                .filter(|_| mailbox_dir.is_some())
-                .map(|page| format!("{} {page}", parts.method))
-        })
+        .or_else(|| local_page_template(pages, parts.uri.path()).map(|page| format!("{} {page}", parts.method)))
         .unwrap_or_else(|| format!("{} (no route)", parts.method));
     tracing::info!(
         route,

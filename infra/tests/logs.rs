@@ -3,10 +3,13 @@
 //! (logs at TRACE, events on the bus, the mail dead-letter queue, metrics), which never rebuilds
 //! an invitation link.
 //!
-//! Its own test binary, one test at a time: a test reads what a subscriber of its own captures,
-//! and tracing decides per log statement, across the process's threads, whether anyone listens;
-//! other tests' threads setting their subscribers at the same moment can make a statement look
-//! unheard (seen as a flaky missing `request` line when these ran among the API tests).
+//! Its own test binary, one test at a time, and one subscriber for the whole process: the
+//! functions' own (`cloudhub::telemetry::subscriber`, JSON lines, at `TRACE`), installed once as
+//! the global default before anything logs, writing into the running test's capture. tracing
+//! caches per log statement whether anyone listens; subscribers set per test (thread-local
+//! defaults) made that answer depend on which threads registered a statement first, seen as a
+//! flaky missing `request` line when these ran among the API tests. With one global subscriber
+//! that never changes, every statement's answer is the same in every run.
 
 // The AWS SDK's futures nest deeply; computing their layout needs more than the default 128.
 #![recursion_limit = "256"]
@@ -50,28 +53,73 @@ impl Lines {
     }
 }
 
-/// Held by each test for its whole run: one subscriber at a time in this process.
+/// Held by each test for its whole run: one capture at a time in this process.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Every log line written, as JSON.
+/// Where the global subscriber writes: the running test's lines, or nowhere between tests.
+static CAPTURE: std::sync::Mutex<Option<Lines>> = std::sync::Mutex::new(None);
+
+/// The global subscriber's writer.
+#[derive(Clone, Copy)]
+struct CurrentCapture;
+
+impl std::io::Write for CurrentCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Some(lines) = CAPTURE.lock().unwrap().as_mut() {
+            lines.write_all(bytes)?;
+        }
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the one subscriber, on the first call: each test calls it first thing, before it
+/// logs anything, while the other test waits for its turn.
+fn install() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        tracing::subscriber::set_global_default(cloudhub::telemetry::subscriber(
+            Some("TRACE"),
+            None,
+            Some("JSON"),
+            || CurrentCapture,
+        ))
+        .expect("nothing else sets a subscriber in this binary");
+    });
+}
+
+/// Captures every line from now on, from every thread, until the capture is dropped.
+fn capture() -> Capturing {
+    install();
+    let lines = Lines::default();
+    *CAPTURE.lock().unwrap() = Some(lines.clone());
+    Capturing(lines)
+}
+
+/// The running capture; dropping it stops capturing.
+struct Capturing(Lines);
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        *CAPTURE.lock().unwrap() = None;
+    }
+}
+
+/// Every log line written, as JSON, an event's fields beside its level and spans.
 fn parsed(lines: &Lines) -> Vec<Value> {
     lines
         .text()
         .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
+        .map(|line| {
+            let mut line: Value = serde_json::from_str(line).unwrap();
+            if let Some(Value::Object(fields)) = line.as_object_mut().and_then(|line| line.remove("fields")) {
+                line.as_object_mut().unwrap().extend(fields);
+            }
+            line
+        })
         .collect()
-}
-
-fn json_subscriber(lines: &Lines) -> impl tracing::Subscriber + Send + Sync {
-    let lines = lines.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || lines.clone())
-        .finish()
 }
 
 async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
@@ -99,18 +147,18 @@ fn unreachable_ses(sender: &str) -> Outbox {
     }
 }
 
-// `#[tokio::test]` runs on one thread, so the thread-local subscriber sees the whole request.
 #[tokio::test]
 async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
     let _one = ONE_AT_A_TIME.lock().await;
+    install();
     let app = TestApp::with_demo_customer().await;
     let anon = app.anonymous();
     let admin = app.demo_admin().await;
     let buyer = app.demo_role("Buyer").await;
     let (_, link) = admin.invite_with_link("anna@example.com", &["Buyer"]).await;
 
-    let lines = Lines::default();
-    let guard = tracing::subscriber::set_default(json_subscriber(&lines));
+    let capturing = capture();
+    let lines = capturing.0.clone();
     capture::start();
     let invited = admin
         .invite(
@@ -130,7 +178,7 @@ async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
         .await
         .assert_problem(401, "invalid-credentials");
     let metrics = capture::take();
-    drop(guard);
+    drop(capturing);
 
     let all = parsed(&lines);
     let requests: Vec<&Value> = all.iter().filter(|line| line["message"] == "request").collect();
@@ -206,11 +254,10 @@ async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
     );
 }
 
-// `#[tokio::test]` runs on one thread, so the thread-local subscriber sees every task, the local
-// server's included.
 #[tokio::test]
 async fn nothing_an_operator_can_read_rebuilds_a_link() {
     let _one = ONE_AT_A_TIME.lock().await;
+    install();
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
     let anon = app.anonymous();
@@ -220,14 +267,8 @@ async fn nothing_an_operator_can_read_rebuilds_a_link() {
     tokio::spawn(infra::server::serve(listener, app.gateway.clone()));
 
     // The functions' own log set-up, at the most talkative level, as Lambda's JSON lines.
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let guard = tracing::subscriber::set_default(cloudhub::telemetry::subscriber(
-        Some("TRACE"),
-        None,
-        Some("JSON"),
-        move || writer.clone(),
-    ));
+    let capturing = capture();
+    let lines = capturing.0.clone();
     capture::start();
     let (id, first_link) = admin.invite_with_link("anna@example.com", &["Buyer"]).await;
     let first = app.invitation_item(seed::CUSTOMER_NUMBER, &id).await;
@@ -255,7 +296,7 @@ async fn nothing_an_operator_can_read_rebuilds_a_link() {
     let accepted = anon.accept(&link, &json!({ "password": "a long new password" })).await;
     assert_eq!(accepted.status, 201, "{accepted:?}");
     let metrics = capture::take();
-    drop(guard);
+    drop(capturing);
 
     let mailed = moto.sent_emails().await;
     assert_eq!(mailed[0].link_token(), link, "the email itself carries the link");

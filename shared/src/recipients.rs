@@ -3,7 +3,7 @@
 //! Reads only; the mailer's writes are in [`crate::deliveries`].
 
 use crate::customers::CustomerItem;
-use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Language, UserId};
+use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Language, RoleName, UserId};
 use crate::invitations::{Invitation, InvitationItem};
 use crate::store::{Store, item_key, keys};
 use anyhow::Context as _;
@@ -22,6 +22,8 @@ pub struct InvitationEmail {
     /// The language of the invited address's account, if it has one (read only when the admin
     /// chose no language).
     pub account_language: Option<Language>,
+    /// The names of the roles it grants that still exist, sorted: what the email says it grants.
+    pub role_names: Vec<RoleName>,
 }
 
 impl InvitationEmail {
@@ -63,20 +65,23 @@ struct AdminUser {
     language: Language,
 }
 
-/// The invitation and its customer, if both exist (one consistent BatchGetItem), and, when the
-/// admin chose no language, the language of the invited address's account (two GetItems).
+/// The invitation and its customer, if both exist (one consistent BatchGetItem), beside it the
+/// customer's roles for their names (one consistent Query, in the same round trip: the
+/// invitation names its roles only by id), and, when the admin chose no language, the language
+/// of the invited address's account (two GetItems).
 #[tracing::instrument(name = "Reading an invitation and its customer", skip_all, fields(customer = %customer))]
 pub async fn invitation(
     store: &Store,
     customer: &CustomerNumber,
     invitation: &InvitationId,
 ) -> anyhow::Result<Option<InvitationEmail>> {
-    let items = store
-        .batch_get(vec![
+    let (items, roles) = tokio::try_join!(
+        store.batch_get(vec![
             item_key(keys::customer(customer), keys::CUSTOMER_SK.into()),
             item_key(keys::customer(customer), keys::invitation_sk(invitation)),
-        ])
-        .await?;
+        ]),
+        crate::roles::list(store, customer),
+    )?;
     let (mut found_customer, mut found_invitation) = (None, None);
     for item in items {
         if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
@@ -94,11 +99,18 @@ pub async fn invitation(
         Some(_) => None,
         None => account_language(store, &invitation.email).await?,
     };
+    let mut role_names: Vec<RoleName> = roles
+        .into_iter()
+        .filter(|role| invitation.role_ids.contains(&role.id))
+        .map(|role| role.name)
+        .collect();
+    role_names.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     Ok(Some(InvitationEmail {
         invitation,
         company_name: customer.company_name,
         default_language: customer.default_language,
         account_language,
+        role_names,
     }))
 }
 

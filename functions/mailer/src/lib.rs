@@ -204,6 +204,7 @@ async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<
                     inviter: &invitation.invited_by_email,
                     link: &link,
                     valid_until: invitation.expires_at,
+                    roles: &found.role_names,
                 },
             )?;
             Ok(Ok(vec![(invitation.email.clone(), mail)]))

@@ -11,9 +11,11 @@ use cloudhub::clock::SystemClock;
 use cloudhub::links::LinkKeys;
 use cloudhub::schema::{Ttl, create_tables, local_client, tables_named};
 use cloudhub::store::Store;
+use infra::cors::Cors;
 use infra::delivery::{StreamPoller, local_streams_client};
 use infra::gateway::Gateway;
 use infra::seed;
+use infra::server::LocalPages;
 use mailer::{Mailer, Outbox};
 use std::sync::Arc;
 
@@ -32,9 +34,21 @@ struct Options {
     /// The folder the local mailer writes emails into (also served at /_mailbox).
     #[arg(long, env = "CLOUDHUB_MAILBOX_DIR", default_value = ".local/mailbox")]
     mailbox_dir: std::path::PathBuf,
-    /// The portal's base URL in email links; by default the local stand-in pages on this server.
+    /// The portal's base URL in email links; by default the reference portal on this server
+    /// (`http://127.0.0.1:3000/#`: links are `…/#/invitations/{token}`).
     #[arg(long, env = "PORTAL_BASE_URL")]
     portal_base_url: Option<String>,
+    /// The built reference portal, served at `/`.
+    #[arg(long, env = "CLOUDHUB_PORTAL_DIR", default_value = "infra/portal/dist")]
+    portal_dir: std::path::PathBuf,
+    /// The origins browsers may call the API from (comma-separated), as the template's
+    /// `PortalOrigins`; by default the portal's own, `http://127.0.0.1:{port}`. As on every stage
+    /// but prod, `http://localhost:{dev server port}` is allowed too.
+    #[arg(long, env = "CLOUDHUB_CORS_ORIGINS")]
+    cors_origins: Option<String>,
+    /// The template's `DevServerPort` (default: the template's default).
+    #[arg(long, env = "CLOUDHUB_DEV_SERVER_PORT")]
+    dev_server_port: Option<u16>,
     /// Whether the local stack delivers emails itself (off when something else, e.g. the
     /// publisher and mailer under `cargo lambda watch`, reads the events).
     #[arg(long, env = "CLOUDHUB_DELIVER_EMAILS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -73,18 +87,29 @@ async fn main() -> anyhow::Result<()> {
         portal_base_url: options
             .portal_base_url
             .clone()
-            .unwrap_or_else(|| format!("http://{address}{}", infra::mailbox::PORTAL_PREFIX)),
+            .unwrap_or_else(|| format!("http://{address}{}", infra::portal::PORTAL_BASE_URL_PATH)),
     };
     if options.deliver_emails {
         infra::delivery::spawn(poller, mailer);
     }
 
     let seeded = seed::demo(&store, time::OffsetDateTime::now_utc()).await?;
+    let origins = options
+        .cors_origins
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let dev_server_port = options.dev_server_port.map(|port| port.to_string());
+    let mut parameters = vec![("Stage", "local"), ("PortalOrigins", origins.as_str())];
+    if let Some(port) = &dev_server_port {
+        parameters.push(("DevServerPort", port.as_str()));
+    }
+    let cors = Cors::from_template(&parameters)?;
     let gateway = Gateway::new(App {
         store,
         clock: Arc::new(SystemClock),
         link_keys: Some(links),
-    })?;
+    })?
+    .with_cors(cors.clone());
 
     println!(
         "CloudHub local stack on http://{address}  (tables {}, {}; demo data {seeded:?})",
@@ -110,7 +135,15 @@ async fn main() -> anyhow::Result<()> {
         options.mailbox_dir.display(),
         infra::mailbox::MAILBOX_PREFIX
     );
-    infra::server::serve_with_mailbox(listener, gateway, Some(options.mailbox_dir)).await
+    println!(
+        "The reference portal: http://{address}/  (CORS origins {})",
+        cors.allow_origins.join(", ")
+    );
+    let pages = LocalPages {
+        mailbox_dir: Some(options.mailbox_dir),
+        portal_dir: Some(options.portal_dir),
+    };
+    infra::server::serve_with_pages(listener, gateway, pages).await
 }
 
 fn tracing_subscriber_init() {

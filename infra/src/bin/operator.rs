@@ -98,7 +98,7 @@ enum Command {
         #[arg(long)]
         invitation: String,
         /// The portal's base URL the link points to.
-        #[arg(long, env = "PORTAL_BASE_URL", default_value = "http://127.0.0.1:3000/_portal")]
+        #[arg(long, env = "PORTAL_BASE_URL", default_value = "http://127.0.0.1:3000/#")]
         portal: String,
     },
     /// Rotate the invitation link keys in --link-keys-secret: a new current key; links of the

@@ -8,6 +8,7 @@ mod accept;
 mod access;
 mod bad_input;
 mod big_roles;
+mod cors;
 mod deliveries;
 mod emails;
 mod events;

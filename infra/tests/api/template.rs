@@ -104,12 +104,33 @@ fn public_routes_are_throttled_cors_allows_only_the_portal_and_sessions_are_neve
     }
     assert!(api["DefaultRouteSettings"]["ThrottlingRateLimit"].as_u64().unwrap() > 0);
 
-    let cors = &api["CorsConfiguration"];
-    let origins = cors["AllowOrigins"].as_sequence().unwrap();
-    assert_eq!(origins.len(), 1);
-    assert_eq!(reference(&origins[0]), Some("PortalOrigin"));
-    assert_eq!(cors["AllowCredentials"], false);
-    let headers: Vec<&str> = cors["AllowHeaders"]
+    // CORS: the portal's origins; on stages but prod also a local dev server's. Both branches of
+    // the `!If` say the same but for the origins (infra/tests/api/cors.rs evaluates them).
+    let Value::Tagged(cors) = &api["CorsConfiguration"] else {
+        panic!("CorsConfiguration is an !If")
+    };
+    assert_eq!(cors.tag, "If");
+    let branches = cors.value.as_sequence().unwrap();
+    assert_eq!(branches[0], "IsProduction");
+    let (production, other) = (&branches[1], &branches[2]);
+    let Value::Tagged(split) = &production["AllowOrigins"] else {
+        panic!("the origins are split from PortalOrigins")
+    };
+    assert_eq!(split.tag, "Split");
+    assert_eq!(reference(&split.value[1]), Some("PortalOrigins"));
+    for key in [
+        "AllowMethods",
+        "AllowHeaders",
+        "ExposeHeaders",
+        "AllowCredentials",
+        "MaxAge",
+    ] {
+        assert_eq!(production[key], other[key], "{key}");
+    }
+    assert_eq!(production.as_mapping().unwrap().len(), 6);
+    assert_eq!(other.as_mapping().unwrap().len(), 6);
+    assert_eq!(production["AllowCredentials"], false);
+    let headers: Vec<&str> = production["AllowHeaders"]
         .as_sequence()
         .unwrap()
         .iter()
@@ -157,12 +178,17 @@ fn every_alarm_notifies_the_alarm_topic_and_the_api_url_is_an_output() {
     for parameter in [
         "Stage",
         "PortalBaseUrl",
-        "PortalOrigin",
+        "PortalOrigins",
+        "DevServerPort",
         "SenderAddress",
         "AlarmEmail",
         "LogRetentionDays",
     ] {
         assert!(template["Parameters"][parameter]["Type"].is_string(), "{parameter}");
+        assert!(
+            template["Parameters"][parameter]["Default"] != Value::Null,
+            "{parameter}"
+        );
     }
 }
 

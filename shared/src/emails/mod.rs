@@ -2,7 +2,7 @@
 //! from the templates beside this file (compiled into the binary). A plain-text template's
 //! first line is the subject, then a blank line, then the body; HTML templates are escaped.
 
-use crate::domain::{CompanyName, CustomerNumber, Email, Language};
+use crate::domain::{CompanyName, CustomerNumber, Email, Language, RoleName};
 use anyhow::Context as _;
 use minijinja::{Environment, Value, context};
 use std::sync::OnceLock;
@@ -32,6 +32,8 @@ pub struct Invitation<'a> {
     pub link: &'a str,
     /// Until when the link works.
     pub valid_until: OffsetDateTime,
+    /// The names of the roles it grants (none: restricted access until an admin assigns some).
+    pub roles: &'a [RoleName],
 }
 
 /// What the welcome email says.
@@ -156,6 +158,7 @@ pub fn invitation(language: Language, mail: &Invitation<'_>) -> anyhow::Result<R
             inviter => mail.inviter.to_string(),
             link => mail.link,
             valid_until => readable_time(mail.valid_until, language),
+            roles => mail.roles.iter().map(ToString::to_string).collect::<Vec<_>>(),
         },
     )
 }
@@ -211,12 +214,16 @@ mod tests {
     }
 
     #[test]
-    fn the_invitation_names_customer_company_inviter_link_and_expiry() {
+    fn the_invitation_names_customer_company_inviter_roles_link_and_expiry() {
         let (company, number) = (company(), CustomerNumber::parse("100234").unwrap());
         let inviter = Email::parse("admin@acme.example").unwrap();
         let link = "https://portal.example/invitations/TOKEN";
         let valid_until = time::macros::datetime!(2026-11-25 09:30 UTC);
-        for language in [Language::En, Language::De] {
+        let roles = [
+            RoleName::parse("Buyer").unwrap(),
+            RoleName::parse("Q&A <lead>").unwrap(),
+        ];
+        for (language, granted) in [(Language::En, "with the roles"), (Language::De, "mit den Rollen")] {
             let mail = invitation(
                 language,
                 &Invitation {
@@ -225,9 +232,18 @@ mod tests {
                     inviter: &inviter,
                     link,
                     valid_until,
+                    roles: &roles,
                 },
             )
             .unwrap();
+            assert!(mail.text.contains(granted) && mail.html.contains(granted), "{mail:?}");
+            assert!(mail.text.contains("Buyer, Q&A <lead>"), "{}", mail.text);
+            assert!(
+                mail.html
+                    .contains("<strong>Buyer</strong>, <strong>Q&amp;A &lt;lead&gt;</strong>"),
+                "{}",
+                mail.html
+            );
             // HTML escapes `/` as `&#x2f;`, which mail clients decode like browsers do.
             let escaped_link = link.replace('/', "&#x2f;");
             for (body, link) in [(&mail.text, link), (&mail.html, escaped_link.as_str())] {
@@ -252,10 +268,40 @@ mod tests {
                 inviter: &inviter,
                 link,
                 valid_until,
+                roles: &[],
             },
         )
         .unwrap();
         assert!(en.text.contains("25 November 2026, 09:30 UTC"));
+        assert!(
+            en.text.contains("no roles yet") && en.html.contains("no roles yet"),
+            "{}",
+            en.text
+        );
+        let de = invitation(
+            Language::De,
+            &Invitation {
+                company_name: &company,
+                customer_number: &number,
+                inviter: &inviter,
+                link,
+                valid_until,
+                roles: &[],
+            },
+        )
+        .unwrap();
+        assert!(de.text.contains("noch keine Rollen"), "{}", de.text);
+    }
+
+    #[test]
+    fn every_email_fits_a_phone_screen() {
+        // A fixed-width table wider than a phone (`width="600"`) scrolls sideways at 390 px; the
+        // layout is fluid up to a maximum instead, and long links wrap. The browser test
+        // (infra/portal/e2e) measures the rendered width.
+        let layout = TEMPLATES.iter().find(|(name, _)| *name == "layout.html").unwrap().1;
+        assert!(!layout.contains("width=\"600\""), "{layout}");
+        assert!(layout.contains("max-width:600px"), "{layout}");
+        assert!(layout.contains("width=device-width, initial-scale=1"), "{layout}");
     }
 
     #[test]

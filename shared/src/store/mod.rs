@@ -110,8 +110,9 @@
 //!   admin-set item and the count). Settings: one UpdateItem.
 //! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
-//!   event): invitation = BatchGetItem (customer, invitation), and when the admin chose no
-//!   language, GetItem (the address's credential) then GetItem (its user's language);
+//!   event): invitation = BatchGetItem (customer, invitation) and, concurrently, a Query of the
+//!   customer's roles (the names the email says it grants: one round trip), and when the admin
+//!   chose no language, GetItem (the address's credential) then GetItem (its user's language);
 //!   welcome = GetItem (the user);
 //!   member left = GetItem (the membership) and, concurrently, a Query of the customer's admin
 //!   set, then BatchGetItem (their users: address and language); then per recipient PutItem (claim), the

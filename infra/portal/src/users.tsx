@@ -1,0 +1,677 @@
+// User Management: the users table with role assignment, the Invite user dialog, the
+// invitations table (resend, delete), the admin's remaining quota, and the roles.
+import { useCallback, useEffect, useState } from "preact/hooks";
+import {
+  api,
+  type CustomerAccess,
+  type Invitation,
+  isProblem,
+  type Language,
+  type Member,
+  ok,
+  type Permission,
+  type Problem,
+  type Schemas,
+} from "./api";
+import { dateTime, type Key, sentence, t } from "./i18n";
+import { Dialog, Loading, navigate, Notice } from "./ui";
+
+type Role = Schemas["Role"] & { usage: Schemas["RoleUsage"] };
+type Quota = { limit: number; used: number; remaining: number; resetsAt: string };
+const PERMISSIONS: Permission[] = ["orders", "invoices", "documents", "user-management"];
+
+function useRoles(customerId: string) {
+  const [roles, setRoles] = useState<Role[] | null>(null);
+  const reload = useCallback(async () => {
+    const answer = await ok(api.GET("/customers/{customerId}/roles", { params: { path: { customerId } } }));
+    setRoles(answer.roles as Role[]);
+  }, [customerId]);
+  useEffect(() => void reload(), [reload]);
+  return { roles, reload };
+}
+
+export function UserManagement(props: { access: CustomerAccess; tab: string }) {
+  const customerId = props.access.customerNumber;
+  const base = `#/c/${customerId}/user-management`;
+  const [quota, setQuota] = useState<Quota | null>(null);
+  const [inviting, setInviting] = useState(false);
+  const [version, setVersion] = useState(0);
+  const { roles, reload: reloadRoles } = useRoles(customerId);
+  const reloadQuota = useCallback(async () => {
+    setQuota(await ok(api.GET("/customers/{customerId}/invitation-quota", { params: { path: { customerId } } })));
+  }, [customerId]);
+  useEffect(() => void reloadQuota(), [reloadQuota, version]);
+  const changed = () => {
+    setVersion((v) => v + 1);
+    void reloadRoles();
+  };
+  const tab = ["users", "invitations", "roles"].includes(props.tab) ? props.tab : "users";
+
+  return (
+    <section>
+      <h1>{t("um.title")}</h1>
+      <div class="toolbar">
+        <button type="button" class="primary" onClick={() => setInviting(true)}>
+          {t("invite.button")}
+        </button>
+        {quota && (
+          <span class="quota" data-remaining={quota.remaining}>
+            {t("um.quota", { remaining: quota.remaining, limit: quota.limit, resetsAt: dateTime(quota.resetsAt) })}
+          </span>
+        )}
+      </div>
+      <div class="tabs" role="tablist">
+        {(["users", "invitations", "roles"] as const).map((name) => (
+          <a key={name} role="tab" href={`${base}/${name}`} aria-selected={tab === name ? "true" : "false"}>
+            {t(`um.tab.${name}`)}
+          </a>
+        ))}
+      </div>
+      {tab === "users" && <UsersTable customerId={customerId} roles={roles} version={version} />}
+      {tab === "invitations" && <InvitationsTable customerId={customerId} version={version} onChange={changed} />}
+      {tab === "roles" && <RolesTable customerId={customerId} roles={roles} onChange={changed} />}
+      {inviting && (
+        <InviteDialog
+          customerId={customerId}
+          roles={roles}
+          onSent={changed}
+          onClose={() => setInviting(false)}
+          onList={() => {
+            setInviting(false);
+            navigate(`${base}/invitations`);
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function RoleChoices(props: { roles: Role[]; chosen: string[]; onChange: (ids: string[]) => void }) {
+  return (
+    <fieldset class="choices">
+      {props.roles.map((role) => (
+        <label key={role.id}>
+          <input
+            type="checkbox"
+            checked={props.chosen.includes(role.id)}
+            onChange={(event) => {
+              const on = (event.currentTarget as HTMLInputElement).checked;
+              props.onChange(on ? [...props.chosen, role.id] : props.chosen.filter((id) => id !== role.id));
+            }}
+          />{" "}
+          {role.name}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+type InviteState =
+  | { step: "form"; problem?: Problem; pendingId?: string }
+  | { step: "sending" }
+  | { step: "sent"; email: string; resent?: boolean };
+
+function InviteDialog(props: {
+  customerId: string;
+  roles: Role[] | null;
+  onSent: () => void;
+  onClose: () => void;
+  onList: () => void;
+}) {
+  const [state, setState] = useState<InviteState>({ step: "form" });
+  const [email, setEmail] = useState("");
+  const [roleIds, setRoleIds] = useState<string[]>([]);
+  const [lang, setLang] = useState<"" | Language>("");
+  const path = { customerId: props.customerId };
+
+  const send = async (event: Event) => {
+    event.preventDefault();
+    if (!email.trim()) {
+      setState({ step: "form", problem: { type: "", title: "", status: 0, detail: "", code: "email-missing" } });
+      return;
+    }
+    setState({ step: "sending" });
+    try {
+      await ok(
+        api.POST("/customers/{customerId}/invitations", {
+          params: { path },
+          body: { email: email.trim(), roleIds, ...(lang ? { language: lang } : {}) },
+        }),
+      );
+      setState({ step: "sent", email: email.trim() });
+      props.onSent();
+    } catch (error) {
+      if (!isProblem(error)) throw error;
+      setState({ step: "form", problem: error, pendingId: error.invitationId });
+    }
+  };
+
+  const resend = async (invitationId: string) => {
+    setState({ step: "sending" });
+    try {
+      await ok(api.POST("/customers/{customerId}/invitations/{invitationId}/resend", { params: { path: { ...path, invitationId } } }));
+      setState({ step: "sent", email: email.trim(), resent: true });
+      props.onSent();
+    } catch (error) {
+      if (isProblem(error)) setState({ step: "form", problem: error });
+    }
+  };
+
+  if (state.step === "sending") {
+    return (
+      <Dialog title={t("invite.title")} busy>
+        <Loading label={t("invite.sending")} />
+      </Dialog>
+    );
+  }
+  if (state.step === "sent") {
+    return (
+      <Dialog title={t("invite.title")}>
+        <Notice kind="success">{t(state.resent ? "invite.resent" : "invite.sent", { email: state.email })}</Notice>
+        <div class="actions">
+          <button
+            type="button"
+            class="primary"
+            onClick={() => {
+              setEmail("");
+              setRoleIds([]);
+              setState({ step: "form" });
+            }}
+          >
+            {t("invite.another")}
+          </button>
+          <button type="button" onClick={props.onList}>
+            {t("invite.tolist")}
+          </button>
+          <button type="button" onClick={props.onClose}>
+            {t("close")}
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+  const problem = state.problem;
+  return (
+    <Dialog title={t("invite.title")}>
+      <form onSubmit={send} class="stack" noValidate>
+        <label>
+          {t("invite.email")}
+          <input
+            name="email"
+            type="email"
+            required
+            aria-required="true"
+            value={email}
+            onInput={(e) => setEmail((e.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+        <div>
+          <p class="label">{t("invite.roles")}</p>
+          {props.roles === null ? (
+            <Loading />
+          ) : props.roles.length === 0 ? (
+            <p class="muted">{t("invite.noroles")}</p>
+          ) : (
+            <RoleChoices roles={props.roles} chosen={roleIds} onChange={setRoleIds} />
+          )}
+          {roleIds.length === 0 && <p class="muted">{t("invite.norole.note")}</p>}
+        </div>
+        <label>
+          {t("invite.language")}
+          <select value={lang} onChange={(e) => setLang((e.currentTarget as HTMLSelectElement).value as "" | Language)}>
+            <option value="">{t("invite.language.default")}</option>
+            <option value="en">{t("lang.en")}</option>
+            <option value="de">{t("lang.de")}</option>
+          </select>
+        </label>
+        {problem && (
+          <Notice kind="error">{problem.code === "email-missing" ? t("invite.email.missing") : sentence(problem)}</Notice>
+        )}
+        <div class="actions">
+          {state.step === "form" && state.pendingId && (
+            <button type="button" onClick={() => resend(state.pendingId as string)}>
+              {t("invite.resend")}
+            </button>
+          )}
+          <button type="button" onClick={props.onClose}>
+            {t("cancel")}
+          </button>
+          <button type="submit" class="primary">
+            {t("invite.send")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function UsersTable(props: { customerId: string; roles: Role[] | null; version: number }) {
+  const [users, setUsers] = useState<Member[] | null>(null);
+  const [editing, setEditing] = useState<Member | null>(null);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const customerId = props.customerId;
+  const reload = useCallback(async () => {
+    setUsers((await ok(api.GET("/customers/{customerId}/users", { params: { path: { customerId } } }))).users);
+  }, [customerId]);
+  useEffect(() => void reload(), [reload, props.version]);
+
+  const save = async (event: Event) => {
+    event.preventDefault();
+    if (!editing) return;
+    try {
+      await ok(
+        api.PUT("/customers/{customerId}/users/{userId}/roles", {
+          params: { path: { customerId, userId: editing.userId } },
+          body: { roleIds: chosen },
+        }),
+      );
+      setDone(t("users.assigned", { email: editing.email }));
+      setEditing(null);
+      await reload();
+    } catch (error) {
+      if (isProblem(error)) setProblem(error);
+    }
+  };
+
+  if (!users) return <Loading />;
+  return (
+    <>
+      {done && <Notice kind="success">{done}</Notice>}
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th>{t("users.email")}</th>
+              <th>{t("users.roles")}</th>
+              <th>{t("users.admin")}</th>
+              <th>{t("users.access")}</th>
+              <th>{t("users.joined")}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((user) => (
+              <tr key={user.userId} data-email={user.email}>
+                <td>{user.email}</td>
+                <td>{user.roles.map((r) => r.name).join(", ")}</td>
+                <td>{user.admin ? t("yes") : ""}</td>
+                <td>{user.restricted ? <span class="badge warn">{t("users.restricted")}</span> : t("users.full")}</td>
+                <td>{user.joinedAt ? dateTime(user.joinedAt) : ""}</td>
+                <td>
+                  <button
+                    type="button"
+                    onClick={() => {
+                      setProblem(null);
+                      setDone(null);
+                      setChosen(user.roles.map((r) => r.id));
+                      setEditing(user);
+                    }}
+                  >
+                    {t("users.assign")}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {editing && props.roles && (
+        <Dialog title={t("users.assign.title", { email: editing.email })}>
+          <form onSubmit={save} class="stack">
+            <RoleChoices roles={props.roles} chosen={chosen} onChange={setChosen} />
+            {problem && <Notice kind="error">{sentence(problem)}</Notice>}
+            <div class="actions">
+              <button type="button" onClick={() => setEditing(null)}>
+                {t("cancel")}
+              </button>
+              <button type="submit" class="primary">
+                {t("save")}
+              </button>
+            </div>
+          </form>
+        </Dialog>
+      )}
+    </>
+  );
+}
+
+/** The circle-arrow of the feature description (inline: no icon font, no emoji font needed). */
+function ResendIcon() {
+  return (
+    <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+      <path d="M20 12a8 8 0 1 1-2.34-5.66" />
+      <path d="M20 4v5h-5" />
+    </svg>
+  );
+}
+
+/** The rubbish bin. */
+function BinIcon() {
+  return (
+    <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+      <path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6" />
+    </svg>
+  );
+}
+
+type StatusFilter = "all" | "pending" | "expired";
+
+function InvitationsTable(props: { customerId: string; version: number; onChange: () => void }) {
+  const customerId = props.customerId;
+  const [filter, setFilter] = useState<StatusFilter>("all");
+  const [rows, setRows] = useState<Invitation[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<Invitation | null>(null);
+  const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+
+  const load = useCallback(
+    async (after?: string) => {
+      const answer = await ok(
+        api.GET("/customers/{customerId}/invitations", {
+          params: { path: { customerId }, query: { status: filter, limit: 50, ...(after ? { cursor: after } : {}) } },
+        }),
+      );
+      setRows((previous) => (after ? [...(previous ?? []), ...answer.invitations] : answer.invitations));
+      setCursor(answer.nextCursor ?? null);
+    },
+    [customerId, filter],
+  );
+  useEffect(() => void load(), [load, props.version]);
+
+  const resend = async (row: Invitation) => {
+    setMessage(null);
+    try {
+      const answer = await ok(
+        api.POST("/customers/{customerId}/invitations/{invitationId}/resend", {
+          params: { path: { customerId, invitationId: row.id } },
+        }),
+      );
+      setMessage({ kind: "success", text: t("inv.resent", { email: row.email, until: dateTime(answer.expiresAt) }) });
+      props.onChange();
+    } catch (error) {
+      if (isProblem(error)) setMessage({ kind: "error", text: sentence(error) });
+    }
+  };
+
+  const remove = async () => {
+    if (!deleting) return;
+    const row = deleting;
+    setDeleting(null);
+    try {
+      await ok(
+        api.DELETE("/customers/{customerId}/invitations/{invitationId}", {
+          params: { path: { customerId, invitationId: row.id } },
+        }),
+      );
+      setMessage({ kind: "success", text: t("inv.deleted", { email: row.email }) });
+      props.onChange();
+    } catch (error) {
+      if (isProblem(error)) setMessage({ kind: "error", text: sentence(error) });
+    }
+  };
+
+  return (
+    <>
+      <label class="filter">
+        {t("inv.filter")}{" "}
+        <select value={filter} onChange={(e) => setFilter((e.currentTarget as HTMLSelectElement).value as StatusFilter)}>
+          <option value="all">{t("inv.filter.all")}</option>
+          <option value="pending">{t("inv.status.pending")}</option>
+          <option value="expired">{t("inv.status.expired")}</option>
+        </select>
+      </label>
+      {message && <Notice kind={message.kind}>{message.text}</Notice>}
+      {rows === null ? (
+        <Loading />
+      ) : rows.length === 0 ? (
+        <p class="muted">{t("inv.none")}</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>{t("inv.email")}</th>
+                <th>{t("inv.roles")}</th>
+                <th>{t("inv.status")}</th>
+                <th>{t("inv.sent")}</th>
+                <th>{t("inv.valid")}</th>
+                <th>{t("inv.by")}</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <tr key={row.id} data-email={row.email} data-status={row.status}>
+                  <td>{row.email}</td>
+                  <td>{row.roles.map((r) => r.name).join(", ")}</td>
+                  <td>
+                    <span class={`badge ${row.status}`}>{t(`inv.status.${row.status}` as Key)}</span>
+                  </td>
+                  <td>{dateTime(row.lastSentAt)}</td>
+                  <td>{dateTime(row.expiresAt)}</td>
+                  <td>{row.invitedBy.email}</td>
+                  <td class="icons">
+                    <button type="button" class="icon" aria-label={t("inv.resend", { email: row.email })} title={t("inv.resend", { email: row.email })} onClick={() => resend(row)}>
+                      <ResendIcon />
+                    </button>
+                    <button type="button" class="icon" aria-label={t("inv.delete", { email: row.email })} title={t("inv.delete", { email: row.email })} onClick={() => setDeleting(row)}>
+                      <BinIcon />
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cursor && (
+        <button type="button" onClick={() => load(cursor)}>
+          {t("inv.more")}
+        </button>
+      )}
+      {deleting && (
+        <Dialog title={t("inv.delete.title")}>
+          <p>{t("inv.delete.body", { email: deleting.email })}</p>
+          <div class="actions">
+            <button type="button" onClick={() => setDeleting(null)}>
+              {t("cancel")}
+            </button>
+            <button type="button" class="danger" onClick={remove}>
+              {t("delete")}
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </>
+  );
+}
+
+function PermissionChoices(props: { chosen: Permission[]; onChange: (p: Permission[]) => void }) {
+  return (
+    <fieldset class="choices">
+      {PERMISSIONS.map((permission) => (
+        <label key={permission}>
+          <input
+            type="checkbox"
+            checked={props.chosen.includes(permission)}
+            onChange={(event) => {
+              const on = (event.currentTarget as HTMLInputElement).checked;
+              props.onChange(on ? [...props.chosen, permission] : props.chosen.filter((p) => p !== permission));
+            }}
+          />{" "}
+          {t(`perm.${permission}` as Key)}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function RolesTable(props: { customerId: string; roles: Role[] | null; onChange: () => void }) {
+  const customerId = props.customerId;
+  const [name, setName] = useState("");
+  const [permissions, setPermissions] = useState<Permission[]>([]);
+  const [editing, setEditing] = useState<Role | null>(null);
+  const [deleting, setDeleting] = useState<Role | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  const attempt = async (action: () => Promise<string>) => {
+    setProblem(null);
+    setDone(null);
+    try {
+      setDone(await action());
+      props.onChange();
+    } catch (error) {
+      if (isProblem(error)) setProblem(error);
+    }
+  };
+
+  const create = (event: Event) => {
+    event.preventDefault();
+    void attempt(async () => {
+      const role = await ok(api.POST("/customers/{customerId}/roles", { params: { path: { customerId } }, body: { name, permissions } }));
+      setName("");
+      setPermissions([]);
+      return t("roles.created", { name: role.name });
+    });
+  };
+
+  const save = (event: Event) => {
+    event.preventDefault();
+    const role = editing;
+    if (!role) return;
+    void attempt(async () => {
+      const answer = await ok(
+        api.PUT("/customers/{customerId}/roles/{roleId}", {
+          params: { path: { customerId, roleId: role.id } },
+          body: { name, permissions },
+        }),
+      );
+      setEditing(null);
+      return t("roles.edited", { name: answer.role.name, members: answer.affected.members, open: answer.affected.openInvitations });
+    });
+  };
+
+  const remove = () => {
+    const role = deleting;
+    if (!role) return;
+    void attempt(async () => {
+      // Members holding it lose it: the dialog said so, and this confirms it.
+      const query = role.usage.members > 0 ? { confirm: "remove-from-members" as const } : {};
+      const answer = await ok(
+        api.DELETE("/customers/{customerId}/roles/{roleId}", { params: { path: { customerId, roleId: role.id }, query } }),
+      );
+      setDeleting(null);
+      return t("roles.deleted", { name: role.name, members: answer.affected.members, open: answer.affected.openInvitations });
+    });
+  };
+
+  if (!props.roles) return <Loading />;
+  const dialogOpen = editing || deleting;
+  return (
+    <>
+      {done && <Notice kind="success">{done}</Notice>}
+      {problem && !dialogOpen && <Notice kind="error">{sentence(problem)}</Notice>}
+      <div class="scroll">
+        <table>
+          <thead>
+            <tr>
+              <th>{t("roles.name")}</th>
+              <th>{t("roles.permissions")}</th>
+              <th>{t("roles.members")}</th>
+              <th>{t("roles.open")}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {props.roles.map((role) => (
+              <tr key={role.id} data-role={role.name}>
+                <td>{role.name}</td>
+                <td>{role.permissions.map((p) => t(`perm.${p}` as Key)).join(", ")}</td>
+                <td>{role.usage.members}</td>
+                <td>{role.usage.openInvitations}</td>
+                <td class="icons">
+                  <button
+                    type="button"
+                    onClick={() => {
+                      setProblem(null);
+                      setName(role.name);
+                      setPermissions([...role.permissions]);
+                      setEditing(role);
+                    }}
+                  >
+                    {t("roles.edit")}
+                  </button>
+                  <button
+                    type="button"
+                    onClick={() => {
+                      setProblem(null);
+                      setDeleting(role);
+                    }}
+                  >
+                    {t("delete")}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {!editing && (
+        <form onSubmit={create} class="stack card">
+          <h2>{t("roles.create")}</h2>
+          <label>
+            {t("roles.name")}
+            <input value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+          </label>
+          <PermissionChoices chosen={permissions} onChange={setPermissions} />
+          <button type="submit" class="primary">
+            {t("roles.create")}
+          </button>
+        </form>
+      )}
+      {editing && (
+        <Dialog title={t("roles.edit.title", { name: editing.name })}>
+          <form onSubmit={save} class="stack">
+            <label>
+              {t("roles.name")}
+              <input value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+            </label>
+            <PermissionChoices chosen={permissions} onChange={setPermissions} />
+            <Notice kind="info">
+              {t("roles.edit.note", { members: editing.usage.members, open: editing.usage.openInvitations })}
+            </Notice>
+            {problem && <Notice kind="error">{sentence(problem)}</Notice>}
+            <div class="actions">
+              <button type="button" onClick={() => setEditing(null)}>
+                {t("cancel")}
+              </button>
+              <button type="submit" class="primary">
+                {t("save")}
+              </button>
+            </div>
+          </form>
+        </Dialog>
+      )}
+      {deleting && (
+        <Dialog title={t("roles.delete.title", { name: deleting.name })}>
+          <Notice kind="info">{t("roles.delete.note", { open: deleting.usage.openInvitations })}</Notice>
+          {deleting.usage.members > 0 && (
+            <Notice kind="info">{t("roles.delete.members", { members: deleting.usage.members })}</Notice>
+          )}
+          {problem && <Notice kind="error">{sentence(problem)}</Notice>}
+          <div class="actions">
+            <button type="button" onClick={() => setDeleting(null)}>
+              {t("cancel")}
+            </button>
+            <button type="button" class="danger" onClick={remove}>
+              {t("delete")}
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </>
+  );
+}
