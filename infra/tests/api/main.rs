@@ -7,6 +7,7 @@
 mod accept;
 mod access;
 mod bad_input;
+mod batch;
 mod deliveries;
 mod emails;
 mod events;
