@@ -10,7 +10,7 @@
 use cloudhub::App;
 use cloudhub::domain::{Email, InvalidValue, Language, RoleId};
 use cloudhub::http::{ApiError, RequestFacts, caller, customer_in_path, json, json_body};
-use cloudhub::invitations::MAX_ROLES;
+use cloudhub::invitations::{Invitation, InvitationError, InvitationView, MAX_ROLES};
 use cloudhub::metrics::{self, Metric};
 use cloudhub::usecases::invite_batch::{self as batch, BatchRow, MAX_ROWS, RowResult};
 use cloudhub::usecases::list::ListedInvitation;
@@ -166,40 +166,55 @@ pub(crate) async fn invite_batch(app: &App, request: Request) -> Result<Response
         Err(_) if created > 0 => cloudhub::roles::list(&app.store, &customer).await?,
         Err(_) => Vec::new(),
     };
-    let quota_refused = results
-        .iter()
-        .filter(|result| {
-            matches!(
-                result,
-                RowResult::Refused(cloudhub::invitations::InvitationError::QuotaExhausted { .. })
-            )
-        })
-        .count();
-    let facts = RequestFacts::of(&request);
+    emit_metrics(&request, &results);
+    let answer = answer_of(results, emails, |invitation| {
+        ListedInvitation::with_roles(invitation, roles.clone()).view(now)
+    });
+    Ok(json(StatusCode::OK, &answer))
+}
+
+/// Invitations sent and rows refused by the quota, as the single invite's answers count them.
+fn emit_metrics(request: &Request, results: &[RowResult]) {
+    let count = |kind: fn(&RowResult) -> bool| {
+        u64::try_from(results.iter().filter(|result| kind(result)).count()).unwrap_or(u64::MAX)
+    };
+    let facts = RequestFacts::of(request);
     metrics::emit(
         &[
-            (Metric::InvitationsSent, u64::try_from(created).unwrap_or(u64::MAX)),
-            (Metric::QuotaRefusals, u64::try_from(quota_refused).unwrap_or(u64::MAX)),
+            (Metric::InvitationsSent, count(|r| matches!(r, RowResult::Created(_)))),
+            (
+                Metric::QuotaRefusals,
+                count(|r| matches!(r, RowResult::Refused(InvitationError::QuotaExhausted { .. }))),
+            ),
         ],
         &[
             ("requestId", facts.request_id.as_str()),
             ("route", facts.route.as_str()),
         ],
     );
+}
+
+/// The answer: each row's result in order, `email` the row's address when it is valid, a
+/// created invitation as `view` shows it.
+fn answer_of(
+    results: Vec<RowResult>,
+    emails: Vec<Option<Email>>,
+    view: impl Fn(Invitation) -> InvitationView,
+) -> Answer {
     let mut answer = Answer {
         results: Vec::with_capacity(results.len()),
-        created,
+        created: 0,
         refused: 0,
         duplicates: 0,
     };
     for (result, email) in results.into_iter().zip(emails) {
         let shown = match result {
             RowResult::Created(invitation) => {
-                let listed = ListedInvitation::with_roles(*invitation, roles.clone());
+                answer.created += 1;
                 json!({
                     "status": "created",
                     "email": email,
-                    "invitation": listed.view(now),
+                    "invitation": view(*invitation),
                     "emailStatus": "queued",
                 })
             }
@@ -222,5 +237,5 @@ pub(crate) async fn invite_batch(app: &App, request: Request) -> Result<Response
         };
         answer.results.push(shown);
     }
-    Ok(json(StatusCode::OK, &answer))
+    answer
 }

@@ -331,6 +331,39 @@ async fn two_concurrent_batches_of_fifty_create_exactly_the_fifty_sends_left() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn five_concurrent_batches_of_twenty_share_the_fifty_sends_left_exactly() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
+    // Each batch is one chunk; the counter refuses those that no longer fit, which shrink to
+    // what it says is left.
+    let batches: Vec<_> = (0..5)
+        .map(|batch| {
+            let admin = admin.clone();
+            let emails: Vec<String> = (0..20).map(|i| format!("c{batch}-{i}@example.com")).collect();
+            tokio::spawn(async move {
+                let emails: Vec<&str> = emails.iter().map(String::as_str).collect();
+                invite_batch(&admin, rows(&emails)).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for batch in batches {
+        let response = batch.await.unwrap();
+        let answered = results(&response);
+        let statuses: Vec<&str> = answered.iter().map(|r| r["status"].as_str().unwrap()).collect();
+        // Within a batch the quota goes to the rows in order.
+        let invited = statuses.iter().take_while(|status| **status == "created").count();
+        for refused in &answered[invited..] {
+            assert_refused(refused, 429, "invitation-quota-exhausted");
+        }
+        created += invited;
+    }
+    assert_eq!(created, 50);
+    assert_eq!(quota_used(&admin).await, 50);
+    assert_eq!(app.all_items().await.with_sk_prefix("INVITATION#").len(), 50);
+}
+
 #[tokio::test]
 async fn every_created_row_owes_exactly_one_email() {
     let app = TestApp::with_demo_customer().await;
@@ -486,6 +519,11 @@ async fn a_batch_of_invalid_shape_is_refused_as_a_whole_and_changes_nothing() {
         )
         .await
         .assert_problem(415, "unsupported-media-type");
+    // Well-formed, but no address to invite: each row answers, nothing is written.
+    let response = invite_batch(&admin, rows(&["not an address", "@example.com"])).await;
+    for row in results(&response) {
+        assert_refused(row, 422, "invalid-email");
+    }
     assert_eq!(app.all_items().await, before, "nothing written, no quota spent");
 }
 

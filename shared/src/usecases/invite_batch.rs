@@ -21,7 +21,8 @@
 //!   `invitation-quota-exhausted`.
 //! - The request fails as a whole (a non-admin, contention, an outage) only while nothing has
 //!   been written; once a chunk has committed, such a failure is the answer of each row not yet
-//!   invited, and the created rows are answered as created.
+//!   invited, and the created rows are answered as created. A batch that keeps meeting
+//!   conflicts starts no transaction after 3 s: its open rows are then `service-unavailable`.
 //!
 //! Each created row is an invitation item written with a new link, so the table's stream owes
 //! its email exactly as for a single invite.
@@ -56,6 +57,12 @@ const SEAT_READS: u32 = 3;
 /// two chunks refused by seats and then by the quota, not for a batch that never gets anywhere.
 const ATTEMPTS: u32 = 12;
 
+/// No transaction starts later than this after the batch began (the rows still open are then
+/// `service-unavailable`): with one transaction's own retries on conflicts (about 3 s at most),
+/// the answer comes well within the function's 10 s, which would otherwise end it unanswered
+/// after some chunks were written.
+const START_BY: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// One row as the admin sent it, its address parsed.
 #[derive(Debug, Clone)]
 pub enum BatchRow {
@@ -87,7 +94,7 @@ pub enum RowResult {
 
 /// How a row is to be sent on its next try.
 #[derive(Debug, Clone)]
-enum Send {
+enum Sending {
     /// A new invitation, taking the address's seat as expected.
     Fresh(Expected),
     /// The address's expired invitation, sent again.
@@ -99,7 +106,7 @@ struct Row {
     /// Its index in the batch.
     index: usize,
     new: NewInvitation,
-    send: Send,
+    sending: Sending,
     /// How often its seat was found held by another invitation.
     seat_reads: u32,
 }
@@ -107,9 +114,9 @@ struct Row {
 impl Row {
     /// The transaction items it takes besides its roles' checks.
     fn items(&self) -> usize {
-        match self.send {
-            Send::Fresh(_) => 3,
-            Send::Again(_) => 2,
+        match self.sending {
+            Sending::Fresh(_) => 3,
+            Sending::Again(_) => 2,
         }
     }
 }
@@ -149,7 +156,7 @@ pub async fn invite_batch(
                         role_ids,
                         language,
                     },
-                    send: Send::Fresh(Expected::Free),
+                    sending: Sending::Fresh(Expected::Free),
                     seat_reads: 0,
                 });
             }
@@ -164,6 +171,7 @@ pub async fn invite_batch(
         left: DAILY_LIMIT,
         committed: false,
         results,
+        started: std::time::Instant::now(),
     };
     if open.is_empty() {
         // Nothing to write; still, a non-admin learns nothing, not even which addresses are valid.
@@ -191,6 +199,7 @@ struct Batch<'a> {
     committed: bool,
     /// The rows' results, by index; `None` while a row is open.
     results: Vec<Option<RowResult>>,
+    started: std::time::Instant,
 }
 
 impl<'a> Batch<'a> {
@@ -204,7 +213,7 @@ impl<'a> Batch<'a> {
                 break;
             }
             attempts += 1;
-            if attempts > ATTEMPTS {
+            if attempts > ATTEMPTS || self.started.elapsed() > START_BY {
                 return self.stop(InvitationError::Contention, open);
             }
             let size = chunk_size(&open, self.left);
@@ -255,8 +264,8 @@ impl<'a> Batch<'a> {
         let mut made = Vec::with_capacity(chunk.len());
         for row in chunk {
             let part = |part| Part::of_row(row.index, part);
-            let invitation = match &row.send {
-                Send::Fresh(expected) => {
+            let invitation = match &row.sending {
+                Sending::Fresh(expected) => {
                     let invitation = fresh(self.key, self.admin, &row.new, self.now);
                     transaction
                         .add(
@@ -266,7 +275,7 @@ impl<'a> Batch<'a> {
                         .add(part(Part::Invitation), invitations::put_new(store, &invitation)?);
                     invitation
                 }
-                Send::Again(expired) => {
+                Sending::Again(expired) => {
                     let previous = expired.link.hash.clone();
                     let invitation = sent_again(self.key, self.admin, (**expired).clone(), &row.new, self.now);
                     transaction.add(
@@ -342,11 +351,11 @@ impl<'a> Batch<'a> {
                     continue;
                 }
                 match found.iter().find(|invitation| invitation.id == id) {
-                    None => row.send = Send::Fresh(Expected::Stale(id)),
+                    None => row.sending = Sending::Fresh(Expected::Stale(id)),
                     Some(existing) if existing.status(self.now) == InvitationStatus::Pending => {
                         settled.push((index, InvitationError::AlreadyInvited(existing.id)));
                     }
-                    Some(expired) => row.send = Send::Again(Box::new(expired.clone())),
+                    Some(expired) => row.sending = Sending::Again(Box::new(expired.clone())),
                 }
             }
         }
@@ -443,7 +452,7 @@ mod tests {
                 role_ids: (0..roles).map(|_| RoleId::generate()).collect(),
                 language: None,
             },
-            send: Send::Fresh(Expected::Free),
+            sending: Sending::Fresh(Expected::Free),
             seat_reads: 0,
         }
     }
