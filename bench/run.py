@@ -30,6 +30,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -612,9 +613,51 @@ class Bench:
         small = self.measure(f"list page ({self.options.list_small:,} invitations)", "list", list_events, 200)
         self.seed_invitations("BENCH-L", template, self.options.list_large - self.options.list_small)
         large = self.measure(f"list page ({self.options.list_large:,} invitations)", "list", list_events, 200)
+        self.role_edits(n)
         self.list_ratio = large["latency_ms"] / small["latency_ms"]
         self.list_bare_ratio = large["bare_ms"] / small["bare_ms"]
         self.list_capacity = (small["capacity"], large["capacity"])
+
+    def role_edits(self, n):
+        """A role edit (name and permissions; memberships hold role ids, so the role alone is
+        written) at 10, 1,000 and 10,000 holders, and one that gives user-management at 10,000."""
+        stack = self.stack
+        stack.create_customer("BENCH-R", ["Holders=orders"])
+        role = next(r["id"] for r in stack.http("GET", "/customers/BENCH-R/roles", expect=200)["roles"] if r["name"] == "Holders")
+        path = {"customerId": "BENCH-R", "roleId": role}
+        held = 0
+        large = self.options.holders_large
+        for holders in sorted({10, min(1_000, large), large}):
+            self.seed_holders("BENCH-R", role, held, holders - held)
+            held = holders
+            events = [api_event("PUT", "/customers/{customerId}/roles/{roleId}", path,
+                                {"name": f"Holders {i}", "permissions": ["orders"] if i % 2 else ["orders", "invoices"]},
+                                caller=ADMIN) for i in range(2 * n)]
+            self.measure(f"role edit ({holders:,} holders)", "roles", events, 200)
+        toggles = [api_event("PUT", "/customers/{customerId}/roles/{roleId}", path,
+                             {"name": "Holders", "permissions": ["orders", "user-management"] if i % 2 == 0 else ["orders"]},
+                             caller=ADMIN) for i in range(2 * n)]
+        self.measure(f"role edit giving or taking user-management ({large:,} holders)", "roles", toggles, 200,
+                     "the admin set: 16 items in the transaction")
+
+    def seed_holders(self, customer, role, start, count):
+        """`count` members of `customer` holding `role` (user, membership, seat), straight into the table."""
+        log(f"writing {count:,} holders of a role into {customer}")
+        table = boto3.resource("dynamodb", endpoint_url=self.dynamodb_endpoint, region_name="eu-central-1").Table(self.tables["data"])
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with table.batch_writer() as batch:
+            for i in range(start, start + count):
+                user = ulid(int(time.time() * 1000))
+                email = f"holder-{i}-{user.lower()}@bench.example"
+                batch.put_item(Item={"PK": f"USER#{user}", "SK": "USER", "id": user, "email": email,
+                                     "language": "en", "createdAt": now})
+                batch.put_item(Item={"PK": f"USER#{user}", "SK": f"MEMBERSHIP#{customer}",
+                                     "GSI1PK": f"CUSTOMER#{customer}", "GSI1SK": f"MEMBER#{email}",
+                                     "userId": user, "email": email, "customerNumber": customer,
+                                     "companyName": f"Bench {customer}", "roleIds": [role], "status": "active",
+                                     "joinedAt": now, "revision": 0})
+                batch.put_item(Item={"PK": f"CUSTOMER#{customer}", "SK": f"EMAIL#{email}", "status": "member",
+                                     "userId": user, "roleIds": [role], "joinedAt": now})
 
     def seed_invitations(self, customer, template, count):
         """Clones `template` into `count` more invitations of `customer`, straight into the table."""
@@ -687,15 +730,16 @@ def ulid(millis):
 
 def sizes():
     results = {}
-    for name, _ in [(HELLO, None)] + FUNCTIONS:
-        binary = RELEASE / name
-        if not binary.exists():
-            continue
-        archive = Path(os.environ.get("TMPDIR", "/tmp")) / f"cloudhub-bench-{name}.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zipped:
-            zipped.write(binary, "bootstrap")
-        results[name] = {"size": binary.stat().st_size, "zipped": archive.stat().st_size}
-        archive.unlink()
+    # A folder of this run's own: benchmarks running side by side must not share the zips.
+    with tempfile.TemporaryDirectory(prefix="cloudhub-bench-zips-") as folder:
+        for name, _ in [(HELLO, None)] + FUNCTIONS:
+            binary = RELEASE / name
+            if not binary.exists():
+                continue
+            archive = Path(folder) / f"{name}.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zipped:
+                zipped.write(binary, "bootstrap")
+            results[name] = {"size": binary.stat().st_size, "zipped": archive.stat().st_size}
     return results
 
 
@@ -775,6 +819,7 @@ def main():
     parser.add_argument("--cold-rounds", type=int, default=15)
     parser.add_argument("--list-small", type=int, default=100)
     parser.add_argument("--list-large", type=int, default=100_000)
+    parser.add_argument("--holders-large", type=int, default=10_000, help="members holding the role of the largest role edit")
     parser.add_argument("--write", help="also write the report to this file")
     parser.add_argument("--functions", type=lambda names: set(names.split(",")),
                         help="cold starts of these functions only (comma-separated), against the baseline")

@@ -111,13 +111,29 @@ pub async fn find_credential(store: &Store, email: &Email) -> anyhow::Result<Opt
     }))
 }
 
-/// The account and all its memberships, in one strongly consistent Query of its partition.
+/// The account and all its memberships with what their roles grant now: one strongly
+/// consistent Query of its partition, then one BatchGetItem of the roles its active
+/// memberships hold (none when they hold none).
 #[tracing::instrument(name = "Loading an account", skip_all, fields(user_id = %user_id))]
 pub async fn load(store: &Store, user_id: &UserId) -> anyhow::Result<Option<Account>> {
     let (user, memberships) = load_items(store, user_id).await?;
-    Ok(user.map(|item| Account {
-        user: item.into(),
-        memberships: memberships.into_iter().map(Membership::from).collect(),
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let active: Vec<&MembershipItem> = memberships
+        .iter()
+        .filter(|m| m.status == crate::memberships::MembershipStatus::Active)
+        .collect();
+    let mut roles = crate::memberships::roles_of(store, &active).await?;
+    Ok(Some(Account {
+        user: user.into(),
+        memberships: memberships
+            .into_iter()
+            .map(|m| {
+                let held = roles.remove(&m.customer_number).unwrap_or_default();
+                crate::memberships::resolve(m, &held)
+            })
+            .collect(),
     }))
 }
 

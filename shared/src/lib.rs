@@ -14,7 +14,7 @@
 //! # Where each rule of PRODUCT.md lives
 //! | rule | module |
 //! |---|---|
-//! | 1 only admins manage invitations | [`memberships`] (`admin_check`, a part of every admin's transaction), [`http::AdminArea`] |
+//! | 1 only admins manage invitations | [`customers`] (`admin_check`: the admin set, a part of every admin's transaction), [`http::AdminArea`] |
 //! | 2 quota | [`quota`] (`spend_one`; `spend`, a batch's sends at once), [`usecases::invite`], [`usecases::invite_batch`], [`usecases::resend`] |
 //! | 3 link lifetime, listed 30 days | [`invitations`] (`LINK_LIFETIME`, `LISTED_AFTER_EXPIRY`, `status`), [`invitations::link`] |
 //! | 4 tokens, one accept wins, resend and delete kill links | [`links`], [`invitations`] (`consume`, `send_again`, `delete`), [`usecases::accept`] |
@@ -30,6 +30,7 @@
 //! | 15 failures end in seconds | [`aws`] |
 //! | 16 one account per mailbox | [`domain`] (`Email`) |
 //! | 17 log-in throttle | [`sessions`] |
+//! | 19 roles with no ceiling on holders; the last admin kept | [`memberships`] (role ids, `resolve`), [`customers`] (the admin set), [`usecases::roles`] |
 //! | 19 bulk invite, one result per row, exact quota | [`usecases::invite_batch`] |
 
 pub mod access;

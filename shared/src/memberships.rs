@@ -1,23 +1,26 @@
 //! Memberships: a user's access to one customer, with that customer's roles.
 //!
-//! A membership stores its roles' names and the union of their permissions, so that access
-//! checks are one GetItem or one condition inside a transaction. Whatever changes a role
-//! changes the memberships holding it in the same transaction. This module owns every
-//! condition and write on memberships: the admin check, joining, role changes, leaving, and
-//! the welcome tour.
+//! A membership stores the ids of its roles, never what they grant: names and permissions are
+//! read from the role items when a membership is read ([`resolve`]), so editing a role changes
+//! what every holder may do on the holder's next request, whatever the number of holders, by
+//! writing one item. Whether the member is an admin is kept in the customer's admin set
+//! ([`crate::customers`]), changed in the same transactions. This module owns every condition
+//! and write on memberships: joining, role changes, leaving, and the welcome tour.
 
-use crate::domain::{CompanyName, CustomerNumber, Email, Permission, RoleId, RoleName, UserId};
-use crate::store::{IntoTransactionItem as _, Item, Store, Updated, item_key, keys, number, text, time_text, value};
-use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use crate::domain::{CompanyName, CustomerNumber, Email, Permission, RoleId, UserId};
+use crate::roles::RoleItem;
+use crate::store::{IntoTransactionItem as _, Item, Store, item_key, keys, number, text, time_text, value};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
+
+pub use crate::domain::RoleRef;
 
 /// The attributes expressions name.
 pub(crate) mod attr {
     pub(crate) const STATUS: &str = "status";
-    pub(crate) const PERMISSIONS: &str = "permissions";
-    pub(crate) const ROLES: &str = "roles";
+    pub(crate) const ROLE_IDS: &str = "roleIds";
     pub(crate) const REVISION: &str = "revision";
     pub(crate) const TOUR_SEEN: &str = "tourSeen";
     pub(crate) const LEFT_AT: &str = "leftAt";
@@ -26,6 +29,10 @@ pub(crate) mod attr {
     pub(crate) const EMAIL: &str = "email";
     pub(crate) const CUSTOMER_NUMBER: &str = "customerNumber";
     pub(crate) const COMPANY_NAME: &str = "companyName";
+    /// Memberships stored before role ids named their roles with names and kept the union of
+    /// their permissions; a write of roles removes both.
+    pub(crate) const LEGACY_ROLES: &str = "roles";
+    pub(crate) const LEGACY_PERMISSIONS: &str = "permissions";
 }
 
 /// Whether a membership still grants access.
@@ -46,16 +53,6 @@ impl MembershipStatus {
             Self::Left => "left",
         }
     }
-}
-
-/// A role as a membership names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleRef {
-    /// The role.
-    pub id: RoleId,
-    /// Its name.
-    pub name: RoleName,
 }
 
 /// A user's access to one customer.
@@ -109,8 +106,12 @@ pub(crate) struct MembershipItem {
     pub email: Email,
     pub customer_number: CustomerNumber,
     pub company_name: CompanyName,
-    pub roles: Vec<RoleRef>,
-    pub permissions: BTreeSet<Permission>,
+    /// The roles held, by id (absent while none: DynamoDB has no empty sets).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    role_ids: BTreeSet<RoleId>,
+    /// Memberships stored before role ids: their roles, with names; read, never written.
+    #[serde(default, rename = "roles", skip_serializing)]
+    legacy_roles: Vec<RoleRef>,
     pub status: MembershipStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub joined_at: OffsetDateTime,
@@ -124,70 +125,110 @@ pub(crate) struct MembershipItem {
     pub tour_seen: BTreeSet<Permission>,
 }
 
-impl From<&Membership> for MembershipItem {
-    fn from(m: &Membership) -> Self {
+impl MembershipItem {
+    /// A new, active membership with `role_ids`.
+    pub(crate) fn new(
+        user_id: UserId,
+        email: &Email,
+        customer: &CustomerNumber,
+        company_name: &CompanyName,
+        role_ids: BTreeSet<RoleId>,
+        joined_at: OffsetDateTime,
+    ) -> Self {
         Self {
-            pk: keys::user(&m.user_id),
-            sk: keys::membership_sk(&m.customer_number),
-            gsi1pk: keys::customer(&m.customer_number),
-            gsi1sk: keys::member_gsi1sk(&m.email),
-            user_id: m.user_id,
-            email: m.email.clone(),
-            customer_number: m.customer_number.clone(),
-            company_name: m.company_name.clone(),
-            roles: m.roles.clone(),
-            permissions: m.permissions.clone(),
-            status: m.status,
-            joined_at: m.joined_at,
+            pk: keys::user(&user_id),
+            sk: keys::membership_sk(customer),
+            gsi1pk: keys::customer(customer),
+            gsi1sk: keys::member_gsi1sk(email),
+            user_id,
+            email: email.clone(),
+            customer_number: customer.clone(),
+            company_name: company_name.clone(),
+            role_ids,
+            legacy_roles: Vec::new(),
+            status: MembershipStatus::Active,
+            joined_at,
             revision: 0,
             tour_seen: BTreeSet::new(),
         }
     }
-}
 
-impl From<MembershipItem> for Membership {
-    fn from(item: MembershipItem) -> Self {
-        Self {
-            user_id: item.user_id,
-            email: item.email,
-            customer_number: item.customer_number,
-            company_name: item.company_name,
-            roles: item.roles,
-            permissions: item.permissions,
-            status: item.status,
-            joined_at: item.joined_at,
-            tour_seen: item.tour_seen,
+    /// The ids of the roles held (a membership stored before role ids: those it names).
+    pub(crate) fn role_ids(&self) -> BTreeSet<RoleId> {
+        if self.role_ids.is_empty() {
+            self.legacy_roles.iter().map(|role| role.id).collect()
+        } else {
+            self.role_ids.clone()
         }
     }
+}
+
+/// A membership as it grants now: its roles that exist, named and with their permissions as
+/// `roles` (the customer's role items, by id) have them.
+pub(crate) fn resolve(item: MembershipItem, roles: &BTreeMap<RoleId, RoleItem>) -> Membership {
+    let held: Vec<&RoleItem> = item.role_ids().iter().filter_map(|id| roles.get(id)).collect();
+    Membership {
+        roles: held.iter().map(|role| role.as_ref()).collect(),
+        permissions: held.iter().flat_map(|role| role.permissions.iter().copied()).collect(),
+        user_id: item.user_id,
+        email: item.email,
+        customer_number: item.customer_number,
+        company_name: item.company_name,
+        status: item.status,
+        joined_at: item.joined_at,
+        tour_seen: item.tour_seen,
+    }
+}
+
+/// The role items `memberships` name, for [`resolve`], by customer: one consistent
+/// BatchGetItem per 100 roles (none when they name no role).
+pub(crate) async fn roles_of(
+    store: &Store,
+    memberships: &[&MembershipItem],
+) -> anyhow::Result<BTreeMap<CustomerNumber, BTreeMap<RoleId, RoleItem>>> {
+    let wanted: Vec<Item> = memberships
+        .iter()
+        .flat_map(|m| {
+            m.role_ids()
+                .into_iter()
+                .map(|role| crate::roles::key(&m.customer_number, &role))
+        })
+        .collect();
+    let mut by_customer: BTreeMap<CustomerNumber, BTreeMap<RoleId, RoleItem>> = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(by_customer);
+    }
+    for item in store.batch_get(wanted).await? {
+        let customer = item
+            .get(keys::PK)
+            .and_then(|pk| pk.as_s().ok())
+            .and_then(|pk| keys::customer_of_pk(pk));
+        let role: RoleItem = crate::store::decode(item, "a role")?;
+        if let Some(customer) = customer {
+            by_customer.entry(customer).or_default().insert(role.id, role);
+        }
+    }
+    Ok(by_customer)
 }
 
 fn key(user: &UserId, customer: &CustomerNumber) -> Item {
     item_key(keys::user(user), keys::membership_sk(customer))
 }
 
-/// The condition, inside a transaction, that `user` is an active admin of `customer`.
+/// The condition, inside a transaction, that `user` is an admin of `customer` (the
+/// customer's admin set: [`crate::customers::admin_check`]).
 pub(crate) fn admin_check(
     store: &Store,
     customer: &CustomerNumber,
     user: &UserId,
 ) -> anyhow::Result<TransactWriteItem> {
-    store
-        .check(key(user, customer))
-        .condition_expression("#status = :active AND contains(#permissions, :admin)")
-        .expression_attribute_names("#status", attr::STATUS)
-        .expression_attribute_names("#permissions", attr::PERMISSIONS)
-        .expression_attribute_values(":active", text(MembershipStatus::Active.code()))
-        .expression_attribute_values(":admin", text(Permission::UserManagement.code()))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
-        .into_item()
+    crate::customers::admin_check(store, customer, user)
 }
 
-/// Whether `user` is an active admin of `customer` (one consistent GetItem), for reads that
-/// cannot carry the check as a transaction condition.
+/// Whether `user` is an admin of `customer` (one consistent GetItem of its admin set), for
+/// reads that cannot carry the check as a transaction condition.
 pub async fn is_admin(store: &Store, customer: &CustomerNumber, user: &UserId) -> anyhow::Result<bool> {
-    Ok(find_item(store, user, customer)
-        .await?
-        .is_some_and(|membership| Membership::from(membership).is_admin()))
+    crate::customers::is_admin(store, customer, user).await
 }
 
 /// The membership of `user` in `customer` as stored, if any (one consistent GetItem).
@@ -203,38 +244,33 @@ pub(crate) async fn find_item(
 /// stored before revisions counts as revision 0).
 const UNCHANGED: &str = "(#revision = :seen OR (attribute_not_exists(#revision) AND :seen = :zero))";
 
-/// Sets a membership's roles and permissions, if it is active and unchanged since it was read.
-/// When the acting admin is this member, the admin check is part of this update's condition
-/// (a transaction may touch an item once).
+/// Sets a membership's roles, if it is active and unchanged since it was read (and drops what
+/// a membership stored before role ids kept instead).
 pub(crate) fn set_roles(
     store: &Store,
     membership: &MembershipItem,
-    roles: &[RoleRef],
-    permissions: &BTreeSet<Permission>,
-    acting_admin: bool,
+    role_ids: &BTreeSet<RoleId>,
 ) -> anyhow::Result<TransactWriteItem> {
-    let admin_condition = if acting_admin {
-        " AND contains(#permissions, :admin)"
+    let expression = if role_ids.is_empty() {
+        "SET #revision = :next REMOVE #roleIds, #roles, #permissions"
     } else {
-        ""
+        "SET #roleIds = :roleIds, #revision = :next REMOVE #roles, #permissions"
     };
-    let condition = format!("#status = :active AND {UNCHANGED}{admin_condition}");
     let mut update = store
         .update(key(&membership.user_id, &membership.customer_number))
-        .update_expression("SET #roles = :roles, #permissions = :permissions, #revision = :next")
-        .condition_expression(condition)
-        .expression_attribute_names("#roles", attr::ROLES)
-        .expression_attribute_names("#permissions", attr::PERMISSIONS)
+        .update_expression(expression)
+        .condition_expression(format!("#status = :active AND {UNCHANGED}"))
+        .expression_attribute_names("#roleIds", attr::ROLE_IDS)
+        .expression_attribute_names("#roles", attr::LEGACY_ROLES)
+        .expression_attribute_names("#permissions", attr::LEGACY_PERMISSIONS)
         .expression_attribute_names("#revision", attr::REVISION)
         .expression_attribute_names("#status", attr::STATUS)
-        .expression_attribute_values(":roles", value(&roles)?)
-        .expression_attribute_values(":permissions", value(permissions)?)
         .expression_attribute_values(":next", number(membership.revision + 1))
         .expression_attribute_values(":seen", number(membership.revision))
         .expression_attribute_values(":zero", number(0))
         .expression_attribute_values(":active", text(MembershipStatus::Active.code()));
-    if acting_admin {
-        update = update.expression_attribute_values(":admin", text(Permission::UserManagement.code()));
+    if !role_ids.is_empty() {
+        update = update.expression_attribute_values(":roleIds", value(role_ids)?);
     }
     update.into_item()
 }
@@ -245,29 +281,35 @@ pub(crate) struct Joining<'a> {
     pub email: &'a Email,
     pub customer: &'a CustomerNumber,
     pub company_name: &'a CompanyName,
-    pub roles: &'a [RoleRef],
-    pub permissions: &'a BTreeSet<Permission>,
+    pub role_ids: &'a BTreeSet<RoleId>,
 }
 
 /// Writes the membership, or revives one the user cancelled earlier; fails if the user is an
 /// active member already. Its revision goes up, so a role change computed from the old
 /// membership cannot land on the new one.
 pub(crate) fn join(store: &Store, joining: &Joining<'_>, now: OffsetDateTime) -> anyhow::Result<TransactWriteItem> {
-    store
+    let (set_roles, remove_roles) = if joining.role_ids.is_empty() {
+        ("", ", #roleIds")
+    } else {
+        (", #roleIds = :roleIds", "")
+    };
+    let mut update = store
         .update(key(&joining.user_id, joining.customer))
-        .update_expression(
-            "SET GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, #user = :user, #email = :email, \
-             #customer = :customer, #company = :company, #roles = :roles, \
-             #permissions = :permissions, #status = :active, #joined = :joined \
-             REMOVE #left ADD #revision :one",
-        )
+        .update_expression(format!(
+            "SET #gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk, #user = :user, #email = :email, \
+             #customer = :customer, #company = :company, #status = :active, #joined = :joined{set_roles} \
+             REMOVE #left, #roles, #permissions{remove_roles} ADD #revision :one"
+        ))
         .condition_expression("attribute_not_exists(PK) OR #status = :left")
+        .expression_attribute_names("#gsi1pk", keys::GSI1PK)
+        .expression_attribute_names("#gsi1sk", keys::GSI1SK)
         .expression_attribute_names("#user", attr::USER_ID)
         .expression_attribute_names("#email", attr::EMAIL)
         .expression_attribute_names("#customer", attr::CUSTOMER_NUMBER)
         .expression_attribute_names("#company", attr::COMPANY_NAME)
-        .expression_attribute_names("#roles", attr::ROLES)
-        .expression_attribute_names("#permissions", attr::PERMISSIONS)
+        .expression_attribute_names("#roleIds", attr::ROLE_IDS)
+        .expression_attribute_names("#roles", attr::LEGACY_ROLES)
+        .expression_attribute_names("#permissions", attr::LEGACY_PERMISSIONS)
         .expression_attribute_names("#status", attr::STATUS)
         .expression_attribute_names("#joined", attr::JOINED_AT)
         .expression_attribute_names("#left", attr::LEFT_AT)
@@ -278,13 +320,14 @@ pub(crate) fn join(store: &Store, joining: &Joining<'_>, now: OffsetDateTime) ->
         .expression_attribute_values(":email", text(joining.email))
         .expression_attribute_values(":customer", text(joining.customer))
         .expression_attribute_values(":company", text(joining.company_name))
-        .expression_attribute_values(":roles", value(&joining.roles)?)
-        .expression_attribute_values(":permissions", value(joining.permissions)?)
         .expression_attribute_values(":active", text(MembershipStatus::Active.code()))
         .expression_attribute_values(":left", text(MembershipStatus::Left.code()))
         .expression_attribute_values(":joined", time_text(now)?)
-        .expression_attribute_values(":one", number(1))
-        .into_item()
+        .expression_attribute_values(":one", number(1));
+    if !joining.role_ids.is_empty() {
+        update = update.expression_attribute_values(":roleIds", value(joining.role_ids)?);
+    }
+    update.into_item()
 }
 
 /// Marks an active membership left, if unchanged since it was read.
@@ -322,50 +365,52 @@ pub enum TourError {
         .0.iter().map(|step| step.code()).collect::<Vec<_>>().join(", ")
     )]
     NotDue(Vec<Permission>),
+    /// The membership's roles changed meanwhile.
+    #[error("Your access to this customer changed meanwhile; try again.")]
+    ChangedMeanwhile,
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
-/// Records welcome-tour steps as seen, atomically (a set `ADD`), and returns the membership
-/// after it. Only steps of areas the membership reaches can be recorded, all or none, in the
-/// same UpdateItem (a condition per step); recording a seen step again changes nothing, so a
-/// retried request answers alike.
-pub async fn complete_tour(
+/// Records welcome-tour steps as seen on `membership` (as read, and resolved to what it
+/// reaches), atomically (a set `ADD`), and returns the membership after it. Only steps of
+/// areas the membership reaches can be recorded, all or none; the write requires the
+/// membership active and its roles unchanged since read. Recording a seen step again changes
+/// nothing, so a retried request answers alike.
+pub(crate) async fn complete_tour(
     store: &Store,
-    user: &UserId,
-    customer: &CustomerNumber,
+    item: MembershipItem,
+    roles: &BTreeMap<RoleId, RoleItem>,
     steps: &BTreeSet<Permission>,
 ) -> Result<Membership, TourError> {
-    let mut condition = "#status = :active".to_owned();
-    let mut update = store
-        .update_item(key(user, customer))
+    let revision = item.revision;
+    let membership = resolve(item, roles);
+    if membership.status != MembershipStatus::Active {
+        return Err(TourError::NotAMember);
+    }
+    let not_due: Vec<Permission> = steps.difference(&membership.permissions).copied().collect();
+    if !not_due.is_empty() {
+        return Err(TourError::NotDue(not_due));
+    }
+    let result = store
+        .update_item(key(&membership.user_id, &membership.customer_number))
         .update_expression("ADD #seen :steps")
+        .condition_expression(format!("#status = :active AND {UNCHANGED}"))
         .expression_attribute_names("#seen", attr::TOUR_SEEN)
         .expression_attribute_names("#status", attr::STATUS)
-        .expression_attribute_names("#permissions", attr::PERMISSIONS)
+        .expression_attribute_names("#revision", attr::REVISION)
         .expression_attribute_values(
             ":steps",
             aws_sdk_dynamodb::types::AttributeValue::Ss(steps.iter().map(|step| step.code().to_owned()).collect()),
         )
-        .expression_attribute_values(":active", text(MembershipStatus::Active.code()));
-    for (i, step) in steps.iter().enumerate() {
-        condition.push_str(&format!(" AND contains(#permissions, :step{i})"));
-        update = update.expression_attribute_values(format!(":step{i}"), text(step.code()));
+        .expression_attribute_values(":active", text(MembershipStatus::Active.code()))
+        .expression_attribute_values(":seen", number(revision))
+        .expression_attribute_values(":zero", number(0));
+    match store.update_returning::<MembershipItem>(result, "tour steps").await? {
+        crate::store::Updated::Done(item) => Ok(resolve(item, roles)),
+        crate::store::Updated::Refused(_) => Err(TourError::ChangedMeanwhile),
     }
-    let update = update.condition_expression(condition);
-    // The membership as the condition saw it: none or left, or active without some step's area.
-    let membership = match store.update_returning::<MembershipItem>(update, "tour steps").await? {
-        Updated::Done(item) => return Ok(item.into()),
-        Updated::Refused(None) => return Err(TourError::NotAMember),
-        Updated::Refused(Some(item)) => crate::store::decode::<MembershipItem>(item, "a membership")?,
-    };
-    if membership.status != MembershipStatus::Active {
-        return Err(TourError::NotAMember);
-    }
-    Err(TourError::NotDue(
-        steps.difference(&membership.permissions).copied().collect(),
-    ))
 }
 
 #[cfg(test)]
@@ -374,28 +419,19 @@ mod tests {
 
     #[test]
     fn the_attributes_expressions_name_are_on_the_item() {
-        let role = RoleRef {
-            id: RoleId::generate(),
-            name: RoleName::parse("Buyer").unwrap(),
-        };
-        let membership = Membership {
-            user_id: UserId::generate(),
-            email: Email::parse("anna@example.com").unwrap(),
-            customer_number: CustomerNumber::parse("100234").unwrap(),
-            company_name: CompanyName::parse("ACME").unwrap(),
-            roles: vec![role],
-            permissions: [Permission::Orders].into_iter().collect(),
-            status: MembershipStatus::Active,
-            joined_at: OffsetDateTime::UNIX_EPOCH,
-            tour_seen: BTreeSet::new(),
-        };
-        let mut item = MembershipItem::from(&membership);
+        let mut item = MembershipItem::new(
+            UserId::generate(),
+            &Email::parse("anna@example.com").unwrap(),
+            &CustomerNumber::parse("100234").unwrap(),
+            &CompanyName::parse("ACME").unwrap(),
+            [RoleId::generate()].into(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
         item.tour_seen.insert(Permission::Orders);
         let stored: Item = serde_dynamo::to_item(item).unwrap();
         for name in [
             attr::STATUS,
-            attr::PERMISSIONS,
-            attr::ROLES,
+            attr::ROLE_IDS,
             attr::REVISION,
             attr::TOUR_SEEN,
             attr::JOINED_AT,
@@ -411,5 +447,24 @@ mod tests {
         for status in [MembershipStatus::Active, MembershipStatus::Left] {
             assert_eq!(serde_json::to_value(status).unwrap(), status.code());
         }
+    }
+
+    #[test]
+    fn a_membership_stored_before_role_ids_reads_its_roles_from_their_names() {
+        let role = RoleId::generate();
+        let stored = serde_json::json!({
+            "PK": "USER#01KAWDEM0ADM1N000000000000", "SK": "MEMBERSHIP#100234",
+            "GSI1PK": "CUSTOMER#100234", "GSI1SK": "MEMBER#anna@example.com",
+            "userId": "01KAWDEM0ADM1N000000000000", "email": "anna@example.com",
+            "customerNumber": "100234", "companyName": "ACME",
+            "roles": [{"id": role.to_string(), "name": "Buyer"}], "permissions": ["orders"],
+            "status": "active", "joinedAt": "2026-11-24T09:30:00Z", "revision": 3
+        });
+        let stored: Item = serde_dynamo::to_item(stored).unwrap();
+        let item: MembershipItem = serde_dynamo::from_item(stored).unwrap();
+        assert_eq!(item.role_ids(), [role].into());
+        // What it granted is read from the role as it is now, never from the stored copy.
+        let membership = resolve(item, &BTreeMap::new());
+        assert!(membership.permissions.is_empty() && membership.roles.is_empty());
     }
 }

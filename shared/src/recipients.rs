@@ -3,13 +3,12 @@
 //! Reads only; the mailer's writes are in [`crate::deliveries`].
 
 use crate::customers::CustomerItem;
-use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Language, Permission, UserId};
+use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Language, UserId};
 use crate::invitations::{Invitation, InvitationItem};
 use crate::store::{Store, item_key, keys};
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// An invitation as it is now, and the customer its email speaks of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,15 +58,7 @@ pub struct Departure {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AdminMembership {
-    user_id: UserId,
-    email: Email,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UserLanguage {
-    id: UserId,
+struct AdminUser {
     email: Email,
     language: Language,
 }
@@ -136,7 +127,7 @@ pub async fn account(store: &Store, user: &UserId) -> anyhow::Result<Option<Reci
     output
         .item
         .map(|item| {
-            serde_dynamo::from_item::<_, UserLanguage>(item)
+            serde_dynamo::from_item::<_, AdminUser>(item)
                 .map(|user| Recipient {
                     email: user.email,
                     language: user.language,
@@ -159,40 +150,11 @@ pub async fn membership(store: &Store, user: &UserId, customer: &CustomerNumber)
         }))
 }
 
-/// The active admins of a customer (those holding `user-management`), each with the language
-/// of their account: one Query of the customer's memberships (GSI1) and one BatchGetItem.
+/// The admins of a customer, each with the language of their account: one consistent Query of
+/// the customer's admin set, then one BatchGetItem of their users (address and language).
 #[tracing::instrument(name = "Reading a customer's admins", skip_all, fields(customer = %customer))]
 pub async fn admins(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Vec<Recipient>> {
-    let memberships = store
-        .client
-        .query()
-        .table_name(&store.tables.data)
-        // An index: eventually consistent (an admin who joined a moment ago may be missed).
-        .index_name(keys::GSI1)
-        .key_condition_expression("#gsi1pk = :customer AND begins_with(#gsi1sk, :member)")
-        .filter_expression("#status = :active AND contains(#permissions, :admin)")
-        .expression_attribute_names("#gsi1pk", keys::GSI1PK)
-        .expression_attribute_names("#gsi1sk", keys::GSI1SK)
-        .expression_attribute_names("#status", crate::memberships::attr::STATUS)
-        .expression_attribute_names("#permissions", crate::memberships::attr::PERMISSIONS)
-        .expression_attribute_values(":customer", AttributeValue::S(keys::customer(customer)))
-        .expression_attribute_values(":member", AttributeValue::S(keys::MEMBER_GSI1SK_PREFIX.into()))
-        .expression_attribute_values(
-            ":active",
-            AttributeValue::S(crate::memberships::MembershipStatus::Active.code().into()),
-        )
-        .expression_attribute_values(":admin", AttributeValue::S(Permission::UserManagement.code().into()))
-        .projection_expression("userId, email")
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(crate::aws::sdk_error("Failed to query a customer's admins."))?;
-    let admins: Vec<AdminMembership> = memberships
-        .into_iter()
-        .map(|item| serde_dynamo::from_item(item).context("A stored membership is malformed."))
-        .collect::<anyhow::Result<_>>()?;
+    let admins = crate::customers::admins_of(&crate::customers::admin_shards(store, customer).await?);
     if admins.is_empty() {
         return Ok(Vec::new());
     }
@@ -200,25 +162,21 @@ pub async fn admins(store: &Store, customer: &CustomerNumber) -> anyhow::Result<
         .batch_get(
             admins
                 .iter()
-                .map(|admin| item_key(keys::user(&admin.user_id), keys::USER_SK.into()))
+                .map(|admin| item_key(keys::user(admin), keys::USER_SK.into()))
                 .collect(),
         )
         .await?;
-    let languages: HashMap<UserId, Language> = users
+    let mut recipients: Vec<Recipient> = users
         .into_iter()
         .map(|item| {
-            serde_dynamo::from_item::<_, UserLanguage>(item)
-                .map(|user| (user.id, user.language))
+            serde_dynamo::from_item::<_, AdminUser>(item)
+                .map(|user| Recipient {
+                    email: user.email,
+                    language: user.language,
+                })
                 .context("A stored user is malformed.")
         })
         .collect::<anyhow::Result<_>>()?;
-    let mut recipients: Vec<Recipient> = admins
-        .into_iter()
-        .map(|admin| Recipient {
-            language: languages.get(&admin.user_id).copied().unwrap_or_default(),
-            email: admin.email,
-        })
-        .collect();
     recipients.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
     Ok(recipients)
 }

@@ -246,6 +246,72 @@ pub(crate) async fn members(store: &Store, customer: &CustomerNumber) -> anyhow:
     store.query_all(query, "a customer's member seats").await
 }
 
+/// One page of a customer's member seats, by email.
+pub(crate) struct SeatPage {
+    /// The seats, at most the page's size.
+    pub seats: Vec<SeatItem>,
+    /// The sort key to go on after, when there may be more.
+    pub last_sk: Option<String>,
+}
+
+/// Member seats of `customer` whose email starts with `prefix` (and that hold `role`), after
+/// `start`, that `keep` keeps: Queries of the key range of `limit` seats each, until `limit`
+/// are kept, the range ends, or `queries` were made.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn member_page(
+    store: &Store,
+    customer: &CustomerNumber,
+    prefix: &str,
+    role: Option<&RoleId>,
+    mut start: Option<String>,
+    limit: u16,
+    queries: usize,
+    keep: &(dyn Fn(&SeatItem) -> bool + Sync),
+) -> anyhow::Result<SeatPage> {
+    let pk = keys::customer(customer);
+    let mut seats = Vec::new();
+    for _ in 0..queries {
+        let mut query = store
+            .query_prefix(pk.clone(), &format!("{}{prefix}", keys::SEAT_SK_PREFIX))
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_values(":member", text(SeatStatus::Member.code()))
+            .limit(i32::from(limit));
+        query = match role {
+            Some(role) => query
+                .filter_expression("#status = :member AND contains(#roles, :role)")
+                .expression_attribute_names("#roles", attr::ROLE_IDS)
+                .expression_attribute_values(":role", text(role)),
+            None => query.filter_expression("#status = :member"),
+        };
+        if let Some(sk) = &start {
+            query = query
+                .exclusive_start_key(keys::PK, text(&pk))
+                .exclusive_start_key(keys::SK, text(sk));
+        }
+        let output = query
+            .send()
+            .await
+            .map_err(crate::aws::sdk_error("Failed to query a customer's member seats."))?;
+        for item in output.items.unwrap_or_default() {
+            let seat: SeatItem = crate::store::decode(item, "a seat")?;
+            if keep(&seat) {
+                seats.push(seat);
+                if seats.len() == usize::from(limit) {
+                    let last = seats.last().map(|seat| seat.sk.clone());
+                    return Ok(SeatPage { seats, last_sk: last });
+                }
+            }
+        }
+        start = output
+            .last_evaluated_key
+            .and_then(|key| key.get(keys::SK).and_then(|sk| sk.as_s().ok()).cloned());
+        if start.is_none() {
+            return Ok(SeatPage { seats, last_sk: None });
+        }
+    }
+    Ok(SeatPage { seats, last_sk: start })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

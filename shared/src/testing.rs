@@ -67,7 +67,7 @@ pub async fn add_member(
     now: OffsetDateTime,
 ) -> crate::domain::UserId {
     use crate::accounts::{CredentialItem, User, UserItem};
-    use crate::memberships::{Membership, MembershipItem, MembershipStatus, RoleRef};
+    use crate::memberships::MembershipItem;
     use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
     let user = User {
@@ -81,24 +81,18 @@ pub async fn add_member(
         .hash()
         .await
         .expect("hashing works");
-    let membership = Membership {
-        user_id: user.id,
-        email: email.clone(),
-        customer_number: customer.clone(),
-        company_name: company.clone(),
-        roles: roles
-            .iter()
-            .map(|r| RoleRef {
-                id: r.id,
-                name: r.name.clone(),
-            })
-            .collect(),
-        permissions: roles.iter().flat_map(|r| r.permissions.iter().copied()).collect(),
-        status: MembershipStatus::Active,
-        joined_at: now,
-        tour_seen: std::collections::BTreeSet::new(),
-    };
+    let membership = MembershipItem::new(
+        user.id,
+        email,
+        customer,
+        company,
+        roles.iter().map(|r| r.id).collect(),
+        now,
+    );
     let seat = crate::seats::SeatItem::member(customer, email, user.id, roles.iter().map(|r| r.id).collect(), now);
+    let admin = roles
+        .iter()
+        .any(|r| r.permissions.contains(&crate::domain::Permission::UserManagement));
     let put = |item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
         TransactWriteItem::builder()
             .put(
@@ -110,9 +104,6 @@ pub async fn add_member(
             )
             .build()
     };
-    let admin = membership
-        .permissions
-        .contains(&crate::domain::Permission::UserManagement);
     let count_admin = aws_sdk_dynamodb::types::Update::builder()
         .table_name(&store.tables.data)
         .key(
@@ -123,25 +114,102 @@ pub async fn add_member(
             crate::store::keys::SK,
             aws_sdk_dynamodb::types::AttributeValue::S(crate::store::keys::CUSTOMER_SK.into()),
         )
-        .update_expression("ADD adminCount :n")
+        .update_expression("ADD adminCount :n, memberCount :one")
         .expression_attribute_values(
             ":n",
             aws_sdk_dynamodb::types::AttributeValue::N(u8::from(admin).to_string()),
         )
+        .expression_attribute_values(":one", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
         .build()
         .expect("a valid update");
-    store
+    let mut transaction = store
         .client
         .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(count_admin).build())
+        .transact_items(TransactWriteItem::builder().update(count_admin).build());
+    if admin {
+        transaction = transaction
+            .transact_items(crate::customers::add_admin(store, customer, &user.id, None).expect("a valid update"));
+    }
+    transaction
         .transact_items(put(serde_dynamo::to_item(UserItem::new(&user)).unwrap()))
         .transact_items(put(
             serde_dynamo::to_item(CredentialItem::new(email, user.id, &hash)).unwrap()
         ))
-        .transact_items(put(serde_dynamo::to_item(MembershipItem::from(&membership)).unwrap()))
+        .transact_items(put(serde_dynamo::to_item(membership).unwrap()))
         .transact_items(put(serde_dynamo::to_item(seat).unwrap()))
         .send()
         .await
         .expect("the member is stored");
     user.id
+}
+
+/// Adds `count` members (accounts without a password) holding `roles` to `customer`, as many
+/// accepts would, in BatchWriteItem calls: for tests and benchmarks of big customers. Returns
+/// their ids; their addresses are `{prefix}{n}@example.com`.
+pub async fn add_members_at_scale(
+    store: &Store,
+    customer: &crate::domain::CustomerNumber,
+    company: &crate::domain::CompanyName,
+    prefix: &str,
+    count: usize,
+    roles: &[crate::roles::Role],
+    now: OffsetDateTime,
+) -> Vec<crate::domain::UserId> {
+    use crate::accounts::{User, UserItem};
+    use crate::memberships::MembershipItem;
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+
+    let role_ids: std::collections::BTreeSet<_> = roles.iter().map(|r| r.id).collect();
+    let admin = roles
+        .iter()
+        .any(|r| r.permissions.contains(&crate::domain::Permission::UserManagement));
+    let mut ids = Vec::with_capacity(count);
+    let mut requests = Vec::with_capacity(count * 3);
+    for n in 0..count {
+        let email = crate::domain::Email::parse(&format!("{prefix}{n}@example.com")).expect("a valid address");
+        let user = User {
+            id: crate::domain::UserId::generate(),
+            email: email.clone(),
+            language: crate::domain::Language::En,
+            created_at: now,
+        };
+        ids.push(user.id);
+        let membership = MembershipItem::new(user.id, &email, customer, company, role_ids.clone(), now);
+        let seat = crate::seats::SeatItem::member(customer, &email, user.id, role_ids.clone(), now);
+        for item in [
+            serde_dynamo::to_item(UserItem::new(&user)).unwrap(),
+            serde_dynamo::to_item(membership).unwrap(),
+            serde_dynamo::to_item(seat).unwrap(),
+        ] {
+            requests.push(
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build(),
+            );
+        }
+    }
+    for chunk in requests.chunks(25) {
+        let mut pending = std::collections::HashMap::from([(store.tables.data.clone(), chunk.to_vec())]);
+        while !pending.is_empty() {
+            let output = store
+                .client
+                .batch_write_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .expect("the members are stored");
+            pending = output.unprocessed_items.unwrap_or_default();
+        }
+    }
+    for id in &ids {
+        let mut counted = store
+            .client
+            .transact_write_items()
+            .transact_items(crate::customers::member_count_change(store, customer, 1, i64::from(admin)).unwrap());
+        if admin {
+            counted = counted.transact_items(crate::customers::add_admin(store, customer, id, None).unwrap());
+        }
+        counted.send().await.expect("the members are counted");
+    }
+    ids
 }

@@ -62,9 +62,12 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiEr
     let next = leave::leave(&app.store, &caller.user_id, &customer, app.clock.now()).await?;
     let next = match next {
         NextScreen::ChooseCustomer => Next::ChooseCustomer,
-        NextScreen::Home(membership) => Next::Home {
-            customer_number: membership.customer_number.to_string(),
-            company_name: membership.company_name.to_string(),
+        NextScreen::Home {
+            customer_number,
+            company_name,
+        } => Next::Home {
+            customer_number: customer_number.to_string(),
+            company_name: company_name.to_string(),
         },
         NextScreen::NoAccess { language } => {
             let notice = cloudhub::notices::left_last_customer(language);

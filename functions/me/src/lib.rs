@@ -9,7 +9,7 @@ use cloudhub::access::{self, Access};
 use cloudhub::accounts::{self, Account, User};
 use cloudhub::domain::{CustomerNumber, InvalidValue, Language, Permission};
 use cloudhub::http::{ApiError, caller, json, json_body, routes};
-use cloudhub::memberships::{self, Membership, MembershipStatus, RoleRef};
+use cloudhub::memberships::{Membership, MembershipStatus, RoleRef};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -197,7 +197,8 @@ async fn settings(app: &App, request: &Request) -> Result<Response<Body>, ApiErr
 async fn complete_tour(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let seen = TourSteps::try_from(json_body::<TourBody>(request)?)?;
-    let membership = memberships::complete_tour(&app.store, &caller.user_id, &seen.customer, &seen.steps).await?;
+    let membership =
+        cloudhub::usecases::tour::complete(&app.store, &caller.user_id, &seen.customer, &seen.steps).await?;
     Ok(json(
         StatusCode::OK,
         &TourAnswer {

@@ -4,10 +4,12 @@
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Permission, RoleName};
-use cloudhub::http::{AdminArea, ApiError, caller, customer_in_path, json, json_body, role_in_path, routes};
+use cloudhub::http::{
+    AdminArea, ApiError, caller, customer_in_path, json, json_body, query_parameter, role_in_path, routes,
+};
 use cloudhub::memberships;
 use cloudhub::roles::{self, Role};
-use cloudhub::usecases::roles::{self as change, RoleUsage};
+use cloudhub::usecases::roles::{self as change, Holding, RoleUsage};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -103,7 +105,27 @@ async fn delete(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
     let role_id = role_in_path(request)?;
-    let affected = change::delete(&app.store, &caller.user_id, &customer, &role_id, app.clock.now()).await?;
+    let holding = match query_parameter(request, "confirm")?.as_deref() {
+        None => Holding::Refuse,
+        Some("remove-from-members") => Holding::RemoveFromMembers,
+        Some(other) => {
+            return Err(ApiError::InvalidQuery(InvalidValue {
+                code: "invalid-confirmation",
+                reason: format!(
+                    "`{other}` is no confirmation: `confirm=remove-from-members` deletes a role that members hold."
+                ),
+            }));
+        }
+    };
+    let affected = change::delete(
+        &app.store,
+        &caller.user_id,
+        &customer,
+        &role_id,
+        holding,
+        app.clock.now(),
+    )
+    .await?;
     Ok(json(StatusCode::OK, &ChangeAnswer { role: None, affected }))
 }
 

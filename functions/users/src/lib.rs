@@ -3,10 +3,10 @@
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, RoleId};
-use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, routes, user_in_path};
+use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, query_parameter, routes, user_in_path};
 use cloudhub::invitations::MAX_ROLES;
 use cloudhub::memberships::RoleRef;
-use cloudhub::usecases::members::{self, Member};
+use cloudhub::usecases::members::{self, MAX_PAGE_SIZE, Member, MemberQuery};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -29,8 +29,73 @@ fn parse_roles(body: AssignBody) -> Result<BTreeSet<RoleId>, InvalidValue> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct UsersAnswer {
     users: Vec<Member>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+    total: u32,
+}
+
+/// Rows of a page when the request names no `limit`.
+const DEFAULT_PAGE_SIZE: u16 = 50;
+
+fn invalid(code: &'static str, reason: String) -> ApiError {
+    ApiError::InvalidQuery(InvalidValue { code, reason })
+}
+
+fn flag(request: &Request, name: &str) -> Result<Option<bool>, ApiError> {
+    match query_parameter(request, name)?.as_deref() {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(invalid(
+            "invalid-filter",
+            format!("`{name}` is true or false, not `{other}`."),
+        )),
+    }
+}
+
+/// The users table's page, search and filters, from the query string.
+fn member_query(request: &Request) -> Result<MemberQuery, ApiError> {
+    let limit = match query_parameter(request, "limit")? {
+        None => DEFAULT_PAGE_SIZE,
+        Some(raw) => raw
+            .parse::<u16>()
+            .ok()
+            .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
+            .ok_or_else(|| {
+                invalid(
+                    "invalid-limit",
+                    format!("`limit` is a whole number from 1 to {MAX_PAGE_SIZE}."),
+                )
+            })?,
+    };
+    let email_prefix = query_parameter(request, "email")?
+        .map(|raw| {
+            let prefix = raw.trim().to_lowercase();
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-@".contains(c);
+            if prefix.is_empty() || prefix.len() > 254 || !prefix.chars().all(allowed) {
+                Err(invalid(
+                    "invalid-search",
+                    "`email` is the start of an email address (its characters only, at most 254).".into(),
+                ))
+            } else {
+                Ok(prefix)
+            }
+        })
+        .transpose()?;
+    let role = query_parameter(request, "role")?
+        .map(|raw| RoleId::parse(&raw).map_err(|_| invalid("invalid-filter", format!("`{raw}` is no role id."))))
+        .transpose()?;
+    Ok(MemberQuery {
+        email_prefix,
+        role,
+        restricted: flag(request, "restricted")?,
+        admin: flag(request, "admin")?,
+        limit,
+        cursor: query_parameter(request, "cursor")?,
+    })
 }
 
 #[derive(Serialize)]
@@ -54,8 +119,16 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiEr
 async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
-    let users = members::list(&app.store, &caller.user_id, &customer).await?;
-    Ok(json(StatusCode::OK, &UsersAnswer { users }))
+    let query = member_query(request)?;
+    let page = members::list(&app.store, &caller.user_id, &customer, &query).await?;
+    Ok(json(
+        StatusCode::OK,
+        &UsersAnswer {
+            users: page.members,
+            next_cursor: page.next_cursor,
+            total: page.total,
+        },
+    ))
 }
 
 #[tracing::instrument(name = "Assigning roles", skip_all)]

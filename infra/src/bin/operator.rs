@@ -80,6 +80,13 @@ enum Command {
         #[arg(long)]
         customer: String,
     },
+    /// Write a customer's admin set from what its members' roles grant (once, after upgrading
+    /// to admin sets: until then its admins pass no admin check). Safe to run again.
+    WriteAdminSet {
+        /// The customer number.
+        #[arg(long)]
+        customer: String,
+    },
     /// Print the current link of an invitation (its token, and the portal URL that carries it),
     /// e.g. when its email cannot be delivered. Reads the link keys from --link-keys-secret;
     /// against DynamoDB Local the development key is the default.
@@ -192,6 +199,17 @@ async fn run(options: Options) -> anyhow::Result<()> {
             if !outcome.not_claimed.is_empty() {
                 bail!("Rename the roles not claimed (or run again if one was being changed).");
             }
+        }
+        Command::WriteAdminSet { customer } => {
+            let customer = CustomerNumber::parse(&customer)?;
+            let written = cloudhub::usecases::upgrade::write_admin_set(&store, &customer).await?;
+            println!(
+                "Customer {customer}: {} admin(s); {} named already, {} added, {} removed.",
+                written.admins.len(),
+                written.kept,
+                written.added,
+                written.removed
+            );
         }
         Command::InvitationLink {
             customer,

@@ -21,6 +21,16 @@ pub use permission::{Permission, is_restricted};
 pub use source_address::SourceAddress;
 pub use token::{SecretToken, TokenHash};
 
+/// A role as the API names it: its id and name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleRef {
+    /// The role.
+    pub id: RoleId,
+    /// Its name.
+    pub name: RoleName,
+}
+
 /// A signed-in user acting as an admin of a customer. Whether the user is one is not known yet:
 /// every write of an admin's use case checks it in the same transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -69,6 +69,8 @@ pub fn query_parameter(request: &Request, name: &str) -> Result<Option<String>, 
 pub fn query_parameters_of(route: &str) -> &'static [&'static str] {
     match Route::of_key(route) {
         Some(routes::INVITATIONS_LIST) => &["status", "limit", "cursor"],
+        Some(routes::ROLES_DELETE) => &["confirm"],
+        Some(routes::USERS_LIST) => &["limit", "cursor", "email", "role", "restricted", "admin"],
         _ => &[],
     }
 }

@@ -180,6 +180,7 @@ impl From<TourError> for ApiError {
                 code: "invalid-tour-step",
                 reason: detail,
             }),
+            TourError::ChangedMeanwhile => conflict("concurrent-change", detail),
             TourError::Unexpected(error) => ApiError::Unexpected(error),
         }
     }
@@ -198,6 +199,7 @@ impl From<MemberError> for ApiError {
             MemberError::LastAdmin => conflict("last-admin", detail),
             MemberError::ChangedMeanwhile => conflict("concurrent-change", detail),
             MemberError::Contention => contention(),
+            MemberError::Invalid(invalid) => ApiError::InvalidQuery(invalid),
             MemberError::Unexpected(error) => ApiError::Unexpected(error),
         }
     }
@@ -248,7 +250,6 @@ impl From<RoleChangeError> for ApiError {
             },
             RoleChangeError::NameTaken(_) => conflict("role-name-taken", detail),
             RoleChangeError::LastAdmin => conflict("last-admin", detail),
-            RoleChangeError::TooWidelyHeld => conflict("role-too-widely-held", detail),
             RoleChangeError::Contention => contention(),
             RoleChangeError::Unexpected(error) => ApiError::Unexpected(error),
         }
@@ -314,6 +315,7 @@ pub fn every_refusal() -> Vec<ApiError> {
         [
             TourError::NotAMember,
             TourError::NotDue(vec![crate::domain::Permission::Orders]),
+            TourError::ChangedMeanwhile,
         ]
         .map(ApiError::from),
     );
@@ -325,6 +327,7 @@ pub fn every_refusal() -> Vec<ApiError> {
             MemberError::LastAdmin,
             MemberError::ChangedMeanwhile,
             MemberError::Contention,
+            MemberError::Invalid(InvalidValue::new("invalid-cursor", "x")),
         ]
         .map(ApiError::from),
     );
@@ -346,7 +349,6 @@ pub fn every_refusal() -> Vec<ApiError> {
             RoleChangeError::InUse { members: 2 },
             RoleChangeError::NameTaken(name()),
             RoleChangeError::LastAdmin,
-            RoleChangeError::TooWidelyHeld,
             RoleChangeError::Contention,
         ]
         .map(ApiError::from),

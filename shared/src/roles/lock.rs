@@ -139,6 +139,22 @@ pub(crate) fn usable(
         .into_item()
 }
 
+/// The transaction item that checks a role is not being changed, or is gone (a member giving a
+/// role up: an edit holding it counted the member as a holder).
+pub(crate) fn not_locked(
+    store: &Store,
+    customer: &CustomerNumber,
+    role: &RoleId,
+    now: OffsetDateTime,
+) -> anyhow::Result<TransactWriteItem> {
+    store
+        .check(key(customer, role))
+        .condition_expression(format!("attribute_not_exists(PK) OR {NOT_LOCKED}"))
+        .expression_attribute_names("#changing", attr::CHANGING_UNTIL)
+        .expression_attribute_values(":now", number(epoch_seconds(now)))
+        .into_item()
+}
+
 /// The transaction item that checks a role is as it was read: still there, the same revision
 /// (a role stored before revisions counts as revision 0), and not being changed (accepts and
 /// role assignments, which copy its name and permissions).

@@ -7,8 +7,9 @@
 
 pub(crate) mod lock;
 
+use crate::customers::admin_check;
+use crate::domain::RoleRef;
 use crate::domain::{CustomerNumber, Permission, RoleId, RoleName, UserId};
-use crate::memberships::{RoleRef, admin_check};
 use crate::store::transactions::{Part, Transaction, TransactionError};
 use crate::store::{IntoTransactionItem as _, Item, Store, item_key, keys, text};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};

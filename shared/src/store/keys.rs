@@ -11,6 +11,23 @@ pub(crate) fn customer(number: &CustomerNumber) -> String {
 
 pub(crate) const CUSTOMER_SK: &str = "CUSTOMER";
 
+/// The customer whose partition a key names.
+pub(crate) fn customer_of_pk(pk: &str) -> Option<CustomerNumber> {
+    CustomerNumber::parse(pk.strip_prefix("CUSTOMER#")?).ok()
+}
+
+/// One item of a customer's admin set.
+pub(crate) fn admins_sk(shard: u8) -> String {
+    format!("{ADMINS_SK_PREFIX}{shard:02}")
+}
+
+pub(crate) const ADMINS_SK_PREFIX: &str = "ADMINS#";
+
+/// Which admin-set item a sort key names.
+pub(crate) fn shard_of_admins_sk(sk: &str) -> Option<u8> {
+    sk.strip_prefix(ADMINS_SK_PREFIX)?.parse().ok()
+}
+
 pub(crate) fn role_sk(role: &crate::domain::RoleId) -> String {
     format!("ROLE#{role}")
 }
@@ -104,7 +121,6 @@ pub(crate) const LSI1: &str = "LSI1";
 /// LSI1's sort key attribute.
 pub(crate) const LSI1SK: &str = "LSI1SK";
 /// GSI1's key attributes.
-pub(crate) const GSI1: &str = "GSI1";
 pub(crate) const GSI1PK: &str = "GSI1PK";
 pub(crate) const GSI1SK: &str = "GSI1SK";
 

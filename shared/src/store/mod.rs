@@ -7,15 +7,16 @@
 //! **Data table** (`DataTable`, env `DATA_TABLE_NAME`): keys `PK`, `SK` (strings); TTL attribute
 //! `ttl` (epoch seconds); stream with new and old images (the write is the source of truth for
 //! events). Indexes:
-//! - `GSI1` (`GSI1PK`, `GSI1SK`): a customer's memberships, eventually consistent. No request
-//!   reads it (the User Management table reads the seats, which are consistent); the mailer reads
-//!   it to email every admin of a customer.
+//! - `GSI1` (`GSI1PK`, `GSI1SK`): a customer's memberships, eventually consistent. Nothing
+//!   reads it any more (the User Management table reads the seats, the mailer the admin set,
+//!   both consistent); kept for operators' ad-hoc queries.
 //! - `LSI1` (`PK`, `LSI1SK`): a customer's invitations ordered by when their link expires, so
 //!   "pending" and "expired" are key ranges, and strongly consistent.
 //!
 //! | item | PK | SK | other keys | TTL |
 //! |---|---|---|---|---|
-//! | customer (`adminCount` kept exact) | `CUSTOMER#{number}` | `CUSTOMER` | | |
+//! | customer (`adminCount` kept exact; `adminRolesRevision`, bumped by every change of what roles grant in user-management) | `CUSTOMER#{number}` | `CUSTOMER` | | |
+//! | admin set, one of 16 items (`userIds` string set, `revision`); a user's item follows from its id | `CUSTOMER#{number}` | `ADMINS#{00..15}` | | |
 //! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
@@ -23,7 +24,7 @@
 //! | invitation link (kept while its invitation is listed, so an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile | `USER#{userId}` | `USER` | | |
-//! | membership (role names, permissions, `revision`, `status` active or left, `tourSeen` string set) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
+//! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
 //! | email delivery (`status` sending or sent, `claimedUntil`) | `DELIVERY#{eventKey}#{recipient}` | `DELIVERY` | | 14 days |
 //!
@@ -59,7 +60,11 @@
 //!   counted). A right one: PutItem (session), DeleteItem (the email's failures from this
 //!   source) and UpdateItem (the source's count taken back), concurrently.
 //! - authorizer: GetItem session. Log-out: DeleteItem session.
-//! - `GET /me`: one Query of `USER#{userId}` (profile and every membership).
+//! - `GET /me`: one Query of `USER#{userId}` (profile and every membership), then one
+//!   BatchGetItem of the roles its active memberships hold (what they grant now; none when
+//!   they hold no role): 2 round trips.
+//! - admin check: in a transaction, a ConditionCheck of the caller's admin-set item; for reads,
+//!   one GetItem of it (beside the request's other reads).
 //! - invite: one TransactWriteItems (quota counter, admin check, a check per role, seat,
 //!   invitation, link); when the invitation has roles, concurrently a Query of the customer's
 //!   roles, whose names the answer shows (a successful transaction returns nothing). Only when the seat names an earlier invitation: GetItem of that
@@ -82,14 +87,23 @@
 //! - delete: one TransactWriteItems (admin check, delete invitation).
 //! - quota: GetItem (admin check) and GetItem (counter), concurrently.
 //! - roles: list = GetItem + two Queries (roles; seats and invitations for usage); create = one
-//!   TransactWriteItems; edit and delete = GetItem (admin), UpdateItem (lock), Queries of the
-//!   customer's seats, invitations and roles, BatchGetItem (holders' memberships), then one
-//!   TransactWriteItems (delete: one per 97 invitations, DynamoDB's 100 items less the admin
-//!   check, the role and its name's claim). Create, a rename and a delete carry
+//!   TransactWriteItems; edit = GetItem (admin), UpdateItem (lock), Queries of the customer's
+//!   seats, invitations and roles, then one TransactWriteItems of the role alone (and its name
+//!   claims), whatever the number of holders; one that gives or takes `user-management` first
+//!   reads the admin set and customer item (one Query, before the seats) and adds the admin
+//!   set's changed items (at most 16) and the customer item: 4 round trips, at 10 holders as at
+//!   10,000. Delete: the same reads, then one TransactWriteItems (the role, its claim, the
+//!   admin set when holders lose the right; invitations naming it, the rest in transactions of
+//!   100 before it); with `confirm=remove-from-members`, after it, one UpdateItem per former
+//!   holder's seat and membership (16 at once) takes the dead role's id off (tidying only: a
+//!   deleted role grants nothing). Create, a rename and a delete carry
 //!   the name claims in their transaction (create: admin check, role, claim).
 //! - users: list = GetItem + Query (seats) + Query (roles); assign = GetItem (admin),
 //!   GetItem (membership), Query (roles) concurrently, then one TransactWriteItems (admin check,
-//!   each role unchanged and not locked, membership, seat, admin count when it changes).
+//!   each new role unchanged and not locked, each role given up not locked, membership, seat,
+//!   and when the member becomes or stops being an admin, its admin-set item and the count).
+//! - tour complete: GetItem (membership) and Query (roles) concurrently, then one UpdateItem
+//!   conditional on the membership unchanged (2 round trips).
 //! - preview (`GET /invitations/{token}`): GetItem link, GetItem invitation, then one
 //!   BatchGetItem (customer, the email's credential, the invitation's roles).
 //! - accept: GetItem of the session first if one is sent; GetItem link, GetItem invitation, then
@@ -99,16 +113,16 @@
 //!   it; then one TransactWriteItems (invitation, link, seat, membership, a check per role, user
 //!   and credential when new, admin count when an admin role, session), concurrently with
 //!   log-in's DeleteItem and UpdateItem that forget a right password's attempt.
-//! - leave: one Query of `USER#{userId}`, then one TransactWriteItems (membership left, seat
-//!   freed, admin count when an admin leaves). Tour complete: one UpdateItem, conditional on an
-//!   active membership that reaches every step's area. Settings: one UpdateItem.
+//! - leave: one Query of `USER#{userId}` and, beside it, GetItem of the user's admin-set item,
+//!   then one TransactWriteItems (membership left, seat freed, and when an admin leaves its
+//!   admin-set item and the count). Settings: one UpdateItem.
 //! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation), and when the admin chose no
 //!   language, GetItem (the address's credential) then GetItem (its user's language);
 //!   welcome = GetItem (the user);
-//!   member left = GetItem (the membership) and, concurrently, a Query of GSI1 (the customer's
-//!   admins), then BatchGetItem (their users' languages); then per recipient PutItem (claim), the
+//!   member left = GetItem (the membership) and, concurrently, a Query of the customer's admin
+//!   set, then BatchGetItem (their users: address and language); then per recipient PutItem (claim), the
 //!   send, UpdateItem (sent).
 //! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
 //!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a

@@ -51,6 +51,8 @@ pub(crate) enum Part {
     Credential,
     /// The customer item (its number, its admin count).
     Customer,
+    /// An item of the customer's admin set.
+    AdminSet,
     /// A session.
     Session,
     /// One part of one row of a batch (say, the seat of the batch's row 3): a batch's rows

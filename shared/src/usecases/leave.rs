@@ -1,9 +1,9 @@
 //! Leaving a customer: a member cancels its own access.
 
 use crate::accounts;
-use crate::customers::admin_count_change;
-use crate::domain::{CustomerNumber, Language, Permission, UserId};
-use crate::memberships::{self, Membership, MembershipStatus};
+use crate::customers::{is_admin, member_count_change, not_admin_check, remove_admin};
+use crate::domain::{CompanyName, CustomerNumber, Language, UserId};
+use crate::memberships::{self, MembershipStatus};
 use crate::seats;
 use crate::store::Store;
 use crate::store::transactions::{Part, Transaction, TransactionError};
@@ -15,7 +15,12 @@ pub enum NextScreen {
     /// Two or more customers remain: the user picks one.
     ChooseCustomer,
     /// One customer remains: its home page.
-    Home(Membership),
+    Home {
+        /// The customer.
+        customer_number: CustomerNumber,
+        /// Its company name.
+        company_name: CompanyName,
+    },
     /// None remain: only language settings and log-out work.
     NoAccess {
         /// The user's language, to tell it so.
@@ -45,7 +50,8 @@ pub enum LeaveError {
 
 /// Cancels `user`'s membership in `customer`, blocking its access at once: every access check
 /// reads the membership consistently, so the very next request, on any session, is refused.
-/// One read of the account, then one transaction: the membership marked left (unchanged since
+/// One read of the account (and, beside it, of whether the user is an admin), then one
+/// transaction: the membership marked left (unchanged since
 /// read), its seat freed (so the user can be invited again), and the admin count lowered when
 /// the user was an admin, on condition another admin remains. The membership's change to `left`
 /// is what owes the admins their email (the table's stream publishes it).
@@ -57,29 +63,39 @@ pub async fn leave(
 ) -> Result<NextScreen, LeaveError> {
     // A role change racing the leave changes the revision; read again and retry.
     for _ in 0..3 {
-        let (account, memberships) = accounts::load_items(store, user).await?;
+        let ((account, memberships), was_admin) =
+            tokio::try_join!(accounts::load_items(store, user), is_admin(store, customer, user))?;
         let language = account.map(|user| user.language).unwrap_or_default();
         let (leaving, others): (Vec<_>, Vec<_>) = memberships
             .into_iter()
             .filter(|m| m.status == MembershipStatus::Active)
             .partition(|m| &m.customer_number == customer);
         let leaving = leaving.into_iter().next().ok_or(LeaveError::NotMember)?;
-        let was_admin = leaving.permissions.contains(&Permission::UserManagement);
 
         let mut transaction = Transaction::new(store);
         transaction
             .add(Part::Membership(*user), memberships::mark_left(store, &leaving, now)?)
             .add(Part::Seat, seats::free(store, customer, &leaving.email, user)?);
+        transaction.add(
+            Part::Customer,
+            member_count_change(store, customer, -1, -i64::from(was_admin))?,
+        );
         if was_admin {
-            transaction.add(Part::Customer, admin_count_change(store, customer, -1)?);
+            transaction.add(Part::AdminSet, remove_admin(store, customer, user, None)?);
+        } else {
+            // Read beside the membership, not with it: had the user become an admin meanwhile,
+            // leaving must not keep it in the admin set.
+            transaction.add(Part::AdminSet, not_admin_check(store, customer, user)?);
         }
         match transaction.commit("leave a customer").await {
             Ok(()) => {
                 tracing::info!("left the customer");
-                let mut others: Vec<Membership> = others.into_iter().map(Membership::from).collect();
                 return Ok(match others.len() {
                     0 => NextScreen::NoAccess { language },
-                    1 => NextScreen::Home(others.remove(0)),
+                    1 => NextScreen::Home {
+                        customer_number: others[0].customer_number.clone(),
+                        company_name: others[0].company_name.clone(),
+                    },
                     _ => NextScreen::ChooseCustomer,
                 });
             }

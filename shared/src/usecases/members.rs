@@ -2,10 +2,10 @@
 //! Assigning roles lifts restricted access on the member's very next request (memberships are
 //! read strongly consistently) and keeps the customer's admin count exact.
 
-use crate::customers::admin_count_change;
-use crate::domain::{CustomerNumber, Email, Permission, RoleId, UserId};
+use crate::customers::{add_admin, admin_count_change, remove_admin};
+use crate::domain::{CustomerNumber, Email, InvalidValue, Permission, RoleId, UserId};
 use crate::memberships::{self, MembershipStatus, RoleRef, admin_check, is_admin};
-use crate::roles::lock::unchanged;
+use crate::roles::lock::{not_locked, unchanged};
 use crate::roles::{Role, RoleItem};
 use crate::seats;
 use crate::store::Store;
@@ -58,52 +58,204 @@ pub enum MemberError {
     /// Other requests kept conflicting.
     #[error("The service is busy.")]
     Contention,
+    /// A malformed cursor.
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
-/// The customer's active members by email, with role names (two consistent Queries, in parallel
-/// with the admin check).
-pub async fn list(store: &Store, admin: &UserId, customer: &CustomerNumber) -> Result<Vec<Member>, MemberError> {
-    let (is_admin, seats, roles) = tokio::try_join!(
-        is_admin(store, customer, admin),
-        seats::members(store, customer),
-        crate::roles::list(store, customer),
-    )?;
+/// Most rows one page of the users table holds.
+pub const MAX_PAGE_SIZE: u16 = 100;
+/// Queries one page may take to fill itself when filters leave rows out; past them the page
+/// ends early (with a cursor), so a page's cost stays bounded.
+const QUERIES_PER_PAGE: usize = 8;
+
+/// What the users table asks for: a page, by email, searched and filtered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberQuery {
+    /// Members whose email starts with this (lower case).
+    pub email_prefix: Option<String>,
+    /// Members holding this role.
+    pub role: Option<RoleId>,
+    /// Members restricted (no rights) or not.
+    pub restricted: Option<bool>,
+    /// Admins or not.
+    pub admin: Option<bool>,
+    /// Rows at most.
+    pub limit: u16,
+    /// Where the previous page ended.
+    pub cursor: Option<String>,
+}
+
+impl MemberQuery {
+    /// The filters, as a cursor names them: a cursor continues only the listing it came from.
+    fn filters(&self) -> String {
+        format!(
+            "email={};role={};restricted={:?};admin={:?}",
+            self.email_prefix.as_deref().unwrap_or(""),
+            self.role.map(|r| r.to_string()).unwrap_or_default(),
+            self.restricted,
+            self.admin
+        )
+    }
+}
+
+/// One page of the users table.
+#[derive(Debug, Clone)]
+pub struct MemberPage {
+    /// Its rows, by email.
+    pub members: Vec<Member>,
+    /// Opaque; present when there may be more.
+    pub next_cursor: Option<String>,
+    /// Every active member of the customer, whatever the filters.
+    pub total: u32,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    customer: String,
+    filters: String,
+    sk: String,
+}
+
+fn invalid_cursor() -> InvalidValue {
+    InvalidValue {
+        code: "invalid-cursor",
+        reason: "The cursor is not one this list issued for these filters.".into(),
+    }
+}
+
+fn decode_cursor(raw: &str, customer: &CustomerNumber, query: &MemberQuery) -> Result<String, InvalidValue> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| invalid_cursor())?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid_cursor())?;
+    if cursor.customer != customer.to_string()
+        || cursor.filters != query.filters()
+        || !cursor.sk.starts_with(crate::store::keys::SEAT_SK_PREFIX)
+        || cursor.sk.len() > 300
+    {
+        return Err(invalid_cursor());
+    }
+    Ok(cursor.sk)
+}
+
+fn encode_cursor(customer: &CustomerNumber, query: &MemberQuery, sk: String) -> String {
+    use base64::Engine as _;
+    let cursor = Cursor {
+        customer: customer.to_string(),
+        filters: query.filters(),
+        sk,
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+}
+
+/// One page of the customer's active members by email, searched by email prefix and filtered
+/// by role, restriction and admin. The unfiltered page and the email search read a key range of
+/// the customer's seats (one Query per page, whatever the number of members; invited seats in
+/// the range are read and left out); a role filter is a condition on that range, restricted
+/// and admin filters are judged on the rows read, so a page may take more Queries (at most
+/// [`QUERIES_PER_PAGE`]) when few rows match. Beside it: the admin check, the roles (names and
+/// permissions) and the customer item (the total), all in the same round trip.
+pub async fn list(
+    store: &Store,
+    admin: &UserId,
+    customer: &CustomerNumber,
+    query: &MemberQuery,
+) -> Result<MemberPage, MemberError> {
+    let start = query
+        .cursor
+        .as_deref()
+        .map(|raw| decode_cursor(raw, customer, query))
+        .transpose()?;
+    let prefix = query.email_prefix.as_deref().unwrap_or("");
+    let (is_admin, roles, total, page) = if query.restricted.is_none() && query.admin.is_none() {
+        let all = |_: &seats::SeatItem| true;
+        tokio::try_join!(
+            is_admin(store, customer, admin),
+            crate::roles::list(store, customer),
+            crate::customers::member_count(store, customer),
+            seats::member_page(
+                store,
+                customer,
+                prefix,
+                query.role.as_ref(),
+                start.clone(),
+                query.limit,
+                QUERIES_PER_PAGE,
+                &all
+            ),
+        )?
+    } else {
+        // Restricted and admin are what the roles grant: the roles first, then the rows.
+        let (is_admin, roles, total) = tokio::try_join!(
+            is_admin(store, customer, admin),
+            crate::roles::list(store, customer),
+            crate::customers::member_count(store, customer),
+        )?;
+        let by_id: BTreeMap<RoleId, Role> = roles.iter().map(|role| (role.id, role.clone())).collect();
+        let keep = |seat: &seats::SeatItem| {
+            row(seat, &by_id).is_ok_and(|member| {
+                query.restricted.is_none_or(|r| r == member.restricted) && query.admin.is_none_or(|a| a == member.admin)
+            })
+        };
+        let page = seats::member_page(
+            store,
+            customer,
+            prefix,
+            query.role.as_ref(),
+            start.clone(),
+            query.limit,
+            QUERIES_PER_PAGE,
+            &keep,
+        )
+        .await?;
+        (is_admin, roles, total, page)
+    };
     if !is_admin {
         return Err(MemberError::NotAdmin);
     }
     let roles: BTreeMap<RoleId, Role> = roles.into_iter().map(|role| (role.id, role)).collect();
-    seats
-        .into_iter()
-        .map(|seat| {
-            let held: Vec<&Role> = seat.role_ids.iter().filter_map(|id| roles.get(id)).collect();
-            let permissions: BTreeSet<Permission> = held.iter().flat_map(|r| r.permissions.iter().copied()).collect();
-            Ok(Member {
-                user_id: seat.user_id.context("A member seat has no user id.")?,
-                email: seat.email()?,
-                admin: permissions.contains(&Permission::UserManagement),
-                restricted: crate::domain::is_restricted(&permissions),
-                roles: held
-                    .iter()
-                    .map(|r| RoleRef {
-                        id: r.id,
-                        name: r.name.clone(),
-                    })
-                    .collect(),
-                status: MembershipStatus::Active,
-                joined_at: seat.joined_at,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()
-        .map_err(MemberError::from)
+    let members = page
+        .seats
+        .iter()
+        .map(|seat| row(seat, &roles))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(MemberPage {
+        members,
+        next_cursor: page.last_sk.map(|sk| encode_cursor(customer, query, sk)),
+        total,
+    })
 }
 
-/// Replaces a member's roles in one transaction: the admin check, each role unchanged since it
-/// was read and not being changed, the membership (unchanged since read), its seat, and the
-/// customer's admin count when the member becomes or stops being an admin. Returns the roles and
-/// the permissions they grant.
+fn row(seat: &seats::SeatItem, roles: &BTreeMap<RoleId, Role>) -> anyhow::Result<Member> {
+    let held: Vec<&Role> = seat.role_ids.iter().filter_map(|id| roles.get(id)).collect();
+    let permissions: BTreeSet<Permission> = held.iter().flat_map(|r| r.permissions.iter().copied()).collect();
+    Ok(Member {
+        user_id: seat.user_id.context("A member seat has no user id.")?,
+        email: seat.email()?,
+        admin: permissions.contains(&Permission::UserManagement),
+        restricted: crate::domain::is_restricted(&permissions),
+        roles: held
+            .iter()
+            .map(|r| RoleRef {
+                id: r.id,
+                name: r.name.clone(),
+            })
+            .collect(),
+        status: MembershipStatus::Active,
+        joined_at: seat.joined_at,
+    })
+}
+
+/// Replaces a member's roles in one transaction: the admin check, each new role unchanged
+/// since it was read and not being changed, each role given up not being changed (a role edit
+/// holding it counted this member as it was), the membership (unchanged since read), its seat,
+/// and when the member becomes or stops being an admin, the admin set and the admin count.
+/// Returns the roles and the permissions they grant.
 pub async fn assign_roles(
     store: &Store,
     admin: &UserId,
@@ -128,34 +280,57 @@ pub async fn assign_roles(
     if !unknown.is_empty() {
         return Err(MemberError::UnknownRoles(unknown));
     }
-    let chosen: Vec<&RoleItem> = role_ids.iter().filter_map(|id| roles.get(id)).collect();
-    let refs: Vec<RoleRef> = chosen.iter().map(|r| r.as_ref()).collect();
-    let permissions: BTreeSet<Permission> = chosen.iter().flat_map(|r| r.permissions.iter().copied()).collect();
-    let was_admin = membership.permissions.contains(&Permission::UserManagement);
-    let admin_delta = i64::from(permissions.contains(&Permission::UserManagement)) - i64::from(was_admin);
+    let grants = |ids: &BTreeSet<RoleId>| -> BTreeSet<Permission> {
+        ids.iter()
+            .filter_map(|id| roles.get(id))
+            .flat_map(|r| r.permissions.iter().copied())
+            .collect()
+    };
+    let held = membership.role_ids();
+    let permissions = grants(&role_ids);
+    let was_admin = grants(&held).contains(&Permission::UserManagement);
+    let becomes_admin = permissions.contains(&Permission::UserManagement);
 
-    let acting_on_self = user == admin;
     let mut transaction = Transaction::new(store);
-    if !acting_on_self {
+    let admin_set_written = was_admin != becomes_admin;
+    // A transaction touches an item once: when the member's admin-set item is written and it
+    // is also the caller's, that write carries the caller's admin check.
+    if !(admin_set_written && crate::customers::checked_by_writes(admin, [user])) {
         transaction.add(Part::AdminCheck, admin_check(store, customer, admin)?);
     }
-    for role in &chosen {
+    for role in role_ids.iter().filter_map(|id| roles.get(id)) {
         transaction.add(Part::Role(role.id), unchanged(store, customer, role, now)?);
+    }
+    for given_up in held.difference(&role_ids) {
+        transaction.add(Part::Role(*given_up), not_locked(store, customer, given_up, now)?);
     }
     transaction
         .add(
             Part::Membership(*user),
-            memberships::set_roles(store, &membership, &refs, &permissions, acting_on_self)?,
+            memberships::set_roles(store, &membership, &role_ids)?,
         )
         .add(
             Part::Seat,
             seats::set_roles(store, customer, &membership.email, user, &role_ids)?,
         );
-    if admin_delta != 0 {
-        transaction.add(Part::Customer, admin_count_change(store, customer, admin_delta)?);
+    if becomes_admin && !was_admin {
+        transaction
+            .add(Part::AdminSet, add_admin(store, customer, user, Some(admin))?)
+            .add(Part::Customer, admin_count_change(store, customer, 1)?);
+    } else if was_admin && !becomes_admin {
+        transaction
+            .add(Part::AdminSet, remove_admin(store, customer, user, Some(admin))?)
+            .add(Part::Customer, admin_count_change(store, customer, -1)?);
     }
     match transaction.commit("assign roles").await {
-        Ok(()) => Ok((refs, permissions)),
+        Ok(()) => Ok((
+            role_ids
+                .iter()
+                .filter_map(|id| roles.get(id))
+                .map(RoleItem::as_ref)
+                .collect(),
+            permissions,
+        )),
         Err(TransactionError::Refused(refused)) => {
             if refused.failed(&Part::AdminCheck) {
                 Err(MemberError::NotAdmin)

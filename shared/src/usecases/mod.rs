@@ -12,3 +12,5 @@ pub mod members;
 pub mod onboarding;
 pub mod resend;
 pub mod roles;
+pub mod tour;
+pub mod upgrade;

@@ -1,7 +1,7 @@
 //! How an operator creates a customer with its roles and its first admin.
 
 use crate::accounts::{CredentialItem, User, UserItem};
-use crate::customers::CustomerItem;
+use crate::customers::{CustomerItem, add_admin};
 use crate::domain::{CompanyName, CustomerNumber, Email, Language, PasswordHash, Permission, RoleId, RoleName, UserId};
 use crate::memberships::{Membership, MembershipItem, MembershipStatus, RoleRef};
 use crate::roles::{Role, RoleItem, name_claim};
@@ -194,11 +194,17 @@ pub async fn create(
             );
     }
     add_account(store, &mut transaction, &admin, now)?;
+    let membership_item = MembershipItem::new(
+        user_id,
+        &email,
+        &customer.number,
+        &customer.company_name,
+        [administrator.id].into(),
+        now,
+    );
     transaction
-        .add(
-            Part::Membership(user_id),
-            store.put_new(MembershipItem::from(&membership))?,
-        )
+        .add(Part::Membership(user_id), store.put_new(membership_item)?)
+        .add(Part::AdminSet, add_admin(store, &customer.number, &user_id, None)?)
         .add(
             Part::Seat,
             seats::put_new_member(store, &customer.number, &email, user_id, [administrator.id].into(), now)?,

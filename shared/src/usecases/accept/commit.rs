@@ -2,7 +2,7 @@
 
 use super::{AcceptError, Accepted, Acceptor, Context};
 use crate::accounts::{CredentialItem, UserItem};
-use crate::customers::admin_count_change;
+use crate::customers::{add_admin, member_count_change};
 use crate::domain::{Permission, RoleId, TokenHash};
 use crate::invitations::{self, Invitation};
 use crate::memberships::{self, Joining};
@@ -51,7 +51,7 @@ pub(super) async fn commit(
                 &invitation.email,
                 invitation.id,
                 user_id,
-                role_ids,
+                role_ids.clone(),
                 now,
             )?,
         )
@@ -64,8 +64,7 @@ pub(super) async fn commit(
                     email: &invitation.email,
                     customer,
                     company_name: &context.customer.company_name,
-                    roles: &roles,
-                    permissions: &permissions,
+                    role_ids: &role_ids,
                 },
                 now,
             )?,
@@ -79,9 +78,14 @@ pub(super) async fn commit(
             store.put_new(CredentialItem::new(&user.email, user.id, password_hash))?,
         );
     }
-    if permissions.contains(&Permission::UserManagement) {
-        transaction.add(Part::Customer, admin_count_change(store, customer, 1)?);
+    let admin = permissions.contains(&Permission::UserManagement);
+    if admin {
+        transaction.add(Part::AdminSet, add_admin(store, customer, &user_id, None)?);
     }
+    transaction.add(
+        Part::Customer,
+        member_count_change(store, customer, 1, i64::from(admin))?,
+    );
     let (session_token, session, put_session) = sessions::start_within(store, user_id, &invitation.email, now)?;
     transaction.add(Part::Session, put_session);
 

@@ -1,27 +1,21 @@
-//! Editing a role: its name and permissions, and every holder's membership with it.
+//! Editing a role: its name and permissions. Memberships hold role ids and read what their
+//! roles grant when they are read, so an edit writes the role alone, whatever the number of
+//! holders; only when it gives or takes `user-management` does it change the customer's admin
+//! set (at most [`ADMIN_SHARDS`](crate::customers::ADMIN_SHARDS) items) and its admin count,
+//! in the same transaction, with the customer item (its admin count, and a revision that keeps
+//! two such changes from landing on one read).
 
 use super::RoleChangeError;
-use super::usage::{RoleUsage, holders};
-use crate::customers::admin_count_change;
+use super::usage::{Holders, RoleUsage, holders};
+use crate::customers::{self, AdminState, admin_roles_change, too_few_admins};
 use crate::domain::{CustomerNumber, Permission, RoleId, RoleName, UserId};
-use crate::memberships::{self, MembershipItem, RoleRef, admin_check, is_admin};
+use crate::memberships::{admin_check, is_admin};
 use crate::roles::lock::{Locked, lock, unlock, write_edit};
 use crate::roles::{self, Role, name_claim, release_name_claim};
-use crate::seats::SeatItem;
-use crate::store::transactions::{MAX_ITEMS, Part, Transaction, TransactionError};
-use crate::store::{Store, item_key, keys};
-use anyhow::Context as _;
+use crate::store::Store;
+use crate::store::transactions::{Part, Transaction, TransactionError};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
-
-/// Items of an edit's transaction besides the members': the role, the customer's admin count,
-/// the admin check, and a rename's two name claims.
-const EDIT_OVERHEAD: usize = 5;
-/// Members one edit can update in its single transaction (with one item to spare).
-pub const MAX_MEMBERS_PER_EDIT: usize = MAX_ITEMS - EDIT_OVERHEAD - 1;
-// Every item an edit can carry (admin check, role, two name claims, the members, the admin
-// count) fits one transaction.
-const _: () = assert!(1 + 1 + 2 + MAX_MEMBERS_PER_EDIT + 1 < MAX_ITEMS);
 
 /// What an edit changed.
 #[derive(Debug, Clone)]
@@ -32,8 +26,8 @@ pub struct Edited {
     pub usage: RoleUsage,
 }
 
-/// Renames a role and/or changes its permissions, and updates every member holding it, in one
-/// transaction. Open invitations refer to the role by id and grant what it is when accepted.
+/// Renames a role and/or changes its permissions; every holder's access follows on its next
+/// request. Open invitations refer to the role by id and grant what it is when accepted.
 pub async fn edit(
     store: &Store,
     admin: &UserId,
@@ -60,12 +54,33 @@ pub async fn edit(
     result
 }
 
-/// An edit holding its role's lock.
-struct Change<'a> {
-    store: &'a Store,
-    admin: &'a UserId,
-    customer: &'a CustomerNumber,
-    locked: &'a Locked,
+/// A role change holding its role's lock.
+pub(super) struct Change<'a> {
+    pub store: &'a Store,
+    pub admin: &'a UserId,
+    pub customer: &'a CustomerNumber,
+    pub locked: &'a Locked,
+}
+
+/// Which holders of `role` hold an admin role when the roles grant what `permissions_of` says
+/// (the role changed included, a deleted role left out).
+pub(super) fn admins_after(
+    holders: &Holders,
+    role: &RoleId,
+    permissions_of: &BTreeMap<RoleId, BTreeSet<Permission>>,
+) -> BTreeSet<UserId> {
+    holders
+        .seats_holding(role)
+        .into_iter()
+        .filter(|seat| {
+            seat.role_ids.iter().any(|role| {
+                permissions_of
+                    .get(role)
+                    .is_some_and(|p| p.contains(&Permission::UserManagement))
+            })
+        })
+        .filter_map(|seat| seat.user_id)
+        .collect()
 }
 
 impl Change<'_> {
@@ -76,8 +91,20 @@ impl Change<'_> {
         now: OffsetDateTime,
     ) -> Result<Edited, RoleChangeError> {
         let (store, customer) = (self.store, self.customer);
-        let role_id = &self.locked.role.id;
-        let (roles, holders) = tokio::try_join!(roles::list(store, customer), holders(store, customer))?;
+        let current = &self.locked.role;
+        let role_id = &current.id;
+        let toggles_admin = current.permissions.contains(&Permission::UserManagement)
+            != permissions.contains(&Permission::UserManagement);
+        // The admin set before the seats: a member who leaves after the set was read changes its
+        // revision (the write below then fails); one who left before is gone from the seats.
+        let (roles, holders, admins) = if toggles_admin {
+            let (roles, admins) =
+                tokio::try_join!(roles::list(store, customer), customers::admin_state(store, customer))?;
+            (roles, holders(store, customer).await?, Some(admins))
+        } else {
+            let (roles, holders) = tokio::try_join!(roles::list(store, customer), holders(store, customer))?;
+            (roles, holders, None)
+        };
         // Roles from before names were claimed hold no claim that could refuse this name; the
         // roles just read show them. Claimed names are refused atomically by the claim below.
         if roles
@@ -86,30 +113,23 @@ impl Change<'_> {
         {
             return Err(RoleChangeError::NameTaken(name));
         }
-        let mut permissions_of: BTreeMap<RoleId, BTreeSet<Permission>> =
-            roles.into_iter().map(|role| (role.id, role.permissions)).collect();
-        permissions_of.insert(*role_id, permissions.clone());
-
-        let holding = holders.seats_holding(role_id);
-        if holding.len() > MAX_MEMBERS_PER_EDIT {
-            return Err(RoleChangeError::TooWidelyHeld);
-        }
-        let memberships = read_memberships(store, customer, &holding).await?;
         let usage = holders.usage_of(role_id, now);
-
         let mut transaction = Transaction::new(store);
-        let caller_holds_role = memberships.iter().any(|m| m.user_id == *self.admin);
-        if !caller_holds_role {
-            transaction.add(Part::AdminCheck, admin_check(store, customer, self.admin)?);
-        }
         transaction.add(
             Part::Role(*role_id),
             write_edit(store, customer, self.locked, &name, &permissions)?,
         );
         self.move_name_claim(&mut transaction, &name)?;
-        let admin_delta = self.update_holders(&mut transaction, &memberships, &name, &permissions_of)?;
-        if admin_delta != 0 {
-            transaction.add(Part::Customer, admin_count_change(store, customer, admin_delta)?);
+        let mut permissions_of: BTreeMap<RoleId, BTreeSet<Permission>> =
+            roles.into_iter().map(|role| (role.id, role.permissions)).collect();
+        permissions_of.insert(*role_id, permissions.clone());
+        let delta = match &admins {
+            Some(admins) => Some(self.change_admins(&mut transaction, &holders, admins, &permissions_of)?),
+            None => None,
+        };
+        let checked = delta.is_some_and(|(_, checked)| checked);
+        if !checked {
+            transaction.add(Part::AdminCheck, admin_check(store, customer, self.admin)?);
         }
         match transaction.commit("edit a role").await {
             Ok(()) => Ok(Edited {
@@ -125,17 +145,56 @@ impl Change<'_> {
                     Err(RoleChangeError::NotAdmin)
                 } else if refused.failed(&Part::NameClaim) {
                     Err(RoleChangeError::NameTaken(name))
-                } else if refused.failed(&Part::Customer) {
+                } else if let Some((delta, _)) = delta
+                    && refused.failed(&Part::Customer)
+                    && too_few_admins(refused.item(&Part::Customer), delta)
+                {
                     Err(RoleChangeError::LastAdmin)
                 } else {
-                    // A member's roles changed meanwhile, the caller stopped being an admin, or
-                    // the lock ran out: nothing was written, try again.
+                    // The admin set changed meanwhile (someone joined, left, got or lost the
+                    // right), or the lock ran out: nothing was written, try again.
                     Err(RoleChangeError::Busy)
                 }
             }
             Err(TransactionError::Contention) => Err(RoleChangeError::Contention),
             Err(TransactionError::Other(error)) => Err(error.into()),
         }
+    }
+
+    /// Adds the admin set's change and the admin count's to `transaction`: of the role's
+    /// holders (whose roles cannot change while the role is locked), those who hold an admin
+    /// role after the change are admins, the others not. Returns whether one of the writes
+    /// carries the acting admin's check, and the admin count's change.
+    pub(super) fn change_admins(
+        &self,
+        transaction: &mut Transaction<'_>,
+        holders: &Holders,
+        admins: &AdminState,
+        permissions_of: &BTreeMap<RoleId, BTreeSet<Permission>>,
+    ) -> anyhow::Result<(i64, bool)> {
+        let shards = &admins.shards;
+        let role = &self.locked.role.id;
+        let before = customers::admins_of(shards);
+        let after = admins_after(holders, role, permissions_of);
+        let holding: BTreeSet<UserId> = holders.seats_holding(role).iter().filter_map(|s| s.user_id).collect();
+        let added: BTreeSet<UserId> = after.difference(&before).copied().collect();
+        let removed: BTreeSet<UserId> = holding
+            .difference(&after)
+            .filter(|user| before.contains(user))
+            .copied()
+            .collect();
+        let (writes, delta, checked) =
+            customers::change_admins(self.store, self.customer, shards, &added, &removed, Some(self.admin))?;
+        for write in writes {
+            transaction.add(Part::AdminSet, write);
+        }
+        // Always, even when nobody's standing changes: two changes of roles' user-management
+        // computed from one state must not both land.
+        transaction.add(
+            Part::Customer,
+            admin_roles_change(self.store, self.customer, admins, delta)?,
+        );
+        Ok((delta, checked))
     }
 
     /// A rename moves the claim; a role without one (made before claims) claims its name now.
@@ -155,72 +214,5 @@ impl Change<'_> {
             }
         }
         Ok(())
-    }
-
-    /// Adds each holder's membership with the role's new name and permissions; returns how the
-    /// number of admins changes.
-    fn update_holders(
-        &self,
-        transaction: &mut Transaction<'_>,
-        memberships: &[MembershipItem],
-        name: &RoleName,
-        permissions_of: &BTreeMap<RoleId, BTreeSet<Permission>>,
-    ) -> anyhow::Result<i64> {
-        let role_id = &self.locked.role.id;
-        let mut admin_delta: i64 = 0;
-        for membership in memberships {
-            let was_admin = membership.permissions.contains(&Permission::UserManagement);
-            let roles: Vec<RoleRef> = membership
-                .roles
-                .iter()
-                .map(|r| RoleRef {
-                    id: r.id,
-                    name: if r.id == *role_id { name.clone() } else { r.name.clone() },
-                })
-                .collect();
-            let permissions: BTreeSet<Permission> = roles
-                .iter()
-                .flat_map(|r| permissions_of.get(&r.id).cloned().unwrap_or_default())
-                .collect();
-            admin_delta += i64::from(permissions.contains(&Permission::UserManagement)) - i64::from(was_admin);
-            let acting_admin = membership.user_id == *self.admin;
-            transaction.add(
-                Part::Membership(membership.user_id),
-                memberships::set_roles(self.store, membership, &roles, &permissions, acting_admin)?,
-            );
-        }
-        Ok(admin_delta)
-    }
-}
-
-/// The memberships behind member seats (BatchGetItem, consistent).
-async fn read_memberships(
-    store: &Store,
-    customer: &CustomerNumber,
-    seats: &[&SeatItem],
-) -> anyhow::Result<Vec<MembershipItem>> {
-    let wanted = seats
-        .iter()
-        .map(|seat| {
-            let user = seat.user_id.context("A member seat has no user id.")?;
-            Ok(item_key(keys::user(&user), keys::membership_sk(customer)))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    store
-        .batch_get(wanted)
-        .await
-        .context("Failed to read memberships.")?
-        .into_iter()
-        .map(|item| crate::store::decode(item, "a membership"))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_members_one_edit_reaches_are_the_documented_ones() {
-        assert_eq!(MAX_MEMBERS_PER_EDIT, 94, "the limit the API and README document");
     }
 }

@@ -8,8 +8,8 @@ mod delete;
 mod edit;
 mod usage;
 
-pub use delete::delete;
-pub use edit::{Edited, MAX_MEMBERS_PER_EDIT, edit};
+pub use delete::{Holding, delete};
+pub use edit::{Edited, edit};
 pub use usage::{RoleUsage, usage};
 
 use crate::domain::RoleName;
@@ -27,8 +27,10 @@ pub enum RoleChangeError {
     /// Another change of the role is under way, or what it reaches changed meanwhile.
     #[error("This role is being changed right now; try again in a moment.")]
     Busy,
-    /// Members hold the role; it cannot be deleted silently.
-    #[error("{members} member(s) hold this role. Assign them other roles first, then delete it.")]
+    /// Members hold the role; it is not deleted without the request's confirmation.
+    #[error(
+        "{members} member(s) hold this role. Assign them other roles first, or confirm that they lose it (`?confirm=remove-from-members`)."
+    )]
     InUse {
         /// How many.
         members: u32,
@@ -39,9 +41,6 @@ pub enum RoleChangeError {
     /// The change would leave the customer without an admin.
     #[error("This change would leave the customer without any admin.")]
     LastAdmin,
-    /// More members hold the role than one edit can update at once.
-    #[error("More than {MAX_MEMBERS_PER_EDIT} members hold this role; it cannot be edited in one step.")]
-    TooWidelyHeld,
     /// Other requests kept conflicting.
     #[error("The service is busy.")]
     Contention,
