@@ -559,6 +559,19 @@ class Bench:
         emails = [f"invited-{run}-{i}@bench.example" for i in range(2 * n)]
         invited = [a["invitation"]["id"] for a in self.measure("invite", "invite", [invite_event(e) for e in emails], 201)["answers"]]
 
+        def batch_event(round_index):
+            def make():
+                stack.reset_quota()
+                rows = [{"email": f"batch-{run}-{round_index}-{i}@bench.example"} for i in range(50)]
+                return api_event("POST", "/customers/{customerId}/invitations/batch", {"customerId": DEMO_CUSTOMER},
+                                 {"invitations": rows}, caller=ADMIN)
+            return make
+
+        batch = self.measure("batch invite (50 rows)", "invite", [batch_event(i) for i in range(2 * n)], 200,
+                             "two chunks of 32 and 18 rows, one transaction each")
+        if any(answer["created"] != 50 for answer in batch["answers"]):
+            raise RuntimeError(f"batch invite: not every row was created: {batch['answers'][0]}")
+
         def resend_event(invitation_id):
             def make():
                 stack.reset_quota()

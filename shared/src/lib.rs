@@ -15,7 +15,7 @@
 //! | rule | module |
 //! |---|---|
 //! | 1 only admins manage invitations | [`customers`] (`admin_check`: the admin set, a part of every admin's transaction), [`http::AdminArea`] |
-//! | 2 quota | [`quota`] (`spend_one`), [`usecases::invite`], [`usecases::resend`] |
+//! | 2 quota | [`quota`] (`spend_one`; `spend`, a batch's sends at once), [`usecases::invite`], [`usecases::invite_batch`], [`usecases::resend`] |
 //! | 3 link lifetime, listed 30 days | [`invitations`] (`LINK_LIFETIME`, `LISTED_AFTER_EXPIRY`, `status`), [`invitations::link`] |
 //! | 4 tokens, one accept wins, resend and delete kill links | [`links`], [`invitations`] (`consume`, `send_again`, `delete`), [`usecases::accept`] |
 //! | 5 pending invitation or member: 409 | [`seats`] (`take_for_invitation`, `holder`), [`usecases::invite`] |
@@ -31,6 +31,7 @@
 //! | 16 one account per mailbox | [`domain`] (`Email`) |
 //! | 17 log-in throttle | [`sessions`] |
 //! | 19 roles with no ceiling on holders; the last admin kept | [`memberships`] (role ids, `resolve`), [`customers`] (the admin set), [`usecases::roles`] |
+//! | 19 bulk invite, one result per row, exact quota | [`usecases::invite_batch`] |
 
 pub mod access;
 pub mod accounts;

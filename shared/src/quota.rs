@@ -4,7 +4,7 @@
 
 use crate::domain::UserId;
 use crate::store::{IntoTransactionItem as _, Item, Store, epoch_seconds, item_key, keys, number};
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime, Time};
 
@@ -65,6 +65,42 @@ pub(crate) fn spend_one(store: &Store, admin: &UserId, now: OffsetDateTime) -> a
         // A day after the reset, so the counter outlives its day even if TTL runs early.
         .expression_attribute_values(":ttl", number(epoch_seconds(resets_at(now) + Duration::days(1))))
         .into_item()
+}
+
+/// The transaction item that spends `sends` at once (a batch of invitations), failing its
+/// condition unless all of them fit into what is left today. On failure the refusal carries the
+/// counter as it was, so [`left_in`] tells how many do fit.
+pub(crate) fn spend(
+    store: &Store,
+    admin: &UserId,
+    sends: u32,
+    now: OffsetDateTime,
+) -> anyhow::Result<TransactWriteItem> {
+    anyhow::ensure!(
+        (1..=DAILY_LIMIT).contains(&sends),
+        "A batch spends 1 to {DAILY_LIMIT} sends, not {sends}."
+    );
+    store
+        .update(key(admin, now))
+        .update_expression("ADD #sent :sends SET #ttl = :ttl")
+        .condition_expression("attribute_not_exists(#sent) OR #sent <= :most")
+        .expression_attribute_names("#sent", attr::SENT)
+        .expression_attribute_names("#ttl", attr::TTL)
+        .expression_attribute_values(":sends", number(sends))
+        .expression_attribute_values(":most", number(DAILY_LIMIT - sends))
+        .expression_attribute_values(":ttl", number(epoch_seconds(resets_at(now) + Duration::days(1))))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .into_item()
+}
+
+/// The sends left today by the counter a refused [`spend`] carried (none without it: a counter
+/// that does not exist cannot refuse).
+pub(crate) fn left_in(counter: Option<&Item>) -> u32 {
+    let sent = counter
+        .cloned()
+        .and_then(|item| serde_dynamo::from_item::<_, Counter>(item).ok())
+        .map_or(DAILY_LIMIT, |counter| counter.sent);
+    DAILY_LIMIT.saturating_sub(sent)
 }
 
 /// The admin's quota today (one consistent GetItem).

@@ -2,10 +2,15 @@
 //! One DynamoDB transaction (quota, admin, roles, seat, invitation, link), and beside it, when
 //! the invitation has roles, a Query of the customer's roles for the answer's names; the email is
 //! owed from the moment the invitation exists.
+//!
+//! `POST /customers/{customerId}/invitations/batch`: up to 50 at once, one result per row
+//! ([`batch`]).
+
+mod batch;
 
 use cloudhub::App;
 use cloudhub::domain::{Email, InvalidValue, Language, RoleId};
-use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body};
+use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, routes};
 use cloudhub::invitations::{InvitationView, MAX_ROLES};
 use cloudhub::usecases::invite::{self as invitations, NewInvitation};
 use cloudhub::usecases::list::ListedInvitation;
@@ -59,9 +64,17 @@ struct Invited {
     email_status: &'static str,
 }
 
-/// Handles `POST /customers/{customerId}/invitations`.
-#[tracing::instrument(name = "Inviting a user", skip_all)]
+/// Handles the invite routes: one address, or a batch of them.
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
+    match routes::route_of(&request)? {
+        routes::INVITATIONS_CREATE => invite(app, request).await,
+        routes::INVITATIONS_BATCH => batch::invite_batch(app, request).await,
+        other => Err(routes::not_served(other)),
+    }
+}
+
+#[tracing::instrument(name = "Inviting a user", skip_all)]
+async fn invite(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(&request)?;
     let customer = customer_in_path(&request)?;
     let invite: Invite = json_body::<InviteBody>(&request)?.try_into()?;

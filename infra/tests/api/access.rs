@@ -64,6 +64,9 @@ async fn a_member_without_rights_sees_only_the_restricted_portal_and_is_refused_
                 json!({ "name": "Sneaky", "permissions": ["orders"] })
             }
             Method::POST if path.ends_with("/invitations") => json!({ "email": "friend@example.com" }),
+            Method::POST if path.ends_with("/invitations/batch") => {
+                json!({ "invitations": [{ "email": "friend@example.com" }] })
+            }
             _ => json!({}),
         };
         let response = member.request(method.clone(), &path, &headers, body.to_string()).await;

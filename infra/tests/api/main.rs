@@ -7,6 +7,7 @@
 mod accept;
 mod access;
 mod bad_input;
+mod batch;
 mod big_roles;
 mod cors;
 mod deliveries;

@@ -202,7 +202,20 @@ impl ApiError {
     /// an AWS service that is down, slow or throttling ([`crate::aws::Unavailable`]) is answered
     /// 503 with `Retry-After`: nothing was changed, and a retry may succeed.
     pub fn into_response(self) -> Response<Body> {
-        let this = match self {
+        self.resolved().answer()
+    }
+
+    /// The problem object alone, as [`ApiError::into_response`] would answer it: for an answer
+    /// that carries problems of its parts (a batch's rows).
+    pub fn into_problem(self) -> Value {
+        let this = self.resolved();
+        this.log_unexpected();
+        this.problem()
+    }
+
+    /// An unexpected error of an unavailable dependency as the 503 it answers.
+    fn resolved(self) -> Self {
+        match self {
             Self::Unexpected(error) if crate::aws::is_unavailable(&error) => {
                 tracing::warn!(error = format!("{error:#}"), "a dependency is unavailable");
                 Self::Unavailable {
@@ -210,32 +223,27 @@ impl ApiError {
                 }
             }
             other => other,
-        };
-        this.answer()
+        }
     }
 
-    fn answer(self) -> Response<Body> {
-        let status = self.status();
-        if let Self::Unexpected(error) = &self {
+    fn log_unexpected(&self) {
+        if let Self::Unexpected(error) = self {
             tracing::error!(error = ?error, "request failed unexpectedly");
         }
+    }
+
+    /// The RFC 9457 object, with the extensions of its code.
+    fn problem(&self) -> Value {
         let code = self.code();
         let mut problem = json!({
             "type": format!("urn:cloudhub:problem:{code}"),
             "title": self.title(),
-            "status": status.as_u16(),
+            "status": self.status().as_u16(),
             "detail": self.to_string(),
             "code": code,
         });
-        let retry_after = match &self {
-            Self::TooManyLoginAttempts { retry_after_secs }
-            | Self::TooManyLoginAttemptsFromSource { retry_after_secs }
-            | Self::Unavailable { retry_after_secs }
-            | Self::QuotaExhausted { retry_after_secs, .. } => Some(*retry_after_secs),
-            _ => None,
-        };
         if let Some(object) = problem.as_object_mut() {
-            match &self {
+            match self {
                 Self::Conflict { extensions, .. } | Self::Unprocessable { extensions, .. } => {
                     object.extend(extensions.clone());
                 }
@@ -245,6 +253,21 @@ impl ApiError {
                 _ => {}
             }
         }
+        problem
+    }
+
+    fn answer(self) -> Response<Body> {
+        let status = self.status();
+        self.log_unexpected();
+        let code = self.code();
+        let problem = self.problem();
+        let retry_after = match &self {
+            Self::TooManyLoginAttempts { retry_after_secs }
+            | Self::TooManyLoginAttemptsFromSource { retry_after_secs }
+            | Self::Unavailable { retry_after_secs }
+            | Self::QuotaExhausted { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        };
         let mut response = Response::new(Body::from(problem.to_string()));
         *response.status_mut() = status;
         let headers = response.headers_mut();

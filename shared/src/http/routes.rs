@@ -52,6 +52,8 @@ pub const INVITATION_QUOTA: Route = route("GET", "/customers/{customerId}/invita
 pub const INVITATIONS_LIST: Route = route("GET", "/customers/{customerId}/invitations");
 /// Inviting an email address.
 pub const INVITATIONS_CREATE: Route = route("POST", "/customers/{customerId}/invitations");
+/// Inviting up to 50 email addresses at once, one result per row.
+pub const INVITATIONS_BATCH: Route = route("POST", "/customers/{customerId}/invitations/batch");
 /// Deleting an invitation and its link.
 pub const INVITATIONS_DELETE: Route = route("DELETE", "/customers/{customerId}/invitations/{invitationId}");
 /// Reading one invitation.
@@ -90,6 +92,7 @@ pub const ROUTES: &[Route] = &[
     INVITATION_QUOTA,
     INVITATIONS_LIST,
     INVITATIONS_CREATE,
+    INVITATIONS_BATCH,
     INVITATIONS_DELETE,
     INVITATIONS_SHOW,
     INVITATIONS_RESEND,

@@ -339,6 +339,27 @@ pub async fn find(store: &Store, customer: &CustomerNumber, id: &InvitationId) -
     Ok(find_item(store, customer, id).await?.map(Invitation::from))
 }
 
+/// Those of `ids` that exist in a customer (consistent BatchGetItem, one call per 100 ids), in
+/// no particular order.
+pub async fn find_many(
+    store: &Store,
+    customer: &CustomerNumber,
+    ids: &[InvitationId],
+) -> anyhow::Result<Vec<Invitation>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // BatchGetItem refuses a key asked for twice.
+    let unique: BTreeSet<&InvitationId> = ids.iter().collect();
+    let keys = unique.into_iter().map(|id| key(customer, id)).collect();
+    store
+        .batch_get(keys)
+        .await?
+        .into_iter()
+        .map(|item| crate::store::decode::<InvitationItem>(item, "an invitation").map(Invitation::from))
+        .collect()
+}
+
 pub(crate) async fn find_item(
     store: &Store,
     customer: &CustomerNumber,

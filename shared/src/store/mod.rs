@@ -70,6 +70,14 @@
 //!   roles, whose names the answer shows (a successful transaction returns nothing). Only when the seat names an earlier invitation: GetItem of that
 //!   invitation, then one more transaction (take over a deleted one's seat, or send an expired
 //!   one again).
+//! - batch invite (up to 50 rows): one TransactWriteItems per chunk, chunk after chunk (each
+//!   updates the admin's quota counter): the counter (`ADD n`, on condition that `n` fit), the
+//!   admin check, a check per distinct role of the chunk's rows, and per row seat, invitation and
+//!   link; up to DynamoDB's 100 items, so 32 rows without roles. 50 new addresses: two
+//!   TransactWriteItems, one after the other; with roles, concurrently with the first a Query of
+//!   the customer's roles (names). A refused chunk is read by part and tried again without its
+//!   refused rows and within the quota the counter said was left (one more round trip), after
+//!   one BatchGetItem of the invitations that held rows' seats, if any.
 //! - list: one Query of LSI1 (a key range per status, no filter), concurrently with GetItem
 //!   (admin check) and a Query of the customer's roles (names). One invitation
 //!   (`GET .../invitations/{invitationId}`): GetItem of the invitation, concurrently with the

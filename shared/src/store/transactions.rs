@@ -55,6 +55,16 @@ pub(crate) enum Part {
     AdminSet,
     /// A session.
     Session,
+    /// One part of one row of a batch (say, the seat of the batch's row 3): a batch's rows
+    /// have the same parts, told apart by the row's index.
+    Row(usize, Box<Part>),
+}
+
+impl Part {
+    /// `part` of row `row` of a batch.
+    pub(crate) fn of_row(row: usize, part: Part) -> Self {
+        Self::Row(row, Box::new(part))
+    }
 }
 
 /// Why one item of a cancelled transaction failed.

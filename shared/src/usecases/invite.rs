@@ -78,7 +78,7 @@ pub async fn invite(
 }
 
 /// A new invitation of `new`, sent by `admin` now.
-fn fresh(key: &LinkKey, admin: &Admin, new: &NewInvitation, now: OffsetDateTime) -> Invitation {
+pub(super) fn fresh(key: &LinkKey, admin: &Admin, new: &NewInvitation, now: OffsetDateTime) -> Invitation {
     let id = InvitationId::generate();
     Invitation {
         id,
@@ -95,6 +95,28 @@ fn fresh(key: &LinkKey, admin: &Admin, new: &NewInvitation, now: OffsetDateTime)
         send_count: 1,
         expires_at: now + LINK_LIFETIME,
         link: StoredLink::new(key, &id),
+    }
+}
+
+/// `expired` sent again now by `admin`, with the roles and language of `new` and a new link;
+/// who first invited stays.
+pub(super) fn sent_again(
+    key: &LinkKey,
+    admin: &Admin,
+    expired: Invitation,
+    new: &NewInvitation,
+    now: OffsetDateTime,
+) -> Invitation {
+    Invitation {
+        role_ids: new.role_ids.clone(),
+        invited_by: admin.user_id,
+        invited_by_email: admin.email.clone(),
+        language: new.language,
+        last_sent_at: now,
+        send_count: expired.send_count + 1,
+        expires_at: now + LINK_LIFETIME,
+        link: StoredLink::new(key, &expired.id),
+        ..expired
     }
 }
 
@@ -142,17 +164,7 @@ async fn reinvite(
     now: OffsetDateTime,
 ) -> Result<Invitation, InvitationError> {
     let previous = expired.link.hash.clone();
-    let invitation = Invitation {
-        role_ids: new.role_ids.clone(),
-        invited_by: admin.user_id,
-        invited_by_email: admin.email.clone(),
-        language: new.language,
-        last_sent_at: now,
-        send_count: expired.send_count + 1,
-        expires_at: now + LINK_LIFETIME,
-        link: StoredLink::new(key, &expired.id),
-        ..expired
-    };
+    let invitation = sent_again(key, admin, expired, new, now);
     let mut transaction = sending(store, admin, new, now)?;
     transaction
         .add(

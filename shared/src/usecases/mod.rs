@@ -5,6 +5,7 @@
 
 pub mod accept;
 pub mod invite;
+pub mod invite_batch;
 pub mod leave;
 pub mod list;
 pub mod members;
