@@ -13,6 +13,10 @@
   DynamoDB Local for the warm latency. Overhead = warm latency / bare DynamoDB time.
 * Listing at 100 and at 100,000 invitations of one customer (items cloned from a real one).
 * argon2id at the chosen parameters (`cargo bench -p cloudhub --bench argon2`).
+* Peers (`bench/peers/`): invite and the authorizer as a typical team writes them on Node.js 20
+  with AWS SDK v3 and on Python 3.11 with boto3, the same DynamoDB items and calls, under the same
+  emulator against the same DynamoDB Local: cold starts taken in turns with ours and the baseline's,
+  warm rounds in turns with ours; their figures as ratios to ours.
 
 Figures are medians; the machine is shared and noisy, so compare ratios within one run.
 """
@@ -20,6 +24,7 @@ Figures are medians; the machine is shared and noisy, so compare ratios within o
 import argparse
 import base64
 import datetime
+import hashlib
 import http.client
 import http.server
 import json
@@ -27,6 +32,7 @@ import os
 import platform
 import queue
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +49,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "target" / "release"
+DEBUG = ROOT / "target" / "debug"
 ADMIN_ID = "01KAWDEM0ADM1N000000000000"
 ADMIN_EMAIL = "admin@acme.example"
 ADMIN_TOKEN = "DEMO-SESSION-TOKEN-for-local-use-only-00000"
@@ -95,7 +102,10 @@ def median(values):
 class Runtime:
     """One function process under a minimal Lambda Runtime API (2018-06-01)."""
 
-    def __init__(self, binary, env, log_path):
+    def __init__(self, command, env, log_path, name=None, cwd=None):
+        """Starts `command` (a list: a binary, or a peer's interpreter and bootstrap) as function
+        `name` (the binary's name by default), in `cwd`."""
+        name = name or Path(command[0]).name
         self.pending = queue.Queue()
         self.slots = {}
         self.first_next = threading.Event()
@@ -168,21 +178,21 @@ class Runtime:
         env.update(
             {
                 "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_address[1]}",
-                "AWS_LAMBDA_FUNCTION_NAME": binary.name,
+                "AWS_LAMBDA_FUNCTION_NAME": name,
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/bench/{binary.name}",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/bench/{name}",
                 "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
             }
         )
         self.log = open(log_path, "ab")
         self.started_at = time.perf_counter()
-        self.process = subprocess.Popen([str(binary)], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
         while not self.first_next.wait(0.002):
             if self.process.poll() is not None:
-                raise RuntimeError(f"{binary.name} exited before asking for an event; see {log_path}")
+                raise RuntimeError(f"{name} exited before asking for an event; see {log_path}")
             if time.perf_counter() - self.started_at > 30:
-                raise RuntimeError(f"{binary.name} did not ask for an event within 30 s; see {log_path}")
+                raise RuntimeError(f"{name} did not ask for an event within 30 s; see {log_path}")
         self.cold_ms = (self.first_next_at - self.started_at) * 1000
 
     def invoke(self, event):
@@ -200,10 +210,19 @@ class Runtime:
 
     def peak_memory_mib(self):
         """The process's peak resident set so far (VmHWM; wait4's ru_maxrss would also count the
-        Python process it was forked from, which exec does not reset)."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-        return kib / 1024
+        Python process it was forked from, which exec does not reset), added up over the processes
+        it started, if any (none of ours or the peers' runtimes does today)."""
+        total_kib, pids = 0, [self.process.pid]
+        while pids:
+            pid = pids.pop()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pids += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:  # gone meanwhile
+                continue
+            total_kib += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        return total_kib / 1024
 
     def stop(self):
         """Ends the process; returns its peak resident memory in MiB."""
@@ -363,14 +382,14 @@ class Stack:
         """The invitation's current link token, from the operator command (which makes it as the
         mailer does), so the benchmark holds no copy of how links are made."""
         printed = subprocess.run(
-            [str(ROOT / "target/debug/operator"), "--dynamodb-endpoint", self.dynamodb.meta.endpoint_url,
+            [str(DEBUG / "operator"), "--dynamodb-endpoint", self.dynamodb.meta.endpoint_url,
              "invitation-link", "--customer", customer, "--invitation", invitation_id],
             check=True, capture_output=True, text=True,
         ).stdout
         return next(line.split()[1] for line in printed.splitlines() if line.startswith("token "))
 
     def create_customer(self, number, roles=()):
-        command = [str(ROOT / "target/debug/operator"), "--dynamodb-endpoint", self.dynamodb.meta.endpoint_url,
+        command = [str(DEBUG / "operator"), "--dynamodb-endpoint", self.dynamodb.meta.endpoint_url,
                    "create-customer", "--number", number, "--company", f"Bench {number}", "--language", "en",
                    "--admin-email", ADMIN_EMAIL]
         for role in roles:
@@ -433,6 +452,80 @@ def authorizer_event(token):
 ADMIN = (ADMIN_ID, ADMIN_EMAIL)
 
 
+# --- Peers: the same operations as a typical team writes them --------------------------------------
+
+
+class Peer:
+    """A peer of one of our functions (`bench/peers/<language>/<function>`), run as its language's
+    managed Lambda runtime runs a handler: Node.js through `bootstrap.mjs` (npm's aws-lambda-ric
+    does not install here: README, "Benchmarks"), Python through PyPI's awslambdaric."""
+
+    def __init__(self, function, language, label, command, root, env):
+        self.function = function
+        self.language = language
+        self.label = label
+        self.name = f"{function}-{language}"
+        self.command = command
+        self.root = root
+        self.env = env
+
+
+PEER_FUNCTIONS = ("invite", "authorizer")
+
+
+def make_peers(options, work, link_key):
+    """The peers of invite and the authorizer, by function, for the runtimes installed (infra/bench
+    passes where): each gets a task root in `work` as Lambda unpacks a package into /var/task (the
+    handlers, and the dependencies as installed)."""
+    peers = {function: [] for function in PEER_FUNCTIONS}
+    common = {"AWS_DEFAULT_REGION": "eu-central-1", "LINK_KEY_ID": link_key[0], "LINK_KEY": link_key[1]}
+    if options.peers_node:
+        root = work / "peers" / "node"
+        root.mkdir(parents=True, exist_ok=True)
+        for source in (ROOT / "bench" / "peers" / "node").glob("*.mjs"):
+            shutil.copy(source, root / source.name)
+        shutil.copy(ROOT / "bench" / "peers" / "node" / "package.json", root / "package.json")
+        if not (root / "node_modules").exists():
+            (root / "node_modules").symlink_to(Path(options.peers_node).resolve() / "node_modules")
+        node = subprocess.run(["node", "--version"], check=True, capture_output=True, text=True).stdout.strip()
+        sdk = json.loads((root / "node_modules/@aws-sdk/client-dynamodb/package.json").read_text())["version"]
+        for function in PEER_FUNCTIONS:
+            peers[function].append(Peer(
+                function, "node", f"Node.js {node.lstrip('v')}, AWS SDK v3 {sdk}",
+                ["node", str(root / "bootstrap.mjs"), f"{function}.handler"], root,
+                dict(common, LAMBDA_TASK_ROOT=str(root), _HANDLER=f"{function}.handler",
+                     AWS_EXECUTION_ENV="AWS_Lambda_nodejs20.x")))
+    if options.peers_python:
+        root = work / "peers" / "python"
+        root.mkdir(parents=True, exist_ok=True)
+        for source in (ROOT / "bench" / "peers" / "python").glob("*.py"):
+            shutil.copy(source, root / source.name)
+        python = str(Path(options.peers_python) / "bin" / "python")
+        version = subprocess.run([python, "-c", "import sys, boto3; print(sys.version.split()[0], boto3.__version__)"],
+                                 check=True, capture_output=True, text=True).stdout.split()
+        for function in PEER_FUNCTIONS:
+            peers[function].append(Peer(
+                function, "python", f"Python {version[0]}, boto3 {version[1]}",
+                [python, "-m", "awslambdaric", f"{function}.handler"], root,
+                # /var/task is read-only on Lambda: the handler module is compiled at every cold start.
+                dict(common, LAMBDA_TASK_ROOT=str(root), _HANDLER=f"{function}.handler",
+                     AWS_EXECUTION_ENV="AWS_Lambda_python3.11", PYTHONDONTWRITEBYTECODE="1")))
+    return peers
+
+
+def link_key(moto_endpoint):
+    """The current link key (id, base64url secret) from the Secrets Manager the bench set up: the
+    peers read it from their environment, so their links are made with the same key as ours."""
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="eu-central-1")
+    keyring = json.loads(secrets.get_secret_value(SecretId="cloudhub-local-link-keys")["SecretString"])
+    return keyring["currentKeyId"], keyring["currentKey"]
+
+
+def shape(item):
+    """An item's attribute names with their DynamoDB types."""
+    return {name: next(iter(value)) for name, value in (item or {}).items()}
+
+
 # --- The benchmark -------------------------------------------------------------------------------
 
 
@@ -461,63 +554,88 @@ class Bench:
             "CLOUDHUB_STAGE": "bench",
         }
         self.rows = []
+        wanted = (options.peers_node or options.peers_python) and not options.functions
+        self.peers = make_peers(options, self.work, link_key(options.moto)) if wanted else {f: [] for f in PEER_FUNCTIONS}
+        self.peer_rows = {}  # function: the warm rows of ours and its peers
+        self.peer_cold = {}  # function: [(label, cold start figures)], ours first
 
-    def runtime(self, name, endpoint):
+    def runtime(self, subject, endpoint):
+        """One process of `subject` (the name of one of our functions, or a `Peer`) whose AWS
+        clients call `endpoint`."""
         env = dict(self.env, AWS_ENDPOINT_URL=endpoint)
-        return Runtime(RELEASE / name, env, self.work / f"{name}.log")
+        if isinstance(subject, Peer):
+            env.update(subject.env)
+            return Runtime(subject.command, env, self.work / f"{subject.name}.log", subject.name, subject.root)
+        return Runtime([str(RELEASE / subject)], env, self.work / f"{subject}.log")
 
     def measure(self, label, function, events, expect, note=""):
         """Runs `events` through `function`: the even ones counted (through the proxy), the odd
         ones timed (straight to DynamoDB Local); the first of each is a warm-up."""
-        half = len(events) // 2
-        trips, capacity, bare, latency, operations, answers = [], [], [], [], set(), []
-        # Both processes run side by side and take turns, so that both meet DynamoDB Local in the
-        # same state (its JIT warms up as the run goes on).
-        counted = self.runtime(function, self.proxy.endpoint)
-        direct = self.runtime(function, self.dynamodb_endpoint)
-        memory = None
+        return self.measure_together([(label, function, events, note)], expect)[0]
+
+    def measure_together(self, subjects, expect):
+        """[`measure`] for several (label, function or peer, events, note) at once, in turns round
+        by round, so that all meet DynamoDB Local in the same state; a row for each."""
+        results = []
+        # Each subject's two processes run side by side and take turns, so that both meet
+        # DynamoDB Local in the same state (its JIT warms up as the run goes on).
+        processes = []
         try:
-            for index in range(half):
-                event = events[2 * index]
-                event = event() if callable(event) else event
-                self.proxy.take()
-                answer, _ = counted.invoke(event)
-                self.check(label, answer, expect)
-                answers.append(answer)
-                calls, units, bare_ms, names = self.proxy.take()
-                event = events[2 * index + 1]
-                event = event() if callable(event) else event
-                answer, elapsed = direct.invoke(event)
-                self.check(label, answer, expect)
-                answers.append(answer)
-                if index:  # the first round warms up: connections and caches are cold
-                    trips.append(calls)
-                    capacity.append(units)
-                    bare.append(bare_ms)
-                    operations.add("+".join(sorted(names)))
-                    latency.append(elapsed)
+            for label, function, events, note in subjects:
+                counted = self.runtime(function, self.proxy.endpoint)
+                processes.append(counted)
+                direct = self.runtime(function, self.dynamodb_endpoint)
+                processes.append(direct)
+                results.append({"label": label, "function": function, "events": events, "note": note,
+                                "counted": counted, "direct": direct, "trips": [], "capacity": [], "bare": [],
+                                "latency": [], "operations": set(), "answers": []})
+            for index in range(len(subjects[0][2]) // 2):
+                for subject in results:
+                    label, events = subject["label"], subject["events"]
+                    event = events[2 * index]
+                    event = event() if callable(event) else event
+                    self.proxy.take()
+                    answer, _ = subject["counted"].invoke(event)
+                    self.check(label, answer, expect)
+                    subject["answers"].append(answer)
+                    calls, units, bare_ms, names = self.proxy.take()
+                    event = events[2 * index + 1]
+                    event = event() if callable(event) else event
+                    answer, elapsed = subject["direct"].invoke(event)
+                    self.check(label, answer, expect)
+                    subject["answers"].append(answer)
+                    if index:  # the first round warms up: connections and caches are cold
+                        subject["trips"].append(calls)
+                        subject["capacity"].append(units)
+                        subject["bare"].append(bare_ms)
+                        subject["operations"].add("+".join(sorted(names)))
+                        subject["latency"].append(elapsed)
         finally:
-            counted.stop()
-            memory = direct.stop()
-        row = {
-            "operation": label,
-            "round_trips": median(trips),
-            "round_trips_max": max(trips),
-            "calls": " / ".join(sorted(operations)),
-            "capacity": median(capacity),
-            "latency_ms": median(latency),
-            "bare_ms": median(bare),
-            "memory_mib": memory,
-            "note": note,
-        }
-        row["overhead"] = row["latency_ms"] / row["bare_ms"] if row["bare_ms"] else float("nan")
-        net = row["latency_ms"] - self.transport_ms
-        row["net_overhead"] = net / row["bare_ms"] if row["bare_ms"] else float("nan")
-        self.rows.append(row)
-        row = dict(row, answers=[json.loads(a["body"]) if a.get("body") else a for a in answers])
-        log(f"{label}: {row['round_trips']:.0f} round trips, {row['capacity']:.1f} CU, "
-            f"{row['latency_ms']:.2f} ms warm, {row['bare_ms']:.2f} ms in DynamoDB")
-        return row
+            memory = [process.stop() for process in processes][1::2]
+        rows = []
+        for subject, peak in zip(results, memory):
+            row = {
+                "operation": subject["label"],
+                "round_trips": median(subject["trips"]),
+                "round_trips_max": max(subject["trips"]),
+                "calls": " / ".join(sorted(subject["operations"])),
+                "capacity": median(subject["capacity"]),
+                "latency_ms": median(subject["latency"]),
+                "bare_ms": median(subject["bare"]),
+                "memory_mib": peak,
+                "note": subject["note"],
+                "peer": isinstance(subject["function"], Peer),
+            }
+            row["overhead"] = row["latency_ms"] / row["bare_ms"] if row["bare_ms"] else float("nan")
+            # The hello-world round trip is lambda_runtime's share: it says nothing of a peer's runtime.
+            net = row["latency_ms"] - self.transport_ms
+            row["net_overhead"] = net / row["bare_ms"] if row["bare_ms"] and not row["peer"] else float("nan")
+            self.rows.append(row)
+            row = dict(row, answers=[json.loads(a["body"]) if a.get("body") else a for a in subject["answers"]])
+            log(f"{row['operation']}: {row['round_trips']:.0f} round trips, {row['capacity']:.1f} CU, "
+                f"{row['latency_ms']:.2f} ms warm, {row['bare_ms']:.2f} ms in DynamoDB, peak {peak:.1f} MiB")
+            rows.append(row)
+        return rows
 
     @staticmethod
     def check(label, answer, expect):
@@ -556,8 +674,23 @@ class Bench:
                                  {"email": email, "roleIds": []}, caller=ADMIN)
             return make
 
-        emails = [f"invited-{run}-{i}@bench.example" for i in range(2 * n)]
-        invited = [a["invitation"]["id"] for a in self.measure("invite", "invite", [invite_event(e) for e in emails], 201)["answers"]]
+        def emails(tag):
+            return [f"invited-{run}{tag}-{i}@bench.example" for i in range(2 * n)]
+
+        rows = self.measure_together(
+            [("invite", "invite", [invite_event(e) for e in emails("")], "")]
+            + [(f"invite, peer: {peer.label}", peer, [invite_event(e) for e in emails(f"-{peer.language}")],
+                f"bench/peers/{peer.language}")
+               for peer in self.peers["invite"]],
+            201,
+        )
+        self.peer_rows["invite"] = rows
+        invited = [a["invitation"]["id"] for a in rows[0]["answers"]]
+        for row in rows[1:]:
+            self.same_items(row["operation"], rows[0]["answers"][0], row["answers"][0])
+            # Our delete takes the peers' invitations as its own; the demo customer is left as before.
+            for answer in row["answers"]:
+                stack.http("DELETE", f"/customers/{DEMO_CUSTOMER}/invitations/{answer['invitation']['id']}", expect=204)
 
         def batch_event(round_index):
             def make():
@@ -602,7 +735,13 @@ class Bench:
         logins = self.measure("login", "login", [api_event("POST", "/auth/login", body={"email": email, "password": PASSWORD})
                                                  for _, email in accepted], 200, "one argon2id verify")
         sessions = [a["sessionToken"] for a in logins["answers"]]
-        self.measure("authorizer", "authorizer", [authorizer_event(token) for token in sessions], "authorized")
+        authorize = [authorizer_event(token) for token in sessions]  # read-only: every subject gets the same
+        self.peer_rows["authorizer"] = self.measure_together(
+            [("authorizer", "authorizer", authorize, "")]
+            + [(f"authorizer, peer: {peer.label}", peer, authorize, f"bench/peers/{peer.language}")
+               for peer in self.peers["authorizer"]],
+            "authorized",
+        )
         self.measure("me", "me", [api_event("GET", "/me", caller=user) for user in accepted], 200)
 
         # Listing: one page (25, the default) of a customer with 100, then 100,000 invitations.
@@ -659,6 +798,67 @@ class Bench:
                 batch.put_item(Item={"PK": f"CUSTOMER#{customer}", "SK": f"EMAIL#{email}", "status": "member",
                                      "userId": user, "roleIds": [role], "joinedAt": now})
 
+    def same_items(self, label, ours, theirs):
+        """Fails unless a peer's invite stored what ours does: the seat, the invitation and the link
+        with the same attributes and types, and a link whose token the mailer's code (the operator's
+        `invitation-link`) makes again from the invitation, so the same key and MAC."""
+        data = self.stack.dynamodb
+        stored = []
+        for answer in (ours, theirs):
+            invitation = self.stack.invitation_item(DEMO_CUSTOMER, answer["invitation"]["id"])
+            seat = data.get_item(TableName=self.tables["data"], ConsistentRead=True, Key={
+                "PK": {"S": f"CUSTOMER#{DEMO_CUSTOMER}"}, "SK": {"S": f"EMAIL#{answer['invitation']['email']}"}}).get("Item")
+            link = data.get_item(TableName=self.tables["data"], ConsistentRead=True, Key={
+                "PK": {"S": f"LINK#{invitation['linkHash']['S']}"}, "SK": {"S": "LINK"}}).get("Item")
+            stored.append((invitation, seat, link))
+        for what, mine, its in zip(("invitation", "seat", "link"), *stored):
+            if shape(mine) != shape(its):
+                raise RuntimeError(f"{label} stores another {what}: {shape(its)}, ours {shape(mine)}")
+        token = self.stack.link_token(DEMO_CUSTOMER, theirs["invitation"]["id"])
+        digest = base64.urlsafe_b64encode(hashlib.sha256(token.encode()).digest()).rstrip(b"=").decode()
+        if digest != stored[1][0]["linkHash"]["S"]:
+            raise RuntimeError(f"{label}: the mailer would send a link that does not open its invitation")
+
+    def peer_cold_starts(self):
+        """Cold starts of each peer group in turns: the baseline, ours, then each peer, round by
+        round; every first event answers as it should (a new invitation, a caller named)."""
+        stack = self.stack
+        run = uuid.uuid4().hex[:8]
+        count = iter(range(1_000_000))
+
+        def invite():
+            stack.reset_quota()
+            return api_event("POST", "/customers/{customerId}/invitations", {"customerId": DEMO_CUSTOMER},
+                             {"email": f"cold-{run}-{next(count)}@bench.example", "roleIds": []}, caller=ADMIN)
+
+        session = json.loads((ROOT / "events" / "authorizer-valid-session.json").read_text())
+        events = {"invite": (invite, 201), "authorizer": (lambda: session, "authorized")}
+        for function in PEER_FUNCTIONS:
+            peers = self.peers[function]
+            if not peers:
+                continue
+            make, expect = events[function]
+            subjects = [function, *peers]
+            runs = {id(subject): [] for subject in subjects}
+            baseline, answers = [], []
+            for _ in range(self.options.cold_rounds):
+                baseline.append(self.cold_start(HELLO, {"hello": "world"})[0])
+                for subject in subjects:
+                    runs[id(subject)].append(self.cold_start(subject, make(), expect, answers))
+            for answer in answers:  # the demo customer is left as before, for our cold starts
+                if function == "invite":
+                    invitation = json.loads(answer["body"])["invitation"]["id"]
+                    stack.http("DELETE", f"/customers/{DEMO_CUSTOMER}/invitations/{invitation}", expect=204)
+            figures = []
+            for subject in subjects:
+                cold, first, memory = (median(column) for column in zip(*runs[id(subject)]))
+                label = subject.label if isinstance(subject, Peer) else "CloudHub (Rust)"
+                figures.append((label, {"cold_ms": cold, "ratio": cold / median(baseline), "first_ms": first,
+                                        "memory_mib": memory}))
+                log(f"{function}, {label}: exec to first request {cold:.2f} ms, first event {first:.1f} ms, "
+                    f"peak {memory:.1f} MiB")
+            self.peer_cold[function] = figures
+
     def seed_invitations(self, customer, template, count):
         """Clones `template` into `count` more invitations of `customer`, straight into the table."""
         log(f"writing {count:,} invitations into {customer}")
@@ -686,11 +886,15 @@ class Bench:
                 })
                 batch.put_item(Item=clone)
 
-    def cold_start(self, name, event):
-        """One cold start: (exec to first request in ms, first event in ms, peak memory in MiB)."""
+    def cold_start(self, name, event, expect=None, answers=None):
+        """One cold start: (exec to first request in ms, first event in ms, peak memory in MiB);
+        with `expect`, the answer is checked (and kept in `answers`)."""
         runtime = self.runtime(name, self.dynamodb_endpoint)
         try:
-            _, elapsed = runtime.invoke(event)
+            answer, elapsed = runtime.invoke(event)
+            if expect is not None:
+                self.check(f"{getattr(name, 'label', name)} (cold)", answer, expect)
+                answers.append(answer)
         finally:
             memory = runtime.stop()
         return runtime.cold_ms, elapsed, memory
@@ -699,6 +903,8 @@ class Bench:
         """Each function's cold starts in turns with the baseline's, so that both meet the machine
         in the same state; a function's ratio is to the baseline's starts taken beside its own."""
         rounds = self.options.cold_rounds
+        # Before ours: logout's cold starts end the demo session the authorizer's event carries.
+        self.peer_cold_starts()
         results = {}
         events_dir = ROOT / "events"
         hello_event = {"hello": "world"}
@@ -776,6 +982,7 @@ def report(options, binaries, cold, bench, argon2, arm64):
             f"| {c['cold_ms']:.2f} | {c['ratio']:.2f} | {c['first_ms']:.1f} | {c['memory_mib']:.1f} |")
     out("")
     if not bench.rows:
+        peers_report(bench, out)
         return "\n".join(lines) + "\n"
     out("### Operations")
     out("")
@@ -791,18 +998,60 @@ def report(options, binaries, cold, bench, argon2, arm64):
     for row in bench.rows:
         trips = f"{row['round_trips']:.0f}" + (f" (max {row['round_trips_max']})" if row["round_trips_max"] != row["round_trips"] else "")
         out(f"| {row['operation']} | {trips} | {row['calls']} | {row['capacity']:.1f} | {row['latency_ms']:.2f} "
-            f"| {row['bare_ms']:.2f} | {row['overhead']:.2f} | {row['net_overhead']:.2f} | {row['memory_mib']:.1f} | {row['note']} |")
+            f"| {row['bare_ms']:.2f} | {row['overhead']:.2f} | {ratio(row['net_overhead'])} | {row['memory_mib']:.1f} | {row['note']} |")
     out("")
     out(f"List latency ratio, {options.list_large:,} / {options.list_small:,} invitations: **{bench.list_ratio:.2f}**; "
         f"DynamoDB Local's own time for the same calls: {bench.list_bare_ratio:.2f}; capacity "
         f"{bench.list_capacity[0]:.1f} and {bench.list_capacity[1]:.1f} units (a page reads the same items either way).")
     out("")
+    peers_report(bench, out)
     out("### argon2id")
     out("")
     out(f"{argon2['parameters']}: hash {argon2['hash_ms']:.1f} ms, verify {argon2['verify_ms']:.1f} ms "
         f"(median of {argon2['rounds']}); peak resident memory +{argon2['peak_rss_growth_first_mib']:.1f} MiB "
         f"after one hash and one verify, +{argon2['peak_rss_growth_mib']:.1f} MiB after all {argon2['rounds']} rounds.")
     return "\n".join(lines) + "\n"
+
+
+def ratio(value):
+    return "n/a" if value != value else f"{value:.2f}"  # NaN: not measured, or not meaningful
+
+
+def times(value):
+    """A ratio: two decimals below 10, one above."""
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def peers_report(bench, out):
+    """The peers beside ours: each figure, and its ratio to ours from the same rounds."""
+    if not bench.peer_cold:
+        return
+    out("### Peers")
+    out("")
+    out("The same operations as a typical team writes them (`bench/peers/`): one TransactWriteItems with the same "
+        "items and conditions for invite, one GetItem for the authorizer; Node.js under a minimal Runtime API loop "
+        "(`bootstrap.mjs`), Python under PyPI's awslambdaric, both under the same emulator against the same "
+        "DynamoDB Local. × ours: the figure over ours, measured in turns with it (cold starts: the baseline, ours "
+        "and each peer in turns, round by round; warm rounds: ours and the peers in turns). Cold start and first "
+        "event: as above, the first event a new invitation or a valid session; peak memory: after the warm rounds "
+        "(after the first event when only cold starts ran). The peers take the link key from their environment; "
+        "ours reads it from Secrets Manager at the first event that needs it (here moto on loopback).")
+    out("")
+    out("| function | written in | cold start (ms) | × ours | × hello-world | first event (ms) | × ours "
+        "| warm latency (ms) | × ours | overhead ratio | peak memory (MiB) | × ours |")
+    out("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for function, figures in bench.peer_cold.items():
+        warm = bench.peer_rows.get(function) or [None] * len(figures)
+        ours_cold, ours_warm = figures[0][1], warm[0]
+        for (label, cold), row in zip(figures, warm):
+            memory = row["memory_mib"] if row else cold["memory_mib"]
+            ours_memory = ours_warm["memory_mib"] if ours_warm else ours_cold["memory_mib"]
+            latency = f"{row['latency_ms']:.2f} | {times(row['latency_ms'] / ours_warm['latency_ms'])} | {row['overhead']:.2f}" \
+                if row else "n/a | n/a | n/a"
+            out(f"| {function} | {label} | {cold['cold_ms']:.1f} | {times(cold['cold_ms'] / ours_cold['cold_ms'])} "
+                f"| {times(cold['ratio'])} | {cold['first_ms']:.1f} | {times(cold['first_ms'] / ours_cold['first_ms'])} "
+                f"| {latency} | {memory:.1f} | {times(memory / ours_memory)} |")
+    out("")
 
 
 def main():
@@ -815,6 +1064,9 @@ def main():
     parser.add_argument("--argon2", required=True, help="the JSON line of the argon2 bench")
     parser.add_argument("--arm64", default="n/a")
     parser.add_argument("--binaries", default="target/release", help="where the function binaries are")
+    parser.add_argument("--debug-binaries", default="target/debug", help="where the operator command is")
+    parser.add_argument("--peers-node", help="the Node.js peers' dependencies (a directory with node_modules)")
+    parser.add_argument("--peers-python", help="the Python peers' virtualenv")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--cold-rounds", type=int, default=15)
     parser.add_argument("--list-small", type=int, default=100)
@@ -827,8 +1079,9 @@ def main():
     options = parser.parse_args()
     if options.functions and not options.cold_only:
         parser.error("--functions (CLOUDHUB_BENCH_FUNCTIONS) measures cold starts only: add --cold-only")
-    global RELEASE
+    global RELEASE, DEBUG
     RELEASE = ROOT / options.binaries
+    DEBUG = ROOT / options.debug_binaries
     binaries = sizes()
     bench = Bench(options)
     if not options.cold_only:
