@@ -285,6 +285,8 @@ pub(crate) struct AdminState {
     pub shards: Vec<AdminShard>,
     /// The customer item's [`attr::ADMIN_ROLES_REVISION`].
     pub roles_revision: u64,
+    /// The customer item's admin count, as read.
+    pub admin_count: i64,
 }
 
 #[derive(Deserialize)]
@@ -292,6 +294,8 @@ pub(crate) struct AdminState {
 struct AdminRevision {
     #[serde(default)]
     admin_roles_revision: u64,
+    #[serde(default)]
+    admin_count: i64,
 }
 
 /// The admin set and the customer item at once (one consistent Query: their sort keys are
@@ -311,7 +315,9 @@ pub(crate) async fn admin_state(store: &Store, customer: &CustomerNumber) -> any
             .cloned()
             .unwrap_or_default();
         if sk == keys::CUSTOMER_SK {
-            state.roles_revision = crate::store::decode::<AdminRevision>(item, "a customer")?.admin_roles_revision;
+            let customer = crate::store::decode::<AdminRevision>(item, "a customer")?;
+            state.roles_revision = customer.admin_roles_revision;
+            state.admin_count = customer.admin_count;
         } else {
             state.shards.push(crate::store::decode(item, "a customer's admin set")?);
         }

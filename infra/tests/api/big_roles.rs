@@ -435,3 +435,58 @@ async fn a_member_who_leaves_while_made_an_admin_is_never_left_an_admin() {
     // Whoever left holds no seat; the admin set names exactly the members holding an admin role.
     assert_admins_exact(&app).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delete_refused_as_the_last_admins_leaves_the_invitations_naming_the_role_as_they_were() {
+    let app = TestApp::with_demo_customer().await;
+    let mut admin = app.demo_admin().await;
+    let bosses = new_role(&admin, "Bosses", json!(["user-management"])).await;
+    // More invitations than fit beside the role's deletion: some are stripped in transactions
+    // of their own, ahead of it. 50 today (the quota), 40 the next day.
+    for n in 0..90 {
+        if n == 50 {
+            app.clock.advance(time::Duration::hours(15));
+            admin = app.demo_admin().await;
+        }
+        let invited = admin
+            .invite(
+                CUSTOMER_NUMBER,
+                json!({ "email": format!("i{n}@example.com"), "roleIds": [bosses] }),
+            )
+            .await;
+        assert_eq!(invited.status, 201, "{invited:?}");
+    }
+    let boss = app.member_of_demo("boss@example.com", &["Bosses"]).await;
+    let administrator = app.demo_role("Administrator").await;
+    let taken = admin
+        .put_json(
+            &role_path(&administrator),
+            &json!({ "name": "Administrator", "permissions": ["orders"] }),
+        )
+        .await;
+    assert_eq!(taken.status, 200, "{taken:?}");
+    let before = app
+        .all_items()
+        .await
+        .with_pk_prefix(&format!("CUSTOMER#{CUSTOMER_NUMBER}"));
+    boss.delete(&format!("{}?confirm=remove-from-members", role_path(&bosses)))
+        .await
+        .assert_problem(409, "last-admin");
+    let after = app
+        .all_items()
+        .await
+        .with_pk_prefix(&format!("CUSTOMER#{CUSTOMER_NUMBER}"));
+    let invitations = |items: &crate::helpers::StoredItems| -> Vec<String> {
+        items
+            .iter()
+            .filter(|item| item.sk.starts_with("INVITATION#"))
+            .map(|item| item.text())
+            .collect()
+    };
+    assert_eq!(invitations(&after).len(), 90);
+    assert_eq!(
+        invitations(&after),
+        invitations(&before),
+        "a refused delete changed invitations"
+    );
+}

@@ -105,6 +105,13 @@ async fn delete_locked(
     if !delta.is_some_and(|(_, checked)| checked) {
         last.add(Part::AdminCheck, admin_check(store, customer, change.admin)?);
     }
+    // Refused before anything is written: the invitations' transactions below commit on their
+    // own, ahead of the role's (the transaction's own condition still decides a race).
+    if let (Some((delta, _)), Some(admins)) = (delta, &admins)
+        && admins.admin_count + delta < 1
+    {
+        return Err(RoleChangeError::LastAdmin);
+    }
     let admin_writes = delta.map_or(0, |_| customers::ADMIN_SHARDS as usize + 1);
     strip_invitations(store, customer, &role.id, &holders, &mut last, overhead(admin_writes)).await?;
     match last.commit("delete a role").await {
