@@ -19,6 +19,9 @@ from boto3.dynamodb.types import TypeSerializer
 TABLE = os.environ["DATA_TABLE_NAME"]
 LINK_KEY_ID = os.environ["LINK_KEY_ID"]
 LINK_KEY = base64.urlsafe_b64decode(os.environ["LINK_KEY"] + "==")
+# How a token lays out the MAC (bench/run.py finds it from an invitation our invite stored):
+# `key` is {keyId}.{mac}, `key-customer-invitation` is {keyId}.{customer}.{invitationId}.{mac}.
+LINK_TOKEN_FORMAT = os.environ.get("LINK_TOKEN_FORMAT", "key")
 DAILY_LIMIT = 50
 DAY = datetime.timedelta(days=1)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -46,11 +49,15 @@ def ulid(millis):
     return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-def link_hash(invitation_id, nonce):
+def link_hash(customer, invitation_id, nonce):
     mac = hmac.new(LINK_KEY, digestmod=hashlib.sha256)
     for part in ("cloudhub-invitation-link/2", LINK_KEY_ID, invitation_id, nonce):
         mac.update(part.encode() + b"\0")
-    token = f"{LINK_KEY_ID}.{b64url(mac.digest())}"
+    digest = b64url(mac.digest())
+    if LINK_TOKEN_FORMAT == "key-customer-invitation":
+        token = f"{LINK_KEY_ID}.{customer}.{invitation_id}.{digest}"
+    else:
+        token = f"{LINK_KEY_ID}.{digest}"
     return b64url(hashlib.sha256(token.encode()).digest())
 
 
@@ -91,7 +98,7 @@ def handler(event, context):
     resets_at = datetime.datetime.combine(today + DAY, datetime.time(), datetime.timezone.utc)
     invitation_id = ulid(millis)
     nonce = b64url(secrets.token_bytes(16))
-    hash_ = link_hash(invitation_id, nonce)
+    hash_ = link_hash(customer, invitation_id, nonce)
     expires_at = now + DAY
     ttl = epoch(expires_at + 30 * DAY)
     invitation = {
