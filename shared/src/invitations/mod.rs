@@ -101,7 +101,7 @@ impl Invitation {
     /// The current link's token, while its key is in `keyring`. Only the email sender, the
     /// operator's `invitation-link` and tests need it.
     pub fn link_token(&self, keyring: &Keyring) -> Option<LinkToken> {
-        self.link.token(&self.id, keyring)
+        self.link.token(&self.customer_number, &self.id, keyring)
     }
 }
 
@@ -584,7 +584,11 @@ mod tests {
             last_sent_at: OffsetDateTime::UNIX_EPOCH,
             send_count: 1,
             expires_at: OffsetDateTime::UNIX_EPOCH + LINK_LIFETIME,
-            link: StoredLink::new(crate::testing::test_keyring().current(), &id),
+            link: StoredLink::new(
+                crate::testing::test_keyring().current(),
+                &CustomerNumber::parse("100234").unwrap(),
+                &id,
+            ),
         };
         let stored: Item = serde_dynamo::to_item(InvitationItem::new(&invitation)).unwrap();
         for name in [
