@@ -561,29 +561,35 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-# How a link token may lay out its MAC: the peers make tokens themselves (bench/peers/*/invite),
-# so they are told which layout our code uses (LINK_TOKEN_FORMAT), found from an invitation it stored.
+# How our invite may make a link: the peers make tokens themselves (bench/peers/*/invite), so they
+# are told which way ours does (LINK_TOKEN_FORMAT), found from the hash of an invitation it stored:
+# each way is (the MAC's parts, the token). `key`: {keyId}.{mac}, found through a link item (the
+# sends before tokens named their invitation); `key-customer-invitation`:
+# {keyId}.{customer}.{invitationId}.{mac}, the MAC covering the customer, read directly.
 LINK_TOKEN_FORMATS = {
-    "key": lambda key_id, customer, invitation, mac: f"{key_id}.{mac}",
-    "key-customer-invitation": lambda key_id, customer, invitation, mac: f"{key_id}.{customer}.{invitation}.{mac}",
+    "key": (lambda k, c, i, nonce: ["cloudhub-invitation-link/2", k, i, nonce],
+            lambda k, c, i, mac: f"{k}.{mac}"),
+    "key-customer-invitation": (lambda k, c, i, nonce: ["cloudhub-invitation-link/3", k, c, i, nonce],
+                                lambda k, c, i, mac: f"{k}.{c}.{i}.{mac}"),
 }
 
 
 def link_token_format(stack, key):
-    """The layout (a name of LINK_TOKEN_FORMATS) whose token hashes to the link hash our invite
-    stored for a new invitation (made through the local stack, then deleted)."""
+    """The way (a name of LINK_TOKEN_FORMATS) whose token hashes to the link hash our invite stored
+    for a new invitation (made through the local stack, then deleted)."""
     invitation_id = stack.invite(DEMO_CUSTOMER, f"link-format-{uuid.uuid4().hex[:8]}@bench.example")
     item = stack.invitation_item(DEMO_CUSTOMER, invitation_id)
     stack.http("DELETE", f"/customers/{DEMO_CUSTOMER}/invitations/{invitation_id}", expect=204)
     key_id = item.get("linkKeyId", {}).get("S", key[0])
-    mac = hmac.new(base64.urlsafe_b64decode(key[1] + "=="), digestmod=hashlib.sha256)
-    for part in ("cloudhub-invitation-link/2", key_id, invitation_id, item.get("linkNonce", {}).get("S", "")):
-        mac.update(part.encode() + b"\0")
-    for name, layout in LINK_TOKEN_FORMATS.items():
+    nonce = item.get("linkNonce", {}).get("S", "")
+    for name, (parts, layout) in LINK_TOKEN_FORMATS.items():
+        mac = hmac.new(base64.urlsafe_b64decode(key[1] + "=="), digestmod=hashlib.sha256)
+        for part in parts(key_id, DEMO_CUSTOMER, invitation_id, nonce):
+            mac.update(part.encode() + b"\0")
         token = layout(key_id, DEMO_CUSTOMER, invitation_id, b64url(mac.digest()))
-        if b64url(hashlib.sha256(token.encode()).digest()) == item["linkHash"]["S"]:
+        if b64url(hashlib.sha256(token.encode()).digest()) == item.get("linkHash", {}).get("S"):
             return name
-    raise RuntimeError("our invite makes links in none of the layouts the peers know (bench/run.py "
+    raise RuntimeError("our invite makes links in none of the ways the peers know (bench/run.py "
                        "LINK_TOKEN_FORMATS, bench/peers/*/invite): teach them the new one, or run "
                        "with CLOUDHUB_BENCH_PEERS=0")
 
@@ -626,7 +632,7 @@ class Bench:
         self.peers = make_peers(options, self.work, link_key(options.moto)) if wanted else {f: [] for f in PEER_FUNCTIONS}
         if wanted:
             layout = link_token_format(self.stack, link_key(options.moto))
-            log(f"link tokens: layout {layout!r} (told to the peers)")
+            log(f"link tokens: {layout!r} (told to the peers)")
             for peer in self.peers["invite"]:
                 peer.env["LINK_TOKEN_FORMAT"] = layout
         self.peer_rows = {}  # function: the warm rows of ours and its peers
@@ -1291,7 +1297,7 @@ def main():
     parser.add_argument("--holders-large", type=int, help="members holding the role of the largest role edit (default 10,000)")
     parser.add_argument("--large", type=int, default=10_000,
                         help="the default of the three above: e.g. --large 300 for a quick check of the harness")
-    parser.add_argument("--hold-ms", type=float, default=10.0,
+    parser.add_argument("--hold-ms", type=float, default=25.0,
                         help="the counting proxy holds each answer this long: concurrent calls overlap, whatever the load")
     parser.add_argument("--write", help="also write the report to this file")
     parser.add_argument("--functions", type=lambda names: set(names.split(",")),

@@ -9,9 +9,11 @@ import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from "@aws
 const TABLE = process.env.DATA_TABLE_NAME;
 const LINK_KEY_ID = process.env.LINK_KEY_ID;
 const LINK_KEY = Buffer.from(process.env.LINK_KEY ?? "", "base64url");
-// How a token lays out the MAC (bench/run.py finds it from an invitation our invite stored):
-// `key` is {keyId}.{mac}, `key-customer-invitation` is {keyId}.{customer}.{invitationId}.{mac}.
-const LINK_TOKEN_FORMAT = process.env.LINK_TOKEN_FORMAT ?? "key";
+// How our invite makes links (bench/run.py finds it from an invitation ours stored): `key` is
+// {keyId}.{mac}, found through a link item; `key-customer-invitation` is
+// {keyId}.{customer}.{invitationId}.{mac}, the MAC covering the customer, and needs no link item.
+const LINK_TOKEN_FORMAT = process.env.LINK_TOKEN_FORMAT ?? "key-customer-invitation";
+const NAMED = LINK_TOKEN_FORMAT === "key-customer-invitation";
 const DAILY_LIMIT = 50;
 const DAY = 24 * 3600 * 1000;
 
@@ -43,11 +45,12 @@ const adminShard = (userId) =>
 
 function linkHash(customer, invitationId, nonce) {
   const mac = createHmac("sha256", LINK_KEY);
-  for (const part of ["cloudhub-invitation-link/2", LINK_KEY_ID, invitationId, nonce]) mac.update(part).update("\0");
+  const parts = NAMED
+    ? ["cloudhub-invitation-link/3", LINK_KEY_ID, customer, invitationId, nonce]
+    : ["cloudhub-invitation-link/2", LINK_KEY_ID, invitationId, nonce];
+  for (const part of parts) mac.update(part).update("\0");
   const digest = mac.digest("base64url");
-  const token = LINK_TOKEN_FORMAT === "key-customer-invitation"
-    ? `${LINK_KEY_ID}.${customer}.${invitationId}.${digest}`
-    : `${LINK_KEY_ID}.${digest}`;
+  const token = NAMED ? `${LINK_KEY_ID}.${customer}.${invitationId}.${digest}` : `${LINK_KEY_ID}.${digest}`;
   return createHash("sha256").update(token).digest("base64url");
 }
 
@@ -138,13 +141,14 @@ export const handler = async (event) => {
       },
     },
     { Put: { TableName: TABLE, Item: invitation, ConditionExpression: "attribute_not_exists(PK)" } },
-    {
+    // A token that names its invitation needs no item to find it.
+    ...(NAMED ? [] : [{
       Put: {
         TableName: TABLE,
         Item: { PK: `LINK#${hash}`, SK: "LINK", customerNumber: customer, invitationId: id, ttl: invitation.ttl },
         ConditionExpression: "attribute_not_exists(PK)",
       },
-    },
+    }]),
   ];
   // The answer names the roles; a successful transaction returns no item, so they are read beside it.
   const names = roleIds.length
