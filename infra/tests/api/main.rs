@@ -22,6 +22,7 @@ mod login;
 mod logout;
 mod mailer_failures;
 mod me;
+mod my_invitations;
 mod moto;
 mod observability;
 mod openapi;
