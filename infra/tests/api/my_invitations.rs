@@ -31,8 +31,14 @@ async fn the_account_sees_the_pending_invitations_to_its_email_across_customers_
     let (account, id, link, other) = invited_account(&app).await;
     // A third customer invites the same address a minute later, and someone else is invited.
     app.clock.advance(time::Duration::minutes(1));
-    app.create_customer("300600", "Gamma GmbH", "en", "admin@gamma.example", "gamma admin password")
-        .await;
+    app.create_customer(
+        "300600",
+        "Gamma GmbH",
+        "en",
+        "admin@gamma.example",
+        "gamma admin password",
+    )
+    .await;
     let gamma = app.user("admin@gamma.example", "gamma admin password").await;
     let (gamma_id, _) = gamma
         .invite_to_customer_with_link("300600", &other.admin_email, &[])
@@ -78,7 +84,10 @@ async fn accepting_from_the_list_makes_the_membership_and_the_emailed_link_dies(
     assert_eq!(accepted.body["customer"]["customerNumber"], seed::CUSTOMER_NUMBER);
     assert_eq!(accepted.body["customer"]["roles"][0]["name"], "Buyer");
     assert_eq!(accepted.body["customer"]["restricted"], false);
-    assert!(accepted.body.get("sessionToken").is_none(), "the caller's session goes on");
+    assert!(
+        accepted.body.get("sessionToken").is_none(),
+        "the caller's session goes on"
+    );
     let access = account.my_access(seed::CUSTOMER_NUMBER).await.expect("a member now");
     assert_eq!(access["permissions"], json!(["orders"]));
     app.anonymous()
@@ -100,7 +109,11 @@ async fn another_accounts_invitation_is_not_found_and_nothing_changes() {
     let before = app.all_items().await;
     for path in [
         format!("/me/invitations/{}/{id}/accept", seed::CUSTOMER_NUMBER),
-        format!("/me/invitations/{}/{}/accept", seed::CUSTOMER_NUMBER, cloudhub::domain::InvitationId::generate()),
+        format!(
+            "/me/invitations/{}/{}/accept",
+            seed::CUSTOMER_NUMBER,
+            cloudhub::domain::InvitationId::generate()
+        ),
         format!("/me/invitations/999999/{id}/accept"),
         format!("/me/invitations/{}/not-an-id/accept", seed::CUSTOMER_NUMBER),
     ] {
@@ -108,7 +121,10 @@ async fn another_accounts_invitation_is_not_found_and_nothing_changes() {
         assert_eq!(answer.status, 404, "{path}: {answer:?}");
     }
     app.anonymous()
-        .post_json(&format!("/me/invitations/{}/{id}/accept", seed::CUSTOMER_NUMBER), &json!({}))
+        .post_json(
+            &format!("/me/invitations/{}/{id}/accept", seed::CUSTOMER_NUMBER),
+            &json!({}),
+        )
         .await
         .assert_problem(401, "missing-session");
     assert_eq!(app.anonymous().get("/me/invitations").await.status, 401);
@@ -123,7 +139,10 @@ async fn an_expired_invitation_of_ones_own_is_gone() {
     let account = app.user(&other.admin_email, &other.admin_password).await;
     let before = app.all_items().await.without_pk_prefix("SESSION#");
     account
-        .post_json(&format!("/me/invitations/{}/{id}/accept", seed::CUSTOMER_NUMBER), &json!({}))
+        .post_json(
+            &format!("/me/invitations/{}/{id}/accept", seed::CUSTOMER_NUMBER),
+            &json!({}),
+        )
         .await
         .assert_problem(410, "invitation-expired");
     assert_eq!(app.all_items().await.without_pk_prefix("SESSION#"), before);

@@ -71,7 +71,10 @@ pub(super) async fn commit(
 
     let mut transaction = Transaction::new(store);
     transaction
-        .add(Part::Invitation, invitations::consume(store, invitation, &link.hash, now)?)
+        .add(
+            Part::Invitation,
+            invitations::consume(store, invitation, &link.hash, now)?,
+        )
         .add(
             Part::Seat,
             seats::hand_to_member(

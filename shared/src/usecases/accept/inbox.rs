@@ -53,7 +53,11 @@ pub async fn waiting(store: &Store, email: &Email, now: OffsetDateTime) -> anyho
         .flat_map(|i| i.role_ids.iter().map(move |role| (&i.customer_number, role)))
         .collect();
     let mut wanted: Vec<Item> = customers.into_iter().map(crate::customers::key).collect();
-    wanted.extend(roles.into_iter().map(|(customer, role)| crate::roles::key(customer, role)));
+    wanted.extend(
+        roles
+            .into_iter()
+            .map(|(customer, role)| crate::roles::key(customer, role)),
+    );
     let mut names = BTreeMap::new();
     let mut roles = BTreeMap::new();
     for item in store
@@ -61,7 +65,11 @@ pub async fn waiting(store: &Store, email: &Email, now: OffsetDateTime) -> anyho
         .await
         .context("Failed to read the customers and roles of one's invitations.")?
     {
-        let pk = item.get(keys::PK).and_then(|pk| pk.as_s().ok()).cloned().unwrap_or_default();
+        let pk = item
+            .get(keys::PK)
+            .and_then(|pk| pk.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
         if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
             let customer: CustomerItem = decode(item, "a customer")?;
             names.insert(customer.number.clone(), customer.company_name);
