@@ -47,6 +47,7 @@ async fn the_account_sees_the_pending_invitations_to_its_email_across_customers_
 
     let listed = account.get("/me/invitations").await;
     assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(account.me().await.body["invitationsWaiting"], 2, "GET /me counts them");
     assert_eq!(ids(&listed.body), [gamma_id.as_str(), id.as_str()], "newest send first");
     let demo = &listed.body["invitations"][1];
     assert_eq!(demo["customerNumber"], seed::CUSTOMER_NUMBER);
@@ -69,6 +70,7 @@ async fn the_account_sees_the_pending_invitations_to_its_email_across_customers_
     app.clock.advance(time::Duration::hours(25));
     let account = app.user(&other.admin_email, &other.admin_password).await;
     assert_eq!(ids(&account.get("/me/invitations").await.body), Vec::<&str>::new());
+    assert_eq!(account.me().await.body["invitationsWaiting"], 0);
     let admin = app.demo_admin().await;
     let own = admin.get("/me/invitations").await;
     assert_eq!(ids(&own.body), Vec::<&str>::new(), "{own:?}");
@@ -95,6 +97,7 @@ async fn accepting_from_the_list_makes_the_membership_and_the_emailed_link_dies(
         .await
         .assert_problem(404, "invitation-not-found");
     assert_eq!(ids(&account.get("/me/invitations").await.body), Vec::<&str>::new());
+    assert_eq!(account.me().await.body["invitationsWaiting"], 0);
     account
         .post_json(&path, &json!({}))
         .await

@@ -62,9 +62,15 @@
 //!   counted). A right one: PutItem (session), DeleteItem (the email's failures from this
 //!   source) and UpdateItem (the source's count taken back), concurrently.
 //! - authorizer: GetItem session. Log-out: DeleteItem session.
-//! - `GET /me`: one Query of `USER#{userId}` (profile and every membership), then one
-//!   BatchGetItem of the roles its active memberships hold (what they grant now; none when
-//!   they hold no role): 2 round trips.
+//! - `GET /me`: one Query of `USER#{userId}` (profile and every membership) beside one Query
+//!   of GSI1's `INVITEE#{email}` (the invitations waiting), then one BatchGetItem of the roles
+//!   its active memberships hold (what they grant now; none when they hold no role): 2 round
+//!   trips.
+//! - `GET /me/invitations`: one Query of GSI1's `INVITEE#{email}` (eventually consistent), then
+//!   one BatchGetItem of their customers and roles: 2 round trips. Accepting one
+//!   (`POST /me/invitations/{c}/{id}/accept`): one BatchGetItem (the invitation, its customer),
+//!   then accept's transaction with the session's credential check (2; 3 when a role makes an
+//!   admin).
 //! - admin check: in a transaction, a ConditionCheck of the caller's admin-set item; for reads,
 //!   one GetItem of it (beside the request's other reads).
 //! - invite: one TransactWriteItems (quota counter, admin check, a check per role, seat,

@@ -46,7 +46,7 @@ pub async fn waiting(store: &Store, email: &Email, now: OffsetDateTime) -> anyho
     if open.is_empty() {
         return Ok(Vec::new());
     }
-    open.sort_by(|a, b| (b.last_sent_at, b.id).cmp(&(a.last_sent_at, a.id)));
+    open.sort_by_key(|invitation| std::cmp::Reverse((invitation.last_sent_at, invitation.id)));
     let customers: BTreeSet<&CustomerNumber> = open.iter().map(|i| &i.customer_number).collect();
     let roles: BTreeSet<(&CustomerNumber, &RoleId)> = open
         .iter()
