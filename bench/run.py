@@ -1012,7 +1012,7 @@ class Bench:
             link = data.get_item(TableName=self.tables["data"], ConsistentRead=True, Key={
                 "PK": {"S": f"LINK#{invitation['linkHash']['S']}"}, "SK": {"S": "LINK"}}).get("Item")
             stored.append((invitation, seat, link))
-        for what, mine, its in zip(("invitation", "seat", "link"), *stored):
+        for what, mine, its in zip(("invitation", "seat", "link item"), *stored):
             if shape(mine) != shape(its):
                 raise RuntimeError(f"{label} stores another {what}: {shape(its)}, ours {shape(mine)}")
         token = self.stack.link_token(DEMO_CUSTOMER, theirs["invitation"]["id"])

@@ -29,6 +29,9 @@ struct MeAnswer {
     /// With `no-access`: the notice in the user's language.
     #[serde(skip_serializing_if = "Option::is_none")]
     no_access_detail: Option<&'static str>,
+    /// How many pending invitations are addressed to the account's email (`GET /me/invitations`),
+    /// so that the no-access and choose-customer screens can offer them.
+    invitations_waiting: usize,
 }
 
 #[derive(Serialize)]
@@ -100,6 +103,7 @@ impl From<Account> for MeAnswer {
             screen,
             no_access_code: no_access.map(|notice| notice.code),
             no_access_detail: no_access.map(|notice| notice.text),
+            invitations_waiting: 0,
         }
     }
 }
@@ -176,10 +180,19 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiEr
 async fn me(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     // A session can outlive nothing but its account; without one it is no longer valid.
-    let account = accounts::load(&app.store, &caller.user_id)
-        .await?
-        .ok_or(ApiError::InvalidSession)?;
-    Ok(json(StatusCode::OK, &MeAnswer::from(account)))
+    // The invitations waiting are counted beside the account's first read: still 2 round trips.
+    let (account, waiting) = tokio::join!(
+        accounts::load(&app.store, &caller.user_id),
+        cloudhub::usecases::accept::count_waiting(&app.store, &caller.email, app.clock.now()),
+    );
+    let account = account?.ok_or(ApiError::InvalidSession)?;
+    Ok(json(
+        StatusCode::OK,
+        &MeAnswer {
+            invitations_waiting: waiting?,
+            ..MeAnswer::from(account)
+        },
+    ))
 }
 
 #[tracing::instrument(name = "Changing settings", skip_all)]

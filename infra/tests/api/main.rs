@@ -23,6 +23,7 @@ mod logout;
 mod mailer_failures;
 mod me;
 mod moto;
+mod my_invitations;
 mod observability;
 mod openapi;
 mod operator;

@@ -1,6 +1,6 @@
 //! Key formats of every item; the table in `store`'s documentation lists them.
 
-use crate::domain::{CustomerNumber, Email, SourceAddress, TokenHash, UserId};
+use crate::domain::{CustomerNumber, Email, InvitationId, SourceAddress, TokenHash, UserId};
 
 pub(crate) const PK: &str = "PK";
 pub(crate) const SK: &str = "SK";
@@ -61,6 +61,17 @@ pub(crate) fn member_gsi1sk(email: &Email) -> String {
 }
 
 pub(crate) const MEMBER_GSI1SK_PREFIX: &str = "MEMBER#";
+
+/// GSI1's partition of the invitations addressed to `email`, across customers.
+pub(crate) fn invitee(email: &Email) -> String {
+    format!("INVITEE#{email}")
+}
+
+pub(crate) fn invitee_gsi1sk(number: &CustomerNumber, id: &InvitationId) -> String {
+    format!("{INVITEE_GSI1SK_PREFIX}{number}#{id}")
+}
+
+pub(crate) const INVITEE_GSI1SK_PREFIX: &str = "INVITATION#";
 
 pub(crate) fn credential(email: &Email) -> String {
     format!("EMAIL#{email}")
