@@ -25,8 +25,8 @@
 //! | invitation (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`; `GSI1PK`=`INVITEE#{email}`, `GSI1SK`=`INVITATION#{number}#{id}` (invitations stored before the inbox have none) | expiry + 30 days |
 //! | invitation link of a token sent before tokens named their invitation (no longer written; kept while its invitation is listed, so such an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
-//! | user profile | `USER#{userId}` | `USER` | | |
-//! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
+//! | user profile (`notifyOnAccept: false` when turned off) | `USER#{userId}` | `USER` | | |
+//! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; `invitedBy` and `invitationId` of the invitation it was made by; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
 //! | email delivery (`status` sending or sent, `claimedUntil`) | `DELIVERY#{eventKey}#{recipient}` | `DELIVERY` | | 14 days |
 //!
@@ -142,7 +142,10 @@
 //!   chose no language, GetItem (the address's credential) then GetItem (its user's language);
 //!   welcome = GetItem (the user);
 //!   member left = GetItem (the membership) and, concurrently, a Query of the customer's admin
-//!   set, then BatchGetItem (their users: address and language); then per recipient PutItem (claim), the
+//!   set, then BatchGetItem (their users: address and language); member joined = GetItem (the
+//!   membership, naming the admin who sent the invitation) beside a Query of the customer's
+//!   roles (names), then GetItem (that admin's user: address, language, `notifyOnAccept`) beside
+//!   GetItem (its admin-set item: still an admin?); then per recipient PutItem (claim), the
 //!   send, UpdateItem (sent).
 //! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
 //!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a
