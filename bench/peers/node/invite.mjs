@@ -101,8 +101,8 @@ export const handler = async (event) => {
     linkNonce: nonce,
     linkHash: hash,
     ttl: epoch(expiresAt + 30 * DAY),
-    GSI1PK: `INVITEE#${email}`,
-    GSI1SK: `INVITATION#${customer}#${id}`,
+    GSI2PK: `INVITEE#${email}`,
+    GSI2SK: `INVITATION#${customer}#${id}`,
   };
   const items = [
     {

@@ -42,6 +42,8 @@ struct UserView {
     language: Language,
     #[serde(serialize_with = "cloudhub::http::timestamp::serialize")]
     created_at: OffsetDateTime,
+    /// Whether, as an admin, it is told by email when an invitation it sent was accepted.
+    notify_on_accept: bool,
 }
 
 impl From<User> for UserView {
@@ -51,6 +53,7 @@ impl From<User> for UserView {
             email: user.email.to_string(),
             language: user.language,
             created_at: user.created_at,
+            notify_on_accept: user.notify_on_accept,
         }
     }
 }
@@ -110,8 +113,10 @@ impl From<Account> for MeAnswer {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct SettingsBody {
-    language: String,
+    language: Option<String>,
+    notify_on_accept: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -199,8 +204,16 @@ async fn me(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
 async fn settings(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let body: SettingsBody = json_body(request)?;
-    let language = Language::parse(&body.language)?;
-    let user = accounts::set_language(&app.store, &caller.user_id, language)
+    let settings = accounts::Settings {
+        language: body.language.as_deref().map(Language::parse).transpose()?,
+        notify_on_accept: body.notify_on_accept,
+    };
+    if settings == accounts::Settings::default() {
+        return Err(ApiError::InvalidBody(
+            "Give `language`, `notifyOnAccept` or both.".into(),
+        ));
+    }
+    let user = accounts::change_settings(&app.store, &caller.user_id, settings)
         .await?
         .ok_or(ApiError::InvalidSession)?;
     Ok(json(StatusCode::OK, &SettingsAnswer { user: user.into() }))

@@ -16,6 +16,7 @@ mod emails;
 mod events;
 mod helpers;
 mod invitations;
+mod joined;
 mod leave;
 mod link_keys;
 mod login;

@@ -143,12 +143,12 @@ pub(crate) struct InvitationItem {
     link_hash: String,
     /// Removal once it is no longer listed; reads never rely on it.
     ttl: i64,
-    /// The invited address's inbox in GSI1 (`INVITEE#{email}`); absent on invitations stored
+    /// The invited address's inbox in GSI2 (`INVITEE#{email}`); absent on invitations stored
     /// before there was one.
-    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
-    gsi1pk: Option<String>,
-    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
-    gsi1sk: Option<String>,
+    #[serde(rename = "GSI2PK", default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(rename = "GSI2SK", default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
 }
 
 impl InvitationItem {
@@ -174,8 +174,8 @@ impl InvitationItem {
             link_nonce: invitation.link.nonce.as_str().to_owned(),
             link_hash: invitation.link.hash.as_str().to_owned(),
             ttl: epoch_seconds(invitation.expires_at + LISTED_AFTER_EXPIRY),
-            gsi1pk: Some(keys::invitee(&invitation.email)),
-            gsi1sk: Some(keys::invitee_gsi1sk(&invitation.customer_number, &invitation.id)),
+            gsi2pk: Some(keys::invitee(&invitation.email)),
+            gsi2sk: Some(keys::invitee_gsi2sk(&invitation.customer_number, &invitation.id)),
         }
     }
 }
@@ -347,19 +347,19 @@ pub async fn find(store: &Store, customer: &CustomerNumber, id: &InvitationId) -
     Ok(find_item(store, customer, id).await?.map(Invitation::from))
 }
 
-/// The invitations addressed to `email` in any customer, whatever their state, from GSI1
+/// The invitations addressed to `email` in any customer, whatever their state, from GSI2
 /// (eventually consistent: a change of the last second may not show yet). One Query; an
 /// address has few.
 pub async fn addressed_to(store: &Store, email: &Email) -> anyhow::Result<Vec<Invitation>> {
     let query = store
         .query()
-        .index_name("GSI1")
+        .index_name(keys::GSI2)
         .consistent_read(false)
         .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-        .expression_attribute_names("#pk", keys::GSI1PK)
-        .expression_attribute_names("#sk", keys::GSI1SK)
+        .expression_attribute_names("#pk", keys::GSI2PK)
+        .expression_attribute_names("#sk", keys::GSI2SK)
         .expression_attribute_values(":pk", text(keys::invitee(email)))
-        .expression_attribute_values(":prefix", text(keys::INVITEE_GSI1SK_PREFIX));
+        .expression_attribute_values(":prefix", text(keys::INVITEE_GSI2SK_PREFIX));
     let items: Vec<InvitationItem> = store.query_all(query, "the invitations addressed to an email").await?;
     Ok(items.into_iter().map(Invitation::from).collect())
 }

@@ -97,6 +97,7 @@ pub(super) async fn commit(
                     customer,
                     company_name: &customer_item.company_name,
                     role_ids: &role_ids,
+                    invitation: (invitation.id, invitation.invited_by),
                 },
                 now,
             )?,

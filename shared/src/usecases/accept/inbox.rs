@@ -36,7 +36,7 @@ pub struct Waiting {
 }
 
 /// The pending invitations addressed to `email` in any customer, newest send first: one Query
-/// of GSI1 (eventually consistent), then one BatchGetItem of their customers and roles.
+/// of GSI2 (eventually consistent), then one BatchGetItem of their customers and roles.
 pub async fn waiting(store: &Store, email: &Email, now: OffsetDateTime) -> anyhow::Result<Vec<Waiting>> {
     let mut open: Vec<Invitation> = invitations::addressed_to(store, email)
         .await?
@@ -102,7 +102,7 @@ pub async fn waiting(store: &Store, email: &Email, now: OffsetDateTime) -> anyho
         .collect())
 }
 
-/// How many pending invitations are addressed to `email` (`GET /me`): one Query of GSI1.
+/// How many pending invitations are addressed to `email` (`GET /me`): one Query of GSI2.
 pub async fn count_waiting(store: &Store, email: &Email, now: OffsetDateTime) -> anyhow::Result<usize> {
     Ok(invitations::addressed_to(store, email)
         .await?
