@@ -1,4 +1,4 @@
-//! The three emails, in English and German, as HTML and plain text, rendered with minijinja
+//! The four emails, in English and German, as HTML and plain text, rendered with minijinja
 //! from the templates beside this file (compiled into the binary). A plain-text template's
 //! first line is the subject, then a blank line, then the body; HTML templates are escaped.
 
@@ -58,6 +58,13 @@ pub struct MemberLeft<'a> {
     pub users_url: &'a str,
 }
 
+/// What the "account deleted" email says.
+#[derive(Debug, Clone)]
+pub struct AccountDeleted<'a> {
+    /// The deleted account's address.
+    pub email: &'a Email,
+}
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("templates/layout.html")),
     ("button.html", include_str!("templates/button.html")),
@@ -73,6 +80,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("member_left.en.html", include_str!("templates/member_left.en.html")),
     ("member_left.de.txt", include_str!("templates/member_left.de.txt")),
     ("member_left.de.html", include_str!("templates/member_left.de.html")),
+    ("account_deleted.en.txt", include_str!("templates/account_deleted.en.txt")),
+    ("account_deleted.en.html", include_str!("templates/account_deleted.en.html")),
+    ("account_deleted.de.txt", include_str!("templates/account_deleted.de.txt")),
+    ("account_deleted.de.html", include_str!("templates/account_deleted.de.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -184,6 +195,11 @@ pub fn member_left(language: Language, mail: &MemberLeft<'_>) -> anyhow::Result<
             users_url => mail.users_url,
         },
     )
+}
+
+/// The email to an account's address once the account is deleted.
+pub fn account_deleted(language: Language, mail: &AccountDeleted<'_>) -> anyhow::Result<Rendered> {
+    render("account_deleted", language, context! { email => mail.email.to_string() })
 }
 
 #[cfg(test)]
@@ -347,6 +363,23 @@ mod tests {
             assert!(mail.subject.contains("anna@example.com") && mail.subject.contains("100234"));
             assert!(mail.html.contains("anna@example.com"));
             snapshot(&format!("member_left.{}", language.code()), &mail);
+        }
+    }
+
+    #[test]
+    fn the_account_deleted_email_names_the_address_and_how_to_come_back() {
+        let email = Email::parse("anna@example.com").unwrap();
+        for (language, subject, again) in [
+            (Language::En, "Your CloudHub account was deleted", "invite"),
+            (Language::De, "Ihr CloudHub-Konto wurde gelöscht", "erneut einladen"),
+        ] {
+            let mail = account_deleted(language, &AccountDeleted { email: &email }).unwrap();
+            assert_eq!(mail.subject, subject);
+            for body in [&mail.text, &mail.html] {
+                assert!(body.contains(email.as_str()), "{body}");
+                assert!(body.contains(again), "{body}");
+            }
+            snapshot(&format!("account_deleted.{}", language.code()), &mail);
         }
     }
 

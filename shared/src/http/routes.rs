@@ -78,6 +78,8 @@ pub const LINK_PREVIEW: Route = route("GET", "/invitations/{token}");
 pub const LINK_ACCEPT: Route = route("POST", "/invitations/{token}/accept");
 /// The caller's own account.
 pub const ME: Route = route("GET", "/me");
+/// The caller deleting its own account.
+pub const ME_DELETE: Route = route("DELETE", "/me");
 /// The caller leaving a customer.
 pub const ME_LEAVE_CUSTOMER: Route = route("POST", "/me/customers/{customerId}/leave");
 /// The caller's settings (language).
@@ -105,6 +107,7 @@ pub const ROUTES: &[Route] = &[
     LINK_PREVIEW,
     LINK_ACCEPT,
     ME,
+    ME_DELETE,
     ME_LEAVE_CUSTOMER,
     ME_SETTINGS,
     ME_TOUR_COMPLETE,
