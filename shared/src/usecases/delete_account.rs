@@ -158,7 +158,25 @@ pub async fn delete(store: &Store, deletion: Deletion<'_>, now: OffsetDateTime) 
         tracing::info!("wrong password for deleting the account");
         return Err(DeleteAccountError::WrongPassword);
     }
+    // A right password is no failed log-in, whatever the deletion's outcome: its attempt is
+    // taken back beside the rest.
+    let (deleted, ()) = tokio::join!(
+        delete_confirmed(store, user, email, account.language, memberships, leave_customers, now),
+        sessions::login_succeeded(store, email, source, now),
+    );
+    deleted
+}
 
+/// The deletion once the password was right: the memberships left and the account deleted.
+async fn delete_confirmed(
+    store: &Store,
+    user: UserId,
+    email: &Email,
+    language: crate::domain::Language,
+    mut memberships: Vec<MembershipItem>,
+    leave_customers: bool,
+    now: OffsetDateTime,
+) -> Result<Deleted, DeleteAccountError> {
     let mut left_customers = Vec::new();
     let mut attempts = 0;
     let deleted = loop {
@@ -182,7 +200,7 @@ pub async fn delete(store: &Store, deletion: Deletion<'_>, now: OffsetDateTime) 
             return Err(DeleteAccountError::LastAdmin(last));
         }
         let step = if fits(&memberships) {
-            finish(store, &user, email, account.language, &memberships, &standings, now).await
+            finish(store, &user, email, language, &memberships, &standings, now).await
         } else {
             make_room(store, &user, &memberships, &standings, now, &mut left_customers).await
         };
@@ -216,11 +234,7 @@ pub async fn delete(store: &Store, deletion: Deletion<'_>, now: OffsetDateTime) 
     tracing::info!(customers_left = left_customers.len(), "deleted the account");
     // The account is gone: what remains is in the sessions table. A failure here is answered
     // (503), and the retry finds the record and ends them.
-    let (ended, ()) = tokio::join!(
-        sessions::end_all_of(store, &user, email, true),
-        sessions::login_succeeded(store, email, source, now),
-    );
-    ended?;
+    sessions::end_all_of(store, &user, email, true).await?;
     left_customers.sort();
     Ok(Deleted { left_customers })
 }
