@@ -187,8 +187,10 @@ pub(crate) async fn standings(
     user: &UserId,
     customers: &[CustomerNumber],
 ) -> anyhow::Result<std::collections::BTreeMap<CustomerNumber, AdminStanding>> {
-    let mut standings: std::collections::BTreeMap<CustomerNumber, AdminStanding> =
-        customers.iter().map(|c| (c.clone(), AdminStanding::default())).collect();
+    let mut standings: std::collections::BTreeMap<CustomerNumber, AdminStanding> = customers
+        .iter()
+        .map(|c| (c.clone(), AdminStanding::default()))
+        .collect();
     if customers.is_empty() {
         return Ok(standings);
     }

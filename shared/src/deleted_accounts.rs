@@ -109,9 +109,7 @@ pub(crate) fn put(store: &Store, account: &DeletedAccount) -> anyhow::Result<Tra
 #[tracing::instrument(name = "Reading a deleted account's record", skip_all, fields(user = %user))]
 pub async fn find(store: &Store, user: &UserId, now: OffsetDateTime) -> anyhow::Result<Option<DeletedAccount>> {
     let item: Option<RecordItem> = store.get(key(user), "a deleted account's record").await?;
-    Ok(item
-        .map(|item| item.account)
-        .filter(|account| account.expires_at > now))
+    Ok(item.map(|item| item.account).filter(|account| account.expires_at > now))
 }
 
 #[cfg(test)]

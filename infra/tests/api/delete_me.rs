@@ -79,7 +79,10 @@ async fn an_account_without_customers_is_deleted_with_every_session_and_its_addr
     assert_eq!(me.body["screen"], "no-access");
     assert_eq!(me.body["canDeleteAccount"], true, "{me:?}");
     let notice = me.body["noAccessDetail"].as_str().unwrap();
-    assert!(notice.contains("selbst löschen") && !notice.contains("Support"), "{notice}");
+    assert!(
+        notice.contains("selbst löschen") && !notice.contains("Support"),
+        "{notice}"
+    );
 
     let deleted = anna.delete_me(&confirmed("Anna@Example.com", false)).await;
     assert_eq!(deleted.status, 200, "{deleted:?}");
@@ -134,16 +137,21 @@ async fn with_customers_left_the_deletion_is_refused_unless_it_leaves_them_all()
     let before = without_source_count(app.all_items().await);
     let refused = anna.delete_me(&confirmed("anna@example.com", false)).await;
     refused.assert_problem(409, "customers-remain");
-    assert_eq!(refused.body["customerNumbers"], json!([seed::CUSTOMER_NUMBER, "300001"]));
-    assert_eq!(without_source_count(app.all_items().await), before, "a refusal changes nothing");
+    assert_eq!(
+        refused.body["customerNumbers"],
+        json!([seed::CUSTOMER_NUMBER, "300001"])
+    );
+    assert_eq!(
+        without_source_count(app.all_items().await),
+        before,
+        "a refusal changes nothing"
+    );
 
     let deleted = anna.delete_me(&confirmed("anna@example.com", true)).await;
     assert_eq!(deleted.status, 200, "{deleted:?}");
     assert_eq!(deleted.body["leftCustomers"], json!([seed::CUSTOMER_NUMBER, "300001"]));
     for (admin, customer) in [(&admin, seed::CUSTOMER_NUMBER), (&admin_b, "300001")] {
-        let users = admin
-            .get(&format!("/customers/{customer}/users"))
-            .await;
+        let users = admin.get(&format!("/customers/{customer}/users")).await;
         assert_eq!(users.status, 200, "{users:?}");
         assert_eq!(users.body["total"], 1, "{users:?}");
         assert!(!users.body.to_string().contains("anna@example.com"), "{users:?}");
@@ -151,10 +159,18 @@ async fn with_customers_left_the_deletion_is_refused_unless_it_leaves_them_all()
     let items = app.all_items().await;
     assert!(items.with_sk("EMAIL#anna@example.com").is_empty(), "seats freed");
     // The demo customer's admin count is exact: one admin left.
-    let customer = items.with_pk(&format!("CUSTOMER#{}", seed::CUSTOMER_NUMBER)).with_sk("CUSTOMER");
+    let customer = items
+        .with_pk(&format!("CUSTOMER#{}", seed::CUSTOMER_NUMBER))
+        .with_sk("CUSTOMER");
     assert_eq!(customer[0].attr("adminCount"), 1);
     // The demo admin can still manage, and can invite Anna back.
-    assert_eq!(admin.invite(seed::CUSTOMER_NUMBER, json!({ "email": "anna@example.com" })).await.status, 201);
+    assert_eq!(
+        admin
+            .invite(seed::CUSTOMER_NUMBER, json!({ "email": "anna@example.com" }))
+            .await
+            .status,
+        201
+    );
 }
 
 #[tokio::test]
@@ -163,7 +179,9 @@ async fn the_last_admin_of_a_customer_cannot_delete_the_account() {
     let admin = app.demo_admin().await;
     let before = without_source_count(app.all_items().await);
     let refused = admin
-        .delete_me(&json!({ "confirmEmail": seed::ADMIN_EMAIL, "password": seed::ADMIN_PASSWORD, "leaveCustomers": true }))
+        .delete_me(
+            &json!({ "confirmEmail": seed::ADMIN_EMAIL, "password": seed::ADMIN_PASSWORD, "leaveCustomers": true }),
+        )
         .await;
     refused.assert_problem(409, "last-admin");
     assert_eq!(refused.body["customerNumbers"], json!([seed::CUSTOMER_NUMBER]));
@@ -205,7 +223,9 @@ async fn of_two_admins_one_deleting_the_account_and_one_leaving_at_once_one_admi
             );
         }
         let items = app.all_items().await;
-        let customer = items.with_pk(&format!("CUSTOMER#{}", seed::CUSTOMER_NUMBER)).with_sk("CUSTOMER");
+        let customer = items
+            .with_pk(&format!("CUSTOMER#{}", seed::CUSTOMER_NUMBER))
+            .with_sk("CUSTOMER");
         assert_eq!(customer[0].attr("adminCount"), 1, "one admin stays");
         let staying = if deleted.status == 200 { &first } else { &second };
         assert_eq!(staying.users().await.status, 200);
@@ -221,7 +241,11 @@ async fn of_two_admins_deleting_their_accounts_at_once_one_stays() {
     let first = app.demo_admin().await;
     let tasks: Vec<_> = [
         (first.clone(), seed::ADMIN_EMAIL, seed::ADMIN_PASSWORD),
-        (second.clone(), "second.admin@acme.example", crate::helpers::MEMBER_PASSWORD),
+        (
+            second.clone(),
+            "second.admin@acme.example",
+            crate::helpers::MEMBER_PASSWORD,
+        ),
     ]
     .into_iter()
     .map(|(caller, email, password)| {
@@ -238,7 +262,9 @@ async fn of_two_admins_deleting_their_accounts_at_once_one_stays() {
     }
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     let items = app.all_items().await;
-    let customer = items.with_pk(&format!("CUSTOMER#{}", seed::CUSTOMER_NUMBER)).with_sk("CUSTOMER");
+    let customer = items
+        .with_pk(&format!("CUSTOMER#{}", seed::CUSTOMER_NUMBER))
+        .with_sk("CUSTOMER");
     assert_eq!(customer[0].attr("adminCount"), 1);
 }
 
@@ -255,18 +281,39 @@ async fn bad_confirmations_change_nothing_and_wrong_passwords_count_as_failed_lo
     for (body, status, code) in [
         (json!({ "password": PASSWORD }), 422, "invalid-body"),
         (json!({ "confirmEmail": "anna@example.com" }), 422, "invalid-body"),
-        (json!({ "confirmEmail": "anna@example.com", "password": PASSWORD, "extra": 1 }), 422, "invalid-body"),
+        (
+            json!({ "confirmEmail": "anna@example.com", "password": PASSWORD, "extra": 1 }),
+            422,
+            "invalid-body",
+        ),
         (json!({ "confirmEmail": 7, "password": PASSWORD }), 422, "invalid-body"),
-        (json!({ "confirmEmail": "ben@example.com", "password": PASSWORD }), 422, "confirmation-mismatch"),
-        (json!({ "confirmEmail": "not an address", "password": PASSWORD }), 422, "confirmation-mismatch"),
-        (json!({ "confirmEmail": "anna@example.com", "password": "" }), 422, "invalid-password"),
+        (
+            json!({ "confirmEmail": "ben@example.com", "password": PASSWORD }),
+            422,
+            "confirmation-mismatch",
+        ),
+        (
+            json!({ "confirmEmail": "not an address", "password": PASSWORD }),
+            422,
+            "confirmation-mismatch",
+        ),
+        (
+            json!({ "confirmEmail": "anna@example.com", "password": "" }),
+            422,
+            "invalid-password",
+        ),
         (json!([]), 422, "invalid-body"),
     ] {
         anna.delete_me(&body).await.assert_problem(status, code);
     }
-    anna.request(Method::DELETE, "/me", &[("content-type", "application/json")], "{not json")
-        .await
-        .assert_problem(400, "malformed-json");
+    anna.request(
+        Method::DELETE,
+        "/me",
+        &[("content-type", "application/json")],
+        "{not json",
+    )
+    .await
+    .assert_problem(400, "malformed-json");
     anna.request(Method::DELETE, "/me", &[], Vec::new())
         .await
         .assert_problem(415, "unsupported-media-type");
@@ -359,4 +406,97 @@ async fn an_account_with_more_memberships_than_one_transaction_holds_is_deleted_
         assert_eq!(customer.attr("memberCount"), 1, "{customer:?}");
     }
     anna.me().await.assert_problem(401, "invalid-session");
+}
+
+#[tokio::test]
+async fn a_deletion_sends_one_account_deleted_email_and_the_admins_of_the_customers_left_theirs() {
+    use crate::deliveries::{deliver, mailer, poller};
+    let moto = crate::moto::Moto::new().await;
+    let app = TestApp::with_demo_customer().await;
+    let mut poller = poller(&app).await;
+    let address = format!("anna.{}@example.com", ulid::Ulid::new().to_string().to_lowercase());
+    // Anna, German, is a member of the demo customer: its admin is told when she goes.
+    let anna = anna(&app, &address, &["Buyer"]).await;
+    let user = anna.me().await.body["user"]["id"].as_str().unwrap().to_owned();
+    let deleted = anna.delete_me(&confirmed(&address, true)).await;
+    assert_eq!(deleted.status, 200, "{deleted:?}");
+
+    poller.poll_once(&moto.bus()).await.unwrap();
+    let events = moto.received_events().await;
+    let of_kind = |kind: &str| -> Vec<&Value> {
+        events
+            .iter()
+            .filter(|e| e["detail-type"] == kind && e["detail"]["userId"] == user.as_str())
+            .collect()
+    };
+    let (gone, left) = (of_kind("AccountDeleted"), of_kind("MemberLeft"));
+    assert_eq!((gone.len(), left.len()), (1, 1), "{events:#?}");
+    // Only which item changed: no address on the bus.
+    for event in gone.iter().chain(&left) {
+        assert!(!event.to_string().contains(&address), "{event}");
+    }
+
+    let mailer = mailer(&app, moto.outbox());
+    for event in gone.iter().chain(&left) {
+        assert_eq!(deliver(&mailer, event).await.unwrap().sent, 1, "{event}");
+        // Delivered again: no second email.
+        let again = deliver(&mailer, event).await.unwrap();
+        assert_eq!((again.sent, again.already_sent), (0, 1));
+    }
+    let sent = moto.sent_emails().await;
+    let to_anna: Vec<_> = sent.iter().filter(|e| e.to == [address.as_str()]).collect();
+    assert_eq!(to_anna.len(), 1, "{sent:#?}");
+    assert_eq!(to_anna[0].subject, "Ihr CloudHub-Konto wurde gelöscht");
+    let to_admin: Vec<_> = sent
+        .iter()
+        .filter(|e| e.to == [seed::ADMIN_EMAIL] && e.html.contains(&address))
+        .collect();
+    assert_eq!(
+        to_admin.len(),
+        1,
+        "the member-left email, as leaving sends it: {sent:#?}"
+    );
+    assert!(
+        to_admin[0]
+            .subject
+            .starts_with(&format!("{address} left customer {}", seed::CUSTOMER_NUMBER)),
+        "{:?}",
+        to_admin[0].subject
+    );
+
+    // The table backs every email: an event of an account nobody deleted sends nothing, nor does
+    // one after the record's time.
+    let forged = |user: &str, kind: &str, detail: Value| {
+        json!({
+            "version": "0", "id": ulid::Ulid::new().to_string(), "detail-type": kind,
+            "source": cloudhub::events::SOURCE, "account": "000000000000", "time": "2026-11-24T09:30:00Z",
+            "region": "eu-central-1", "resources": [], "detail": detail, "userId": user
+        })
+    };
+    let other = cloudhub::domain::UserId::generate().to_string();
+    let nobody = forged(
+        &other,
+        "AccountDeleted",
+        json!({ "eventKey": format!("deleted#{other}"), "userId": other }),
+    );
+    assert_eq!(
+        deliver(&mailer, &nobody).await.unwrap().skipped,
+        Some("no-deletion-record")
+    );
+    let another_customer = forged(
+        &user,
+        "MemberLeft",
+        json!({ "eventKey": format!("left#{user}#300001#1"), "userId": user, "customerNumber": "300001", "revision": 1 }),
+    );
+    assert_eq!(
+        deliver(&mailer, &another_customer).await.unwrap().skipped,
+        Some("membership-not-left")
+    );
+    app.clock.advance(cloudhub::deleted_accounts::KEPT_FOR);
+    let replay = (*gone[0]).clone();
+    let late = mailer.clone();
+    // A replay after the record's time finds it expired, even before TTL removes it.
+    let outcome = deliver(&late, &replay).await.unwrap();
+    assert_eq!(outcome.skipped, Some("no-deletion-record"), "{outcome:?}");
+    assert_eq!(moto.sent_emails().await.len(), sent.len());
 }

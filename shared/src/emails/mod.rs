@@ -80,10 +80,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("member_left.en.html", include_str!("templates/member_left.en.html")),
     ("member_left.de.txt", include_str!("templates/member_left.de.txt")),
     ("member_left.de.html", include_str!("templates/member_left.de.html")),
-    ("account_deleted.en.txt", include_str!("templates/account_deleted.en.txt")),
-    ("account_deleted.en.html", include_str!("templates/account_deleted.en.html")),
-    ("account_deleted.de.txt", include_str!("templates/account_deleted.de.txt")),
-    ("account_deleted.de.html", include_str!("templates/account_deleted.de.html")),
+    (
+        "account_deleted.en.txt",
+        include_str!("templates/account_deleted.en.txt"),
+    ),
+    (
+        "account_deleted.en.html",
+        include_str!("templates/account_deleted.en.html"),
+    ),
+    (
+        "account_deleted.de.txt",
+        include_str!("templates/account_deleted.de.txt"),
+    ),
+    (
+        "account_deleted.de.html",
+        include_str!("templates/account_deleted.de.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -199,7 +211,11 @@ pub fn member_left(language: Language, mail: &MemberLeft<'_>) -> anyhow::Result<
 
 /// The email to an account's address once the account is deleted.
 pub fn account_deleted(language: Language, mail: &AccountDeleted<'_>) -> anyhow::Result<Rendered> {
-    render("account_deleted", language, context! { email => mail.email.to_string() })
+    render(
+        "account_deleted",
+        language,
+        context! { email => mail.email.to_string() },
+    )
 }
 
 #[cfg(test)]

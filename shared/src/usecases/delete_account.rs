@@ -308,7 +308,11 @@ fn add_leaving(
 
 /// Reads a refused step's transaction: a customer's count refused while its membership was
 /// as read is its last admin leaving; anything else went stale.
-fn refusal(error: TransactionError, rows: &[&MembershipItem], standings: &BTreeMap<CustomerNumber, AdminStanding>) -> Stale {
+fn refusal(
+    error: TransactionError,
+    rows: &[&MembershipItem],
+    standings: &BTreeMap<CustomerNumber, AdminStanding>,
+) -> Stale {
     match error {
         TransactionError::Refused(refused) => {
             for (row, membership) in rows.iter().enumerate() {
@@ -362,10 +366,7 @@ async fn finish(
         let removal = memberships::remove(store, membership)?;
         match membership.status {
             MembershipStatus::Active => {
-                let standing = standings
-                    .get(&membership.customer_number)
-                    .copied()
-                    .unwrap_or_default();
+                let standing = standings.get(&membership.customer_number).copied().unwrap_or_default();
                 add_leaving(store, &mut transaction, row, membership, removal, standing)?;
             }
             MembershipStatus::Left => {
@@ -412,10 +413,7 @@ async fn make_room(
             .map_err(|error| refusal(error, &left, standings));
     }
     for (row, membership) in active.iter().enumerate() {
-        let standing = standings
-            .get(&membership.customer_number)
-            .copied()
-            .unwrap_or_default();
+        let standing = standings.get(&membership.customer_number).copied().unwrap_or_default();
         let left = memberships::mark_left(store, membership, now)?;
         add_leaving(store, &mut transaction, row, membership, left, standing)?;
     }
