@@ -354,7 +354,23 @@ fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition
     for action in ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] {
         assert_eq!(leading_keys("MailerFunction", action), ["- DELIVERY#*"], "{action}");
     }
-    assert_eq!(leading_keys("MeFunction", "dynamodb:UpdateItem"), ["- USER#*"]);
+    // `me`: settings and tour on the caller's own items; `DELETE /me` on the credential, the
+    // caller's items, the customers' seats, counts and admin sets, and the sessions table's
+    // sessions and log-in counters. Every write is bound to its leading keys.
+    let sessions_keys = "- SESSION#*\n- LOGIN#*\n- LOGINSRC#*";
+    assert_eq!(
+        leading_keys("MeFunction", "dynamodb:UpdateItem"),
+        ["- USER#*", "- CUSTOMER#*", sessions_keys]
+    );
+    assert_eq!(
+        leading_keys("MeFunction", "dynamodb:DeleteItem"),
+        ["- EMAIL#*", "- USER#*", "- CUSTOMER#*", sessions_keys]
+    );
+    assert_eq!(leading_keys("MeFunction", "dynamodb:PutItem"), ["- USER#*"]);
+    assert_eq!(leading_keys("MeFunction", "dynamodb:GetItem"), ["- EMAIL#*"]);
+    assert_eq!(leading_keys("MeFunction", "dynamodb:BatchGetItem"), ["- CUSTOMER#*"]);
+    assert_eq!(leading_keys("MeFunction", "dynamodb:ConditionCheckItem"), ["- CUSTOMER#*"]);
+    assert_eq!(leading_keys("MeFunction", "dynamodb:BatchWriteItem"), [sessions_keys]);
     assert_eq!(leading_keys("LogoutFunction", "dynamodb:DeleteItem"), ["- SESSION#*"]);
 }
 
