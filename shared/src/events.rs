@@ -205,7 +205,7 @@ pub fn from_change(
     };
     let (old, new) = (read(old)?, read(new)?);
     let Some(new) = new else {
-        return Ok(old.and_then(removed_while_active).transpose()?);
+        return old.and_then(removed_while_active).transpose();
     };
     if new.sk == crate::deleted_accounts::SK && old.is_none() {
         let user_id = new.user_id.context("A deleted account's record has no user.")?;

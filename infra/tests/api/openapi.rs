@@ -278,7 +278,11 @@ fn extra_problem_members_are_tied_to_their_codes_and_the_no_access_notice_to_its
                 Value::Null => &rule["else"],
                 _ => {
                     let optional = rule["else"]["if"]["properties"]["code"]["const"].as_str().unwrap();
-                    assert_eq!(rule["else"]["then"], serde_norway::from_str::<Value>("{}").unwrap(), "{optional}");
+                    assert_eq!(
+                        rule["else"]["then"],
+                        serde_norway::from_str::<Value>("{}").unwrap(),
+                        "{optional}"
+                    );
                     &rule["else"]["else"]
                 }
             };

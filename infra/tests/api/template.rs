@@ -369,7 +369,10 @@ fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition
     assert_eq!(leading_keys("MeFunction", "dynamodb:PutItem"), ["- USER#*"]);
     assert_eq!(leading_keys("MeFunction", "dynamodb:GetItem"), ["- EMAIL#*"]);
     assert_eq!(leading_keys("MeFunction", "dynamodb:BatchGetItem"), ["- CUSTOMER#*"]);
-    assert_eq!(leading_keys("MeFunction", "dynamodb:ConditionCheckItem"), ["- CUSTOMER#*"]);
+    assert_eq!(
+        leading_keys("MeFunction", "dynamodb:ConditionCheckItem"),
+        ["- CUSTOMER#*"]
+    );
     assert_eq!(leading_keys("MeFunction", "dynamodb:BatchWriteItem"), [sessions_keys]);
     assert_eq!(leading_keys("LogoutFunction", "dynamodb:DeleteItem"), ["- SESSION#*"]);
 }

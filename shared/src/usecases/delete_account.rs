@@ -135,7 +135,7 @@ pub async fn delete(store: &Store, deletion: Deletion<'_>, now: OffsetDateTime) 
         accounts::load_items(store, &user),
         deleted_accounts::find(store, &user, now),
     );
-    let (account, mut memberships) = partition?;
+    let (account, memberships) = partition?;
     let Some(account) = account else {
         // Deleted already, by this request's earlier try whose last step failed: finish it.
         if record?.is_some_and(|record| record.email == *email) {
