@@ -191,7 +191,9 @@ async fn the_last_admin_of_a_customer_cannot_delete_the_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_two_admins_one_deleting_the_account_and_one_leaving_at_once_one_admin_stays() {
-    for _ in 0..3 {
+    // The deletion checks a password (argon2id) before it writes: the leave starts later and
+    // later, so that in some rounds the two transactions meet and in others either goes first.
+    for delay_ms in [0, 10, 20, 30, 40, 50, 60, 80] {
         let app = TestApp::with_demo_customer().await;
         let first = app.demo_admin().await;
         let second = app
@@ -211,11 +213,14 @@ async fn of_two_admins_one_deleting_the_account_and_one_leaving_at_once_one_admi
         };
         let leaving = {
             let first = first.clone();
-            tokio::spawn(async move { first.leave(seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await })
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+                first.leave(seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await
+            })
         };
         let (deleted, left) = (deleting.await.unwrap(), leaving.await.unwrap());
         let succeeded = [deleted.status, left.status].iter().filter(|s| **s == 200).count();
-        assert_eq!(succeeded, 1, "exactly one: {deleted:?} {left:?}");
+        assert_eq!(succeeded, 1, "exactly one, after {delay_ms} ms: {deleted:?} {left:?}");
         for refused in [&deleted, &left].into_iter().filter(|r| r.status != 200) {
             assert!(
                 ["last-admin", "concurrent-change"].contains(&refused.body["code"].as_str().unwrap()),
