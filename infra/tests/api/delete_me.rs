@@ -505,3 +505,92 @@ async fn a_deletion_sends_one_account_deleted_email_and_the_admins_of_the_custom
     assert_eq!(outcome.skipped, Some("no-deletion-record"), "{outcome:?}");
     assert_eq!(moto.sent_emails().await.len(), sent.len());
 }
+
+/// DynamoDB failing every BatchWriteItem: ending an account's sessions.
+#[derive(Debug)]
+struct FailBatchWrite;
+
+impl aws_sdk_dynamodb::config::Intercept for FailBatchWrite {
+    fn name(&self) -> &'static str {
+        "FailBatchWrite"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+        if target.ends_with(".BatchWriteItem") {
+            Err("DynamoDB fails BatchWriteItem (injected)".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deletion_whose_last_step_failed_cannot_log_in_and_its_retry_finishes_it() {
+    let app = TestApp::with_demo_customer().await;
+    let anna = anna(&app, "anna@example.com", &["Buyer"]).await;
+    let user = anna.me().await.body["user"]["id"].as_str().unwrap().to_owned();
+    let other_session = app.user("anna@example.com", PASSWORD).await;
+    let mut faulty = app.app.clone();
+    faulty.store = cloudhub::store::Store::new(
+        aws_sdk_dynamodb::Client::from_conf(
+            app.app
+                .store
+                .client()
+                .config()
+                .to_builder()
+                .interceptor(FailBatchWrite)
+                .build(),
+        ),
+        app.app.store.tables().clone(),
+    );
+    let faulty = TestApp::over(faulty, app.clock.clone());
+
+    // The account went in its transaction; ending the sessions failed.
+    let failed = anna.on(&faulty).delete_me(&confirmed("anna@example.com", true)).await;
+    assert!(failed.status >= 500, "{failed:?}");
+    let items = app.all_items().await;
+    assert!(items.with_pk(&format!("USER#{user}")).with_sk("USER").is_empty());
+    assert!(items.with_pk("EMAIL#anna@example.com").is_empty(), "no credential");
+    assert!(
+        !items
+            .with_pk_prefix("SESSION#")
+            .with_attr("userId", user.as_str())
+            .is_empty()
+    );
+    // Nothing works with the account any more: no log-in, no customer.
+    app.anonymous()
+        .log_in("anna@example.com", PASSWORD)
+        .await
+        .assert_problem(401, "invalid-credentials");
+    anna.me().await.assert_problem(401, "invalid-session");
+    assert!(
+        !app.demo_admin()
+            .await
+            .users()
+            .await
+            .body
+            .to_string()
+            .contains("anna@example.com")
+    );
+
+    // The retry, with any session of the account, finishes: every session ends.
+    let retried = other_session.delete_me(&confirmed("anna@example.com", true)).await;
+    assert_eq!(retried.status, 200, "{retried:?}");
+    assert_eq!(retried.body["leftCustomers"], json!([]));
+    let items = app.all_items().await;
+    assert!(
+        items
+            .with_pk_prefix("SESSION#")
+            .with_attr("userId", user.as_str())
+            .is_empty()
+    );
+    anna.delete_me(&confirmed("anna@example.com", true))
+        .await
+        .assert_problem(401, "invalid-session");
+}

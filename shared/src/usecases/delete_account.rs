@@ -10,8 +10,8 @@
 //! under any concurrency) and, in their place, the [`crate::deleted_accounts`] record the
 //! emails are read from. So an account is either whole (and logs in) or gone: never half
 //! deleted. The sessions and the email's failed log-ins are ended after that transaction (they
-//! are in the other table): a failure there answers 503, and the retry, which finds the record,
-//! ends them.
+//! are in the other table): a failure there is answered (503 when DynamoDB is unavailable), and
+//! the retry, with any session of the account, finds the record and ends them.
 //!
 //! **The 100 items of a transaction.** The final transaction holds 3 items, 4 per active
 //! membership and 1 per left one. When that is over 100, the active memberships beyond it are
@@ -232,8 +232,8 @@ async fn delete_confirmed(
             .map(|m| m.customer_number.clone()),
     );
     tracing::info!(customers_left = left_customers.len(), "deleted the account");
-    // The account is gone: what remains is in the sessions table. A failure here is answered
-    // (503), and the retry finds the record and ends them.
+    // The account is gone: what remains is in the sessions table. A failure here is answered,
+    // and the retry finds the record and ends them.
     sessions::end_all_of(store, &user, email, true).await?;
     left_customers.sort();
     Ok(Deleted { left_customers })
