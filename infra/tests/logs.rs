@@ -27,6 +27,7 @@ use cloudhub::metrics::capture;
 use deliveries::{closed_port, deliver, mailer, poller};
 use helpers::TestApp;
 use infra::seed;
+use lambda_http::http::Method;
 use mailer::Outbox;
 use moto::Moto;
 use serde_json::{Value, json};
@@ -177,6 +178,19 @@ async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
     anon.log_in(seed::ADMIN_EMAIL, "a wrong password")
         .await
         .assert_problem(401, "invalid-credentials");
+    // Anna deletes her account: a wrong password first, then her own.
+    let anna = app.signed_in(&accepted);
+    let delete_me = |password: &str| {
+        json!({ "confirmEmail": "anna@example.com", "password": password, "leaveCustomers": true }).to_string()
+    };
+    let json_type = [("content-type", "application/json")];
+    anna.request(Method::DELETE, "/me", &json_type, delete_me("a wrong password"))
+        .await
+        .assert_problem(403, "wrong-password");
+    let deleted = anna
+        .request(Method::DELETE, "/me", &json_type, delete_me("a long new password"))
+        .await;
+    assert_eq!(deleted.status, 200, "{deleted:?}");
     let metrics = capture::take();
     drop(capturing);
 
@@ -194,6 +208,8 @@ async fn each_request_logs_one_line_without_emails_tokens_or_bodies() {
             ("GET /invitations/{token}", 200),
             ("POST /invitations/{token}/accept", 201),
             ("POST /auth/login", 401),
+            ("DELETE /me", 403),
+            ("DELETE /me", 200),
         ],
         "one line per request: {all:#?}"
     );

@@ -196,6 +196,31 @@ impl From<UserItem> for User {
     }
 }
 
+/// Removes the account's user item (its deletion), which must still be there.
+pub(crate) fn remove_user(store: &Store, user: &UserId) -> anyhow::Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+    use crate::store::IntoTransactionItem as _;
+    store
+        .delete(user_key(user))
+        .condition_expression("attribute_exists(PK)")
+        .into_item()
+}
+
+/// Removes the credential of `email` (its account's deletion), only while it is `user`'s: no one
+/// logs in with it from then on, and the address can register again.
+pub(crate) fn remove_credential(
+    store: &Store,
+    email: &Email,
+    user: &UserId,
+) -> anyhow::Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+    use crate::store::IntoTransactionItem as _;
+    store
+        .delete(credential_key(email))
+        .condition_expression("#user = :user")
+        .expression_attribute_names("#user", "userId")
+        .expression_attribute_values(":user", text(user))
+        .into_item()
+}
+
 /// What a user may change of its account: its language (of its screens and its emails), and
 /// whether it is told when an invitation it sent was accepted. `None` keeps what is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -163,6 +163,59 @@ pub(crate) async fn member_count(store: &Store, customer: &CustomerNumber) -> an
     Ok(item.map_or(0, |customer| customer.member_count))
 }
 
+/// Whether `user` is an admin of a customer, and how many admins it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct AdminStanding {
+    /// `user` is in the customer's admin set.
+    pub is_admin: bool,
+    /// The customer item's admin count.
+    pub admin_count: i64,
+}
+
+impl AdminStanding {
+    /// `user` is the customer's only admin: it may not leave.
+    pub(crate) fn last_admin(self) -> bool {
+        self.is_admin && self.admin_count <= 1
+    }
+}
+
+/// For each of `customers`, whether `user` is an admin there and how many admins it has: one
+/// consistent BatchGetItem of each customer item and `user`'s admin-set item (100 keys a call).
+/// A read only: the writes that act on it carry the conditions that keep it exact.
+pub(crate) async fn standings(
+    store: &Store,
+    user: &UserId,
+    customers: &[CustomerNumber],
+) -> anyhow::Result<std::collections::BTreeMap<CustomerNumber, AdminStanding>> {
+    let mut standings: std::collections::BTreeMap<CustomerNumber, AdminStanding> = customers
+        .iter()
+        .map(|c| (c.clone(), AdminStanding::default()))
+        .collect();
+    if customers.is_empty() {
+        return Ok(standings);
+    }
+    let wanted = customers
+        .iter()
+        .flat_map(|customer| [key(customer), shard_key(customer, shard_of(user))])
+        .collect();
+    for item in store.batch_get(wanted).await? {
+        let text_of = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let Some(customer) = text_of(keys::PK).and_then(|pk| keys::customer_of_pk(&pk)) else {
+            continue;
+        };
+        let Some(standing) = standings.get_mut(&customer) else {
+            continue;
+        };
+        if text_of(keys::SK).as_deref() == Some(keys::CUSTOMER_SK) {
+            standing.admin_count = crate::store::decode::<AdminRevision>(item, "a customer")?.admin_count;
+        } else {
+            let shard: AdminShard = crate::store::decode(item, "a customer's admin set")?;
+            standing.is_admin = shard.user_ids.contains(user);
+        }
+    }
+    Ok(standings)
+}
+
 /// The condition, inside a transaction, that `user` is an admin of `customer`.
 pub(crate) fn admin_check(
     store: &Store,

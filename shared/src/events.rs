@@ -7,9 +7,11 @@
 //!   (invite, resend, an expired invitation sent again).
 //! - `UserRegistered`: a user item inserted (an accepted invitation's new account, or an
 //!   operator's first admin).
-//! - `MemberLeft`: a membership changed from `active` to `left`.
+//! - `MemberLeft`: a membership changed from `active` to `left`, or removed while active (its
+//!   account deleted; the mailer then reads the deletion's record).
 //! - `MemberJoined`: a membership became `active` by an accepted invitation (new, or revived
 //!   after leaving): the admin who sent it is owed an email.
+//! - `AccountDeleted`: an account deletion's record inserted (its final transaction committed).
 //!
 //! An event only says which item changed and which change it was: no address, name, text or link
 //! material travels on the bus. The mailer reads every recipient and every word from the table's
@@ -77,6 +79,16 @@ pub struct MemberJoined {
     pub revision: u64,
 }
 
+/// The "account deleted" email is owed to the address the deletion's record names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDeleted {
+    /// `deleted#{userId}`.
+    pub event_key: String,
+    /// The deleted account.
+    pub user_id: UserId,
+}
+
 /// A domain event, as put on the bus (`detail-type` is the variant's name, `detail` its fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -88,6 +100,8 @@ pub enum DomainEvent {
     MemberLeft(MemberLeft),
     /// See [`MemberJoined`].
     MemberJoined(MemberJoined),
+    /// See [`AccountDeleted`].
+    AccountDeleted(AccountDeleted),
 }
 
 /// An event whose `detail-type` or `detail` CloudHub does not know.
@@ -103,6 +117,7 @@ impl DomainEvent {
             Self::UserRegistered(_) => "UserRegistered",
             Self::MemberLeft(_) => "MemberLeft",
             Self::MemberJoined(_) => "MemberJoined",
+            Self::AccountDeleted(_) => "AccountDeleted",
         }
     }
 
@@ -113,6 +128,7 @@ impl DomainEvent {
             Self::UserRegistered(e) => &e.event_key,
             Self::MemberLeft(e) => &e.event_key,
             Self::MemberJoined(e) => &e.event_key,
+            Self::AccountDeleted(e) => &e.event_key,
         }
     }
 
@@ -123,6 +139,7 @@ impl DomainEvent {
             Self::UserRegistered(e) => serde_json::to_string(e),
             Self::MemberLeft(e) => serde_json::to_string(e),
             Self::MemberJoined(e) => serde_json::to_string(e),
+            Self::AccountDeleted(e) => serde_json::to_string(e),
         };
         value.expect("events serialise")
     }
@@ -137,6 +154,7 @@ impl DomainEvent {
             "UserRegistered" => serde_json::from_value(detail).map(Self::UserRegistered).map_err(wrong),
             "MemberLeft" => serde_json::from_value(detail).map(Self::MemberLeft).map_err(wrong),
             "MemberJoined" => serde_json::from_value(detail).map(Self::MemberJoined).map_err(wrong),
+            "AccountDeleted" => serde_json::from_value(detail).map(Self::AccountDeleted).map_err(wrong),
             other => Err(UnknownEvent(other.to_owned())),
         }?;
         if event.event_key() != event.expected_key() {
@@ -154,6 +172,7 @@ impl DomainEvent {
             Self::UserRegistered(e) => user_key(&e.user_id),
             Self::MemberLeft(e) => left_key(&e.user_id, &e.customer_number, e.revision),
             Self::MemberJoined(e) => joined_key(&e.user_id, &e.customer_number, e.revision),
+            Self::AccountDeleted(e) => deleted_key(&e.user_id),
         }
     }
 }
@@ -172,6 +191,10 @@ fn joined_key(user: &UserId, customer: &CustomerNumber, revision: u64) -> String
 
 fn left_key(user: &UserId, customer: &CustomerNumber, revision: u64) -> String {
     format!("left#{user}#{customer}#{revision}")
+}
+
+fn deleted_key(user: &UserId) -> String {
+    format!("deleted#{user}")
 }
 
 /// The fields of stored items that events are made from. Items are read leniently: a stream
@@ -209,9 +232,17 @@ pub fn from_change(
             .map(|item| serde_dynamo::from_item(item).context("A changed item is malformed."))
             .transpose()
     };
-    let (old, Some(new)) = (read(old)?, read(new)?) else {
-        return Ok(None);
+    let (old, new) = (read(old)?, read(new)?);
+    let Some(new) = new else {
+        return old.and_then(removed_while_active).transpose();
     };
+    if new.sk == crate::deleted_accounts::SK && old.is_none() {
+        let user_id = new.user_id.context("A deleted account's record has no user.")?;
+        return Ok(Some(DomainEvent::AccountDeleted(AccountDeleted {
+            event_key: deleted_key(&user_id),
+            user_id,
+        })));
+    }
     if new.sk.starts_with(crate::store::keys::INVITATION_SK_PREFIX) {
         // Every send (invite, resend, an expired invitation sent again) counts one up; other
         // changes (a deleted role taken off it) keep the count.
@@ -267,6 +298,27 @@ pub fn from_change(
         })));
     }
     Ok(None)
+}
+
+/// A membership removed while active (its account deleted) is its member leaving: the event of
+/// the revision leaving would have made.
+fn removed_while_active(old: Image) -> Option<anyhow::Result<DomainEvent>> {
+    use anyhow::Context as _;
+    let membership = old.sk.starts_with(crate::store::keys::MEMBERSHIP_SK_PREFIX);
+    if !membership || old.status.as_deref() != Some("active") {
+        return None;
+    }
+    Some((|| {
+        let user_id = old.user_id.context("A membership has no user.")?;
+        let customer = old.customer_number.context("A membership has no customer.")?;
+        let revision = old.revision.unwrap_or_default() + 1;
+        Ok(DomainEvent::MemberLeft(MemberLeft {
+            event_key: left_key(&user_id, &customer, revision),
+            user_id,
+            customer_number: customer,
+            revision,
+        }))
+    })())
 }
 
 #[cfg(test)]
@@ -405,6 +457,40 @@ mod tests {
         let welcome =
             json!({ "eventKey": "user#01KAWDEM0ADM1N000000000002-2", "userId": "01KAWDEM0ADM1N000000000002" });
         assert!(DomainEvent::parse("UserRegistered", welcome).is_err());
+    }
+
+    #[test]
+    fn an_account_deletion_owes_its_email_and_the_admins_of_active_memberships_theirs() {
+        let membership = |status: &str| {
+            json!({
+                "PK": "USER#01KAWDEM0ADM1N000000000002", "SK": "MEMBERSHIP#100234",
+                "userId": "01KAWDEM0ADM1N000000000002", "email": "anna@example.com",
+                "customerNumber": "100234", "companyName": "ACME", "status": status, "revision": 3
+            })
+        };
+        let left = from_change(item(membership("active")), None).unwrap().unwrap();
+        assert_eq!(left.event_key(), "left#01KAWDEM0ADM1N000000000002#100234#4");
+        // A left membership removed with its account was told about when it was left.
+        assert_eq!(from_change(item(membership("left")), None).unwrap(), None);
+        let record = json!({
+            "PK": "USER#01KAWDEM0ADM1N000000000002", "SK": "DELETED",
+            "userId": "01KAWDEM0ADM1N000000000002",
+            "account": { "email": "anna@example.com", "language": "de" }, "ttl": 1
+        });
+        let deleted = from_change(None, item(record.clone())).unwrap().unwrap();
+        assert_eq!(deleted.event_key(), "deleted#01KAWDEM0ADM1N000000000002");
+        assert!(!deleted.detail().contains("anna@example.com"), "{}", deleted.detail());
+        assert_eq!(
+            DomainEvent::parse(deleted.detail_type(), serde_json::from_str(&deleted.detail()).unwrap()).unwrap(),
+            deleted
+        );
+        let forged = json!({ "eventKey": "deleted#other", "userId": "01KAWDEM0ADM1N000000000002" });
+        assert!(DomainEvent::parse("AccountDeleted", forged).is_err());
+        // Its removal by TTL owes nothing.
+        assert_eq!(from_change(item(record), None).unwrap(), None);
+        // Nor does a user item's removal.
+        let user = json!({ "PK": "USER#01KAWDEM0ADM1N000000000002", "SK": "USER", "id": "01KAWDEM0ADM1N000000000002" });
+        assert_eq!(from_change(item(user), None).unwrap(), None);
     }
 
     #[test]

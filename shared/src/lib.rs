@@ -7,7 +7,7 @@
 //! 3. The aggregates, each owning its items' conditions and writes: [`customers`] (the admin
 //!    count), [`seats`], [`memberships`], [`accounts`], [`sessions`], [`quota`], [`roles`] (with
 //!    its lock), [`links`] (tokens and keys), [`invitations`] (with its link item),
-//!    [`deliveries`]; read models over them: [`access`], [`recipients`], [`events`], [`notices`].
+//!    [`deliveries`], [`deleted_accounts`]; read models over them: [`access`], [`recipients`], [`events`], [`notices`].
 //! 4. [`usecases`]: one module per request's rule, composed of the aggregates.
 //! 5. [`http`]: requests, callers, answers, and the one map from refusals to problems.
 //!
@@ -32,12 +32,14 @@
 //! | 17 log-in throttle | [`sessions`] |
 //! | 19 roles with no ceiling on holders; the last admin kept | [`memberships`] (role ids, `resolve`), [`customers`] (the admin set), [`usecases::roles`] |
 //! | 19 bulk invite, one result per row, exact quota | [`usecases::invite_batch`] |
+//! | 21 deleting one's own account (confirmed; refused while a customer's last admin) | [`usecases::delete_account`], [`deleted_accounts`] (the record its emails are read from), [`sessions`] (`end_all_of`) |
 
 pub mod access;
 pub mod accounts;
 pub mod aws;
 pub mod clock;
 pub mod customers;
+pub mod deleted_accounts;
 pub mod deliveries;
 pub mod domain;
 #[cfg(feature = "mail")]

@@ -372,6 +372,22 @@ pub(crate) fn mark_left(
         .into_item()
 }
 
+/// Removes a membership with its account (the account's deletion), if unchanged since it was
+/// read: an active one only while still active (the deletion is its leaving), a left one only
+/// while still left.
+pub(crate) fn remove(store: &Store, membership: &MembershipItem) -> anyhow::Result<TransactWriteItem> {
+    use crate::store::IntoTransactionItem as _;
+    store
+        .delete(key(&membership.user_id, &membership.customer_number))
+        .condition_expression(format!("#status = :status AND {UNCHANGED}"))
+        .expression_attribute_names("#status", attr::STATUS)
+        .expression_attribute_names("#revision", attr::REVISION)
+        .expression_attribute_values(":status", text(membership.status.code()))
+        .expression_attribute_values(":seen", number(membership.revision))
+        .expression_attribute_values(":zero", number(0))
+        .into_item()
+}
+
 /// Why welcome-tour steps could not be marked seen. Nothing was recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum TourError {

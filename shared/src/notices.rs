@@ -20,11 +20,11 @@ pub fn no_customer_access(language: Language) -> Notice {
         text: match language {
             Language::En => {
                 "You have no access to any customer. Only your language settings and log-out remain. \
-                 To be given access, contact an admin of a customer; to have your account deleted, contact CloudHub support."
+                 To be given access, contact an admin of a customer; you can also delete your account yourself, in Settings."
             }
             Language::De => {
                 "Sie haben keinen Zugang zu einem Kunden. Nur Ihre Spracheinstellungen und das Abmelden stehen Ihnen offen. \
-                 Für einen Zugang wenden Sie sich an einen Admin eines Kunden; um Ihr Konto löschen zu lassen, an den CloudHub-Support."
+                 Für einen Zugang wenden Sie sich an einen Admin eines Kunden; Ihr Konto können Sie auch selbst löschen, unter Einstellungen."
             }
         },
     }
@@ -37,11 +37,11 @@ pub fn left_last_customer(language: Language) -> Notice {
         text: match language {
             Language::En => {
                 "You no longer have access to any customer. Only your language settings and log-out remain. \
-                 To be given access again, contact an admin of a customer; to have your account deleted, contact CloudHub support."
+                 To be given access again, contact an admin of a customer; you can also delete your account yourself, in Settings."
             }
             Language::De => {
                 "Sie haben keinen Zugang mehr zu einem Kunden. Nur Ihre Spracheinstellungen und das Abmelden stehen Ihnen offen. \
-                 Für einen erneuten Zugang wenden Sie sich an einen Admin eines Kunden; um Ihr Konto löschen zu lassen, an den CloudHub-Support."
+                 Für einen erneuten Zugang wenden Sie sich an einen Admin eines Kunden; Ihr Konto können Sie auch selbst löschen, unter Einstellungen."
             }
         },
     }
@@ -58,6 +58,9 @@ mod tests {
             assert_eq!(en.code, de.code);
             assert_ne!(en.text, de.text);
             assert!(de.text.contains("Zugang") && en.text.contains("access"));
+            // Deleting the account is the user's own step now (`DELETE /me`), not support's.
+            assert!(!en.text.contains("support") && !de.text.contains("Support"), "{en:?}");
+            assert!(en.text.contains("delete your account yourself") && de.text.contains("selbst löschen"));
         }
         assert_ne!(
             no_customer_access(Language::En).code,

@@ -217,17 +217,42 @@ pub async fn account(store: &Store, user: &UserId) -> anyhow::Result<Option<Reci
         .transpose()
 }
 
-/// The membership of `user` in `customer`, if it exists (one consistent GetItem).
+/// The membership of `user` in `customer`, if it exists (one consistent GetItem); when it is
+/// gone with its account, as the account deletion's record (kept at `now`) remembers it (one
+/// more GetItem).
 #[tracing::instrument(name = "Reading a membership", skip_all, fields(user = %user, customer = %customer))]
-pub async fn membership(store: &Store, user: &UserId, customer: &CustomerNumber) -> anyhow::Result<Option<Departure>> {
-    Ok(crate::memberships::find_item(store, user, customer)
-        .await?
-        .map(|membership| Departure {
+pub async fn membership(
+    store: &Store,
+    user: &UserId,
+    customer: &CustomerNumber,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<Option<Departure>> {
+    if let Some(membership) = crate::memberships::find_item(store, user, customer).await? {
+        return Ok(Some(Departure {
             email: membership.email,
             company_name: membership.company_name,
             left: membership.status == crate::memberships::MembershipStatus::Left,
             revision: u64::from(membership.revision),
-        }))
+        }));
+    }
+    let Some(mut record) = crate::deleted_accounts::find(store, user, now).await? else {
+        return Ok(None);
+    };
+    Ok(record.former_customers.remove(customer).map(|former| Departure {
+        email: record.email,
+        company_name: former.company_name,
+        left: true,
+        revision: former.revision,
+    }))
+}
+
+/// The record of `user`'s account deletion, if it is kept at `now` (one consistent GetItem).
+pub async fn deleted_account(
+    store: &Store,
+    user: &UserId,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<Option<crate::deleted_accounts::DeletedAccount>> {
+    crate::deleted_accounts::find(store, user, now).await
 }
 
 /// The admins of a customer, each with the language of their account: one consistent Query of

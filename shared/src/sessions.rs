@@ -28,6 +28,15 @@ pub const SOURCE_LOGIN_ATTEMPTS_PER_WINDOW: u32 = 100;
 /// The fixed window failed log-ins per source are counted in.
 pub const SOURCE_LOGIN_WINDOW: Duration = Duration::hours(1);
 
+/// The sessions table's index of sessions and failed log-ins by email address.
+const BY_EMAIL: &str = "ByEmail";
+
+/// The attributes expressions and the index name.
+mod attr {
+    pub(super) const EMAIL: &str = "email";
+    pub(super) const USER_ID: &str = "userId";
+}
+
 /// A live session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -223,16 +232,25 @@ pub enum LoginLimit {
 /// One counter of failed log-ins in the sessions table: its key, its limit, its fixed window.
 struct Counter {
     key: String,
+    /// The email whose failures it counts, for the `ByEmail` index (none for a source's count).
+    email: Option<Email>,
     limit: u32,
     window_end: i64,
 }
 
 impl Counter {
-    fn new(key: impl FnOnce(i64) -> String, limit: u32, window: Duration, now: OffsetDateTime) -> Self {
+    fn new(
+        key: impl FnOnce(i64) -> String,
+        email: Option<&Email>,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Self {
         let seconds = now.unix_timestamp();
         let window_start = seconds - seconds.rem_euclid(window.whole_seconds());
         Self {
             key: key(window_start),
+            email: email.cloned(),
             limit,
             window_end: window_start + window.whole_seconds(),
         }
@@ -241,6 +259,7 @@ impl Counter {
     fn email_from_source(email: &Email, source: &SourceAddress, now: OffsetDateTime) -> Self {
         Self::new(
             |start| keys::login_failures(email, source, start),
+            Some(email),
             LOGIN_ATTEMPTS_PER_WINDOW,
             LOGIN_WINDOW,
             now,
@@ -250,6 +269,7 @@ impl Counter {
     fn source(source: &SourceAddress, now: OffsetDateTime) -> Self {
         Self::new(
             |start| keys::source_login_failures(source, start),
+            None,
             SOURCE_LOGIN_ATTEMPTS_PER_WINDOW,
             SOURCE_LOGIN_WINDOW,
             now,
@@ -265,19 +285,26 @@ impl Counter {
     /// Adds one unless the limit is reached, atomically. The key names the window, so a new
     /// window starts from nothing whether or not the TTL has removed the old one yet.
     async fn count(&self, store: &Store) -> anyhow::Result<bool> {
-        let result = store
+        let mut update = store
             .client
             .update_item()
             .table_name(&store.tables.sessions)
             .key(keys::PK, AttributeValue::S(self.key.clone()))
-            .update_expression("ADD attempts :one SET #ttl = :ttl")
             .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":limit", AttributeValue::N(self.limit.to_string()))
-            .expression_attribute_values(":ttl", AttributeValue::N(self.window_end.to_string()))
-            .send()
-            .await;
+            .expression_attribute_values(":ttl", AttributeValue::N(self.window_end.to_string()));
+        update = match &self.email {
+            // The email beside the count puts it in the `ByEmail` index: deleting the account
+            // clears it.
+            Some(email) => update
+                .update_expression("ADD attempts :one SET #ttl = :ttl, #email = :email")
+                .expression_attribute_names("#email", attr::EMAIL)
+                .expression_attribute_values(":email", AttributeValue::S(email.to_string())),
+            None => update.update_expression("ADD attempts :one SET #ttl = :ttl"),
+        };
+        let result = update.send().await;
         match result {
             Ok(_) => Ok(true),
             Err(error)
@@ -402,4 +429,71 @@ pub async fn login_succeeded(store: &Store, email: &Email, source: &SourceAddres
     if let Err(error) = cleared.and(taken_back) {
         tracing::warn!(error = ?error, "failed to forget failed log-ins");
     }
+}
+
+/// Ends every session of `user` (whose address is `email`) and, with `failures`, forgets the
+/// failed log-ins counted for `email` from any source: one Query of the `ByEmail` index (all
+/// pages), then BatchWriteItem deletes of 25 keys each. Sessions of another account with the
+/// same address (one registered after a deletion) are left alone. Returns how many items went.
+///
+/// The index is eventually consistent: a session written a moment before may be missed. The
+/// account deletion calls this after its credential is gone, so only a log-in that checked the
+/// password before that can add one, and such a session opens nothing (the account's items are
+/// gone) and expires with its [`LIFETIME`].
+#[tracing::instrument(name = "Ending an account's sessions", skip_all, fields(user_id = %user))]
+pub async fn end_all_of(store: &Store, user: &UserId, email: &Email, failures: bool) -> anyhow::Result<usize> {
+    let query = store
+        .client
+        .query()
+        .table_name(&store.tables.sessions)
+        .index_name(BY_EMAIL)
+        .key_condition_expression("#email = :email")
+        .expression_attribute_names("#email", attr::EMAIL)
+        .expression_attribute_values(":email", AttributeValue::S(email.to_string()));
+    let items: Vec<_> = query
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(crate::aws::sdk_error("Failed to query an account's sessions."))?;
+    let owner = user.to_string();
+    let doomed: Vec<String> = items
+        .into_iter()
+        .filter_map(|item| {
+            let pk = item.get(keys::PK)?.as_s().ok()?.clone();
+            let of_user = item.get(attr::USER_ID).and_then(|v| v.as_s().ok()) == Some(&owner);
+            let session = pk.starts_with(keys::SESSION_PREFIX) && of_user;
+            let failure = failures && pk.starts_with(&keys::login_failures_prefix(email));
+            (session || failure).then_some(pk)
+        })
+        .collect();
+    for chunk in doomed.chunks(25) {
+        let mut requests: Vec<aws_sdk_dynamodb::types::WriteRequest> = chunk
+            .iter()
+            .map(|pk| {
+                let delete = aws_sdk_dynamodb::types::DeleteRequest::builder()
+                    .key(keys::PK, AttributeValue::S(pk.clone()))
+                    .build()
+                    .context("A delete request is malformed.")?;
+                Ok(aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .delete_request(delete)
+                    .build())
+            })
+            .collect::<anyhow::Result<_>>()?;
+        while !requests.is_empty() {
+            let output = store
+                .client
+                .batch_write_item()
+                .request_items(&store.tables.sessions, requests)
+                .send()
+                .await
+                .map_err(crate::aws::sdk_error("Failed to end an account's sessions."))?;
+            requests = output
+                .unprocessed_items
+                .and_then(|mut left| left.remove(&store.tables.sessions))
+                .unwrap_or_default();
+        }
+    }
+    Ok(doomed.len())
 }

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("links", 2),
     ("invitations", 2),
     ("deliveries", 2),
+    ("deleted_accounts", 2),
     ("access", 3),
     ("notices", 3),
     ("recipients", 3),

@@ -17,11 +17,14 @@
 //! - `UserRegistered` → the welcome email to the account, in its language; skipped when there is
 //!   no such account.
 //! - `MemberLeft` → to every active admin of the customer, each in their own language; skipped
-//!   unless the membership is cancelled and still at the event's revision.
+//!   unless the membership is cancelled and still at the event's revision (or, its account
+//!   deleted, the deletion's record names the customer at that revision).
 //! - `MemberJoined` → to the admin who sent the invitation, in their language; skipped unless the
 //!   membership is active and still at the event's revision, and when that admin's account is
 //!   gone, is no admin of the customer any more (then nobody is told: the other admins did not
 //!   send it), or turned these emails off (`notifyOnAccept`).
+//! - `AccountDeleted` → the "account deleted" email to the address the deletion's record holds,
+//!   in the account's language; skipped when there is no such record (any more).
 
 use anyhow::Context as _;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
@@ -259,9 +262,17 @@ async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<
             )?;
             Ok(Ok(vec![(recipient.email, mail)]))
         }
+        DomainEvent::AccountDeleted(deleted) => {
+            let Some(record) = recipients::deleted_account(&mailer.store, &deleted.user_id, mailer.clock.now()).await?
+            else {
+                return Ok(Err("no-deletion-record"));
+            };
+            let mail = emails::account_deleted(record.language, &emails::AccountDeleted { email: &record.email })?;
+            Ok(Ok(vec![(record.email, mail)]))
+        }
         DomainEvent::MemberLeft(left) => {
             let (departure, admins) = tokio::try_join!(
-                recipients::membership(&mailer.store, &left.user_id, &left.customer_number),
+                recipients::membership(&mailer.store, &left.user_id, &left.customer_number, mailer.clock.now()),
                 recipients::admins(&mailer.store, &left.customer_number),
             )?;
             let Some(departure) = departure.filter(|d| d.left && d.revision == left.revision) else {

@@ -1,15 +1,19 @@
 //! The caller's own account: `GET /me` (account, customers, and per customer what the portal may
 //! show: restricted or not, the info banner, the pages, the welcome-tour steps due),
-//! `PUT /me/settings` (language) and `POST /me/tour/complete` (tour steps seen).
+//! `PUT /me/settings` (language), `POST /me/tour/complete` (tour steps seen) and `DELETE /me`
+//! (the account deleted, confirmed by its email typed again and its password).
 //!
-//! All three work without any customer: a user who left every customer keeps its settings.
+//! All of them work without any customer: a user who left every customer keeps its settings,
+//! and may delete its account.
 
 use cloudhub::App;
 use cloudhub::access::{self, Access};
 use cloudhub::accounts::{self, Account, User};
 use cloudhub::domain::{CustomerNumber, InvalidValue, Language, Permission};
-use cloudhub::http::{ApiError, caller, json, json_body, routes};
+use cloudhub::domain::{Email, Password, PasswordPolicy};
+use cloudhub::http::{ApiError, caller, json, json_body, routes, source_address};
 use cloudhub::memberships::{Membership, MembershipStatus, RoleRef};
+use cloudhub::usecases::delete_account::{self, Deletion};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -32,6 +36,9 @@ struct MeAnswer {
     /// How many pending invitations are addressed to the account's email (`GET /me/invitations`),
     /// so that the no-access and choose-customer screens can offer them.
     invitations_waiting: usize,
+    /// Whether `DELETE /me` deletes the account as it is: true without active membership (the
+    /// no-access screen); with memberships it must be asked to leave them (`leaveCustomers`).
+    can_delete_account: bool,
 }
 
 #[derive(Serialize)]
@@ -107,6 +114,7 @@ impl From<Account> for MeAnswer {
             no_access_code: no_access.map(|notice| notice.code),
             no_access_detail: no_access.map(|notice| notice.text),
             invitations_waiting: 0,
+            can_delete_account: count == 0,
         }
     }
 }
@@ -171,10 +179,38 @@ struct TourAnswer {
     tour: Vec<Permission>,
 }
 
-/// Handles `GET /me`, `PUT /me/settings` and `POST /me/tour/complete`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DeleteBody {
+    confirm_email: String,
+    password: String,
+    #[serde(default)]
+    leave_customers: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeleteAnswer {
+    deleted: bool,
+    left_customers: Vec<String>,
+}
+
+/// The email typed again must be the session's (in its canonical form, so in any case).
+fn confirmed(typed: &str, email: &Email) -> Result<(), InvalidValue> {
+    match Email::parse(typed) {
+        Ok(typed) if typed == *email => Ok(()),
+        _ => Err(InvalidValue {
+            code: "confirmation-mismatch",
+            reason: "To delete the account, `confirmEmail` must repeat the account's email address.".into(),
+        }),
+    }
+}
+
+/// Handles `GET /me`, `PUT /me/settings`, `POST /me/tour/complete` and `DELETE /me`.
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
     match routes::route_of(&request)? {
         routes::ME => me(app, &request).await,
+        routes::ME_DELETE => delete_account(app, &request).await,
         routes::ME_SETTINGS => settings(app, &request).await,
         routes::ME_TOUR_COMPLETE => complete_tour(app, &request).await,
         other => Err(routes::not_served(other)),
@@ -230,6 +266,34 @@ async fn complete_tour(app: &App, request: &Request) -> Result<Response<Body>, A
         &TourAnswer {
             customer_number: membership.customer_number.to_string(),
             tour: access::access(&membership, 1).tour,
+        },
+    ))
+}
+
+#[tracing::instrument(name = "Deleting the caller's account", skip_all)]
+async fn delete_account(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = caller(request)?;
+    let body: DeleteBody = json_body(request)?;
+    confirmed(&body.confirm_email, &caller.email)?;
+    let password = Password::parse(body.password, PasswordPolicy::Existing)?;
+    let source = source_address(request);
+    let deleted = delete_account::delete(
+        &app.store,
+        Deletion {
+            user: caller.user_id,
+            email: &caller.email,
+            password,
+            source: &source,
+            leave_customers: body.leave_customers,
+        },
+        app.clock.now(),
+    )
+    .await?;
+    Ok(json(
+        StatusCode::OK,
+        &DeleteAnswer {
+            deleted: true,
+            left_customers: deleted.left_customers.iter().map(ToString::to_string).collect(),
         },
     ))
 }

@@ -91,7 +91,7 @@ async fn unknown_paths_are_404_and_a_known_paths_other_methods_405_naming_the_al
                 .assert_problem(404, "route-not-found");
         }
         for (method, path, allowed) in [
-            (Method::DELETE, "/me", "GET"),
+            (Method::POST, "/me", "DELETE, GET"),
             (Method::PATCH, "/customers/100234/invitations?status=all", "GET, POST"),
             (
                 Method::PUT,
@@ -99,7 +99,7 @@ async fn unknown_paths_are_404_and_a_known_paths_other_methods_405_naming_the_al
                 "DELETE, GET",
             ),
             (Method::GET, "/auth/login", "POST"),
-            (Method::HEAD, "/me", "GET"),
+            (Method::HEAD, "/me", "DELETE, GET"),
         ] {
             let refused = caller.request(method.clone(), path, &[], Vec::new()).await;
             assert_eq!(refused.status, 405, "{method} {path}: {refused:?}");

@@ -73,7 +73,7 @@ async fn leaving_with_three_two_and_one_customers_leads_to_choose_customer_home_
     assert_eq!(left.body["next"]["code"], "left-last-customer");
     let detail = left.body["next"]["detail"].as_str().unwrap();
     assert!(
-        detail.contains("keinen Zugang mehr") && detail.contains("CloudHub-Support"),
+        detail.contains("keinen Zugang mehr") && detail.contains("selbst löschen"),
         "{detail}"
     );
 

@@ -11,6 +11,7 @@ mod bad_input;
 mod batch;
 mod big_roles;
 mod cors;
+mod delete_me;
 mod deliveries;
 mod emails;
 mod events;

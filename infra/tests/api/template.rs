@@ -354,7 +354,26 @@ fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition
     for action in ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] {
         assert_eq!(leading_keys("MailerFunction", action), ["- DELIVERY#*"], "{action}");
     }
-    assert_eq!(leading_keys("MeFunction", "dynamodb:UpdateItem"), ["- USER#*"]);
+    // `me`: settings and tour on the caller's own items; `DELETE /me` on the credential, the
+    // caller's items, the customers' seats, counts and admin sets, and the sessions table's
+    // sessions and log-in counters. Every write is bound to its leading keys.
+    let sessions_keys = "- SESSION#*\n- LOGIN#*\n- LOGINSRC#*";
+    assert_eq!(
+        leading_keys("MeFunction", "dynamodb:UpdateItem"),
+        ["- USER#*", "- CUSTOMER#*", sessions_keys]
+    );
+    assert_eq!(
+        leading_keys("MeFunction", "dynamodb:DeleteItem"),
+        ["- EMAIL#*", "- USER#*", "- CUSTOMER#*", sessions_keys]
+    );
+    assert_eq!(leading_keys("MeFunction", "dynamodb:PutItem"), ["- USER#*"]);
+    assert_eq!(leading_keys("MeFunction", "dynamodb:GetItem"), ["- EMAIL#*"]);
+    assert_eq!(leading_keys("MeFunction", "dynamodb:BatchGetItem"), ["- CUSTOMER#*"]);
+    assert_eq!(
+        leading_keys("MeFunction", "dynamodb:ConditionCheckItem"),
+        ["- CUSTOMER#*"]
+    );
+    assert_eq!(leading_keys("MeFunction", "dynamodb:BatchWriteItem"), [sessions_keys]);
     assert_eq!(leading_keys("LogoutFunction", "dynamodb:DeleteItem"), ["- SESSION#*"]);
 }
 
@@ -444,4 +463,47 @@ fn requests_no_route_takes_go_to_the_not_found_function_which_knows_every_route(
         known, in_template,
         "cloudhub::http::routes::ROUTES is template.yaml's routes"
     );
+}
+
+#[test]
+fn the_publishers_stream_filter_admits_every_item_that_owes_an_email() {
+    let template = template();
+    let events = &template["Resources"]["PublisherFunction"]["Properties"]["Events"];
+    let patterns: Vec<serde_json::Value> = events
+        .as_mapping()
+        .unwrap()
+        .values()
+        .flat_map(|event| {
+            event["Properties"]["FilterCriteria"]["Filters"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|filter| serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(patterns.len(), 1, "{patterns:?}");
+    let admits = |sk: &str| {
+        patterns[0]["dynamodb"]["Keys"]["SK"]["S"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|rule| match rule {
+                serde_json::Value::String(exact) => exact == sk,
+                other => other["prefix"].as_str().is_some_and(|prefix| sk.starts_with(prefix)),
+            })
+    };
+    // The sort keys of the items `cloudhub::events::from_change` turns into events: an
+    // invitation sent, a user registered, a membership left (or removed with its account), an
+    // account deletion's record.
+    for sk in [
+        "INVITATION#01KAWDEM0ADM1N000000000001",
+        "MEMBERSHIP#100234",
+        "USER",
+        "DELETED",
+    ] {
+        assert!(admits(sk), "{sk} never reaches the publisher");
+    }
+    for sk in ["CUSTOMER", "CREDENTIAL", "DELIVERY", "EMAIL#anna@example.com"] {
+        assert!(!admits(sk), "{sk} wakes the publisher for nothing");
+    }
 }

@@ -1,4 +1,4 @@
-//! The three emails, in English and German, as HTML and plain text, rendered with minijinja
+//! The four emails, in English and German, as HTML and plain text, rendered with minijinja
 //! from the templates beside this file (compiled into the binary). A plain-text template's
 //! first line is the subject, then a blank line, then the body; HTML templates are escaped.
 
@@ -58,6 +58,13 @@ pub struct MemberLeft<'a> {
     pub users_url: &'a str,
 }
 
+/// What the "account deleted" email says.
+#[derive(Debug, Clone)]
+pub struct AccountDeleted<'a> {
+    /// The deleted account's address.
+    pub email: &'a Email,
+}
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("templates/layout.html")),
     ("button.html", include_str!("templates/button.html")),
@@ -77,6 +84,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("member_joined.en.html", include_str!("templates/member_joined.en.html")),
     ("member_joined.de.txt", include_str!("templates/member_joined.de.txt")),
     ("member_joined.de.html", include_str!("templates/member_joined.de.html")),
+    (
+        "account_deleted.en.txt",
+        include_str!("templates/account_deleted.en.txt"),
+    ),
+    (
+        "account_deleted.en.html",
+        include_str!("templates/account_deleted.en.html"),
+    ),
+    (
+        "account_deleted.de.txt",
+        include_str!("templates/account_deleted.de.txt"),
+    ),
+    (
+        "account_deleted.de.html",
+        include_str!("templates/account_deleted.de.html"),
+    ),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -217,6 +240,15 @@ pub fn member_joined(language: Language, mail: &MemberJoined<'_>) -> anyhow::Res
             roles => mail.roles.iter().map(ToString::to_string).collect::<Vec<_>>(),
             users_url => mail.users_url,
         },
+    )
+}
+
+/// The email to an account's address once the account is deleted.
+pub fn account_deleted(language: Language, mail: &AccountDeleted<'_>) -> anyhow::Result<Rendered> {
+    render(
+        "account_deleted",
+        language,
+        context! { email => mail.email.to_string() },
     )
 }
 
@@ -423,6 +455,23 @@ mod tests {
             .unwrap();
             assert!(!restricted.subject.contains("Buyer"), "{}", restricted.subject);
             assert!(restricted.text.contains("restricted") || restricted.text.contains("eingeschränkte"));
+        }
+    }
+
+    #[test]
+    fn the_account_deleted_email_names_the_address_and_how_to_come_back() {
+        let email = Email::parse("anna@example.com").unwrap();
+        for (language, subject, again) in [
+            (Language::En, "Your CloudHub account was deleted", "invite"),
+            (Language::De, "Ihr CloudHub-Konto wurde gelöscht", "erneut einladen"),
+        ] {
+            let mail = account_deleted(language, &AccountDeleted { email: &email }).unwrap();
+            assert_eq!(mail.subject, subject);
+            for body in [&mail.text, &mail.html] {
+                assert!(body.contains(email.as_str()), "{body}");
+                assert!(body.contains(again), "{body}");
+            }
+            snapshot(&format!("account_deleted.{}", language.code()), &mail);
         }
     }
 

@@ -15,6 +15,7 @@ use crate::memberships::TourError;
 use crate::roles::RoleError;
 use crate::sessions::{LoginLimit, Refusal};
 use crate::usecases::accept::AcceptError;
+use crate::usecases::delete_account::DeleteAccountError;
 use crate::usecases::leave::LeaveError;
 use crate::usecases::list::ListError;
 use crate::usecases::members::MemberError;
@@ -207,6 +208,35 @@ impl From<MemberError> for ApiError {
     }
 }
 
+impl From<DeleteAccountError> for ApiError {
+    fn from(error: DeleteAccountError) -> Self {
+        let detail = error.to_string();
+        let customers = |numbers: &[crate::domain::CustomerNumber]| with("customerNumbers", json!(numbers));
+        match error {
+            // Not 401: the session is fine, and a portal logs out on a 401.
+            DeleteAccountError::WrongPassword => ApiError::Forbidden {
+                code: "wrong-password",
+                detail,
+            },
+            DeleteAccountError::TooManyAttempts(refusal) => refusal.into(),
+            DeleteAccountError::MembershipsRemain(numbers) => ApiError::Conflict {
+                code: "customers-remain",
+                detail,
+                extensions: customers(&numbers),
+            },
+            DeleteAccountError::LastAdmin(numbers) => ApiError::Conflict {
+                code: "last-admin",
+                detail,
+                extensions: customers(&numbers),
+            },
+            DeleteAccountError::ChangedMeanwhile => conflict("concurrent-change", detail),
+            DeleteAccountError::Contention => contention(),
+            DeleteAccountError::AccountGone => ApiError::InvalidSession,
+            DeleteAccountError::Unexpected(error) => ApiError::Unexpected(error),
+        }
+    }
+}
+
 impl From<LeaveError> for ApiError {
     fn from(error: LeaveError) -> Self {
         let detail = error.to_string();
@@ -342,6 +372,19 @@ pub fn every_refusal() -> Vec<ApiError> {
         ]
         .map(ApiError::from),
     );
+    let customer = crate::domain::CustomerNumber::parse("100234").expect("a customer number");
+    all.extend(
+        [
+            DeleteAccountError::WrongPassword,
+            DeleteAccountError::TooManyAttempts(refusal(LoginLimit::EmailFromSource)),
+            DeleteAccountError::MembershipsRemain(vec![customer.clone()]),
+            DeleteAccountError::LastAdmin(vec![customer]),
+            DeleteAccountError::ChangedMeanwhile,
+            DeleteAccountError::Contention,
+            DeleteAccountError::AccountGone,
+        ]
+        .map(ApiError::from),
+    );
     all.extend([RoleError::NotAdmin, RoleError::NameTaken(name()), RoleError::Contention].map(ApiError::from));
     all.extend(
         [
@@ -369,6 +412,7 @@ mod tests {
             AcceptError::Contention.into(),
             MemberError::Contention.into(),
             LeaveError::Contention.into(),
+            DeleteAccountError::Contention.into(),
             RoleError::Contention.into(),
             RoleChangeError::Contention.into(),
         ] {

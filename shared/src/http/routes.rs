@@ -82,6 +82,8 @@ pub const ME: Route = route("GET", "/me");
 pub const ME_INVITATIONS: Route = route("GET", "/me/invitations");
 /// The caller accepting one of its invitations without the link.
 pub const ME_INVITATION_ACCEPT: Route = route("POST", "/me/invitations/{customerId}/{invitationId}/accept");
+/// The caller deleting its own account.
+pub const ME_DELETE: Route = route("DELETE", "/me");
 /// The caller leaving a customer.
 pub const ME_LEAVE_CUSTOMER: Route = route("POST", "/me/customers/{customerId}/leave");
 /// The caller's settings (language).
@@ -108,6 +110,7 @@ pub const ROUTES: &[Route] = &[
     USERS_ASSIGN_ROLES,
     LINK_PREVIEW,
     LINK_ACCEPT,
+    ME_DELETE,
     ME,
     ME_LEAVE_CUSTOMER,
     ME_INVITATIONS,

@@ -80,11 +80,18 @@ pub(crate) fn credential(email: &Email) -> String {
 pub(crate) const CREDENTIAL_SK: &str = "CREDENTIAL";
 
 pub(crate) fn session(hash: &TokenHash) -> String {
-    format!("SESSION#{}", hash.as_str())
+    format!("{SESSION_PREFIX}{}", hash.as_str())
+}
+
+pub(crate) const SESSION_PREFIX: &str = "SESSION#";
+
+/// The start of every failed log-in counter of `email`, whatever the source and window.
+pub(crate) fn login_failures_prefix(email: &Email) -> String {
+    format!("LOGIN#{email}#")
 }
 
 pub(crate) fn login_failures(email: &Email, source: &SourceAddress, window_start: i64) -> String {
-    format!("LOGIN#{email}#{source}#{window_start}")
+    format!("{}{source}#{window_start}", login_failures_prefix(email))
 }
 
 pub(crate) fn source_login_failures(source: &SourceAddress, window_start: i64) -> String {

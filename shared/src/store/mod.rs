@@ -28,9 +28,12 @@
 //! | user profile (`notifyOnAccept: false` when turned off) | `USER#{userId}` | `USER` | | |
 //! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; `invitedBy` and `invitationId` of the invitation it was made by; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
+//! | a deleted account's record (`account`: address, language, the customers its memberships were of with their last revision; `userId`): what the deletion's emails are read from | `USER#{userId}` | `DELETED` | | deletion + 14 days |
 //! | email delivery (`status` sending or sent, `claimedUntil`) | `DELIVERY#{eventKey}#{recipient}` | `DELIVERY` | | 14 days |
 //!
 //! **Sessions table** (`SessionsTable`, env `SESSIONS_TABLE_NAME`): key `PK` (string); TTL `ttl`.
+//! Index `ByEmail` (`email`, with `userId`; eventually consistent, sparse): an address's sessions
+//! and failed log-ins per source, which deleting its account ends without a Scan.
 //!
 //! | item | PK |
 //! |---|---|
@@ -135,18 +138,30 @@
 //! - leave: one Query of `USER#{userId}` and, beside it, GetItem of the user's admin-set item,
 //!   then one TransactWriteItems (membership left, seat freed, and when an admin leaves its
 //!   admin-set item and the count). Settings: one UpdateItem.
+//! - delete the account (`DELETE /me`): log-in's two UpdateItems (count the attempt), GetItem
+//!   (credential), Query of `USER#{userId}` and GetItem (an earlier deletion's record), all at
+//!   once; the password checked; with active memberships one BatchGetItem (each customer item and
+//!   the user's admin-set item there); one TransactWriteItems (the record, the credential, the
+//!   user, and per membership its removal, and for an active one its seat, the customer's counts
+//!   and the admin set: 3 + 4 per active + 1 per left membership, up to 100); then a Query of
+//!   the sessions table's `ByEmail` index and one BatchWriteItem per 25 of its sessions and
+//!   failed log-ins, beside log-in's DeleteItem and UpdateItem that forget the right password's
+//!   attempt. 4 round trips without customers, 5 with. Over 100 items: before it, one more
+//!   TransactWriteItems (and read of the partition) per 25 active memberships left, or 100 left
+//!   ones removed.
 //! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation) and, concurrently, a Query of the
 //!   customer's roles (the names the email says it grants: one round trip), and when the admin
 //!   chose no language, GetItem (the address's credential) then GetItem (its user's language);
 //!   welcome = GetItem (the user);
-//!   member left = GetItem (the membership) and, concurrently, a Query of the customer's admin
+//!   member left = GetItem (the membership; when it is gone with its account, then GetItem of the
+//!   deletion's record) and, concurrently, a Query of the customer's admin
 //!   set, then BatchGetItem (their users: address and language); member joined = GetItem (the
 //!   membership, naming the admin who sent the invitation) beside a Query of the customer's
 //!   roles (names), then GetItem (that admin's user: address, language, `notifyOnAccept`) beside
-//!   GetItem (its admin-set item: still an admin?); then per recipient PutItem (claim), the
-//!   send, UpdateItem (sent).
+//!   GetItem (its admin-set item: still an admin?); account deleted = GetItem (the record); then
+//!   per recipient PutItem (claim), the send, UpdateItem (sent).
 //! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
 //!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a
 //!   link names a key the function does not know, at most every 10 seconds).

@@ -55,6 +55,8 @@ pub(crate) enum Part {
     AdminSet,
     /// A session.
     Session,
+    /// The record an account deletion leaves.
+    DeletedAccount,
     /// One part of one row of a batch (say, the seat of the batch's row 3): a batch's rows
     /// have the same parts, told apart by the row's index.
     Row(usize, Box<Part>),

@@ -4,6 +4,7 @@
 //! call these and [`crate::http`] maps their errors to problems, in one place.
 
 pub mod accept;
+pub mod delete_account;
 pub mod invite;
 pub mod invite_batch;
 pub mod leave;
