@@ -166,6 +166,8 @@ struct Image {
     status: Option<String>,
     #[serde(default)]
     revision: Option<u64>,
+    #[serde(default)]
+    outcome: Option<String>,
 }
 
 /// The event a change of one item owes, if any. `old` and `new` are the item's images before
@@ -185,7 +187,11 @@ pub fn from_change(
     };
     if new.sk.starts_with(crate::store::keys::INVITATION_SK_PREFIX) {
         // Every send (invite, resend, an expired invitation sent again) counts one up; other
-        // changes (a deleted role taken off it) keep the count.
+        // changes (a deleted role taken off it, its outcome kept) keep the count. An invitation
+        // with an outcome has no link and never owes an email.
+        if new.outcome.is_some() {
+            return Ok(None);
+        }
         let send_count = new.send_count.context("An invitation has no send count.")?;
         if old.as_ref().and_then(|old| old.send_count) == Some(send_count) {
             return Ok(None);
