@@ -282,6 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn an_invitation_kept_as_an_outcome_owes_no_email() {
+        let mut kept = invitation("nonce-one", 1);
+        for (name, value) in [("outcome", "accepted"), ("outcomeAt", "2026-11-24T10:00:00Z")] {
+            kept[name] = json!(value);
+        }
+        kept.as_object_mut().unwrap().remove("linkNonce");
+        assert_eq!(
+            from_change(item(invitation("nonce-one", 1)), item(kept.clone())).unwrap(),
+            None
+        );
+        // Not even as if it were new (a stream record whose old image is missing).
+        assert_eq!(from_change(None, item(kept)).unwrap(), None);
+    }
+
+    #[test]
     fn an_inserted_user_owes_a_welcome_email_once() {
         let user = json!({
             "PK": "USER#01KAWDEM0ADM1N000000000002", "SK": "USER", "id": "01KAWDEM0ADM1N000000000002",

@@ -51,13 +51,22 @@ async fn an_accepted_invitation_stays_listed_as_accepted_with_its_member_for_365
     let shown = admin.get_invitation(CUSTOMER_NUMBER, &id).await;
     assert_eq!(shown.body, *invitation, "one invitation reads as the list shows it");
     // Not open: neither pending nor expired, nor in the default list.
-    for query in ["", "?status=all", "?status=pending", "?status=expired", "?status=deleted"] {
+    for query in [
+        "",
+        "?status=all",
+        "?status=pending",
+        "?status=expired",
+        "?status=deleted",
+    ] {
         let page = admin.list_invitations(CUSTOMER_NUMBER, query).await;
         assert!(!ids(&page.body).contains(&id), "{query}: {page:?}");
     }
 
     // No live link: it answers as a used link does, and no link material is kept.
-    app.anonymous().preview(&link).await.assert_problem(404, "invitation-not-found");
+    app.anonymous()
+        .preview(&link)
+        .await
+        .assert_problem(404, "invitation-not-found");
     let item = stored(&app, &id).await;
     for secret in ["linkNonce", "linkHash"] {
         assert!(item[secret].is_null(), "{secret} kept: {item}");
@@ -104,7 +113,10 @@ async fn a_deleted_invitation_stays_listed_as_deleted_with_who_deleted_it_and_wh
     assert!(!ids(&admin.list_invitations(CUSTOMER_NUMBER, "").await.body).contains(&id));
 
     // Its link is dead at once, and it cannot be deleted or resent again.
-    app.anonymous().preview(&link).await.assert_problem(404, "invitation-not-found");
+    app.anonymous()
+        .preview(&link)
+        .await
+        .assert_problem(404, "invitation-not-found");
     admin
         .delete_invitation(CUSTOMER_NUMBER, &id)
         .await
@@ -126,7 +138,10 @@ async fn a_deleted_invitation_stays_listed_as_deleted_with_who_deleted_it_and_wh
     // It blocks no new invitation of the address, which is a new one beside it.
     let again = admin.invite_to_demo("anna@example.com").await;
     assert_ne!(again, id);
-    assert_eq!(ids(&admin.list_invitations(CUSTOMER_NUMBER, "").await.body), vec![again]);
+    assert_eq!(
+        ids(&admin.list_invitations(CUSTOMER_NUMBER, "").await.body),
+        vec![again]
+    );
     assert_eq!(
         ids(&admin.list_invitations(CUSTOMER_NUMBER, "?status=deleted").await.body),
         vec![id]
@@ -166,7 +181,10 @@ async fn kept_outcomes_count_as_open_invitations_nowhere() {
         .await;
     assert_eq!(batch.status, 200, "{batch:?}");
     assert_eq!(batch.body["results"][0]["status"], "created", "{batch:?}");
-    let renewed = batch.body["results"][0]["invitation"]["id"].as_str().unwrap().to_owned();
+    let renewed = batch.body["results"][0]["invitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(renewed, deleted);
 
     // Deleting the role (its member confirmed) strips it from the open invitation only; the
@@ -190,4 +208,48 @@ async fn kept_outcomes_count_as_open_invitations_nowhere() {
     assert_eq!(accepted.body["invitations"][0]["roleIds"], json!([buyer]));
     // The quota counted the sends only.
     assert_eq!(admin.quota(CUSTOMER_NUMBER).await.body["used"], 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_a_concurrent_accept_and_deletes_exactly_one_outcome_is_kept() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
+    let second = app.member_of_demo("second.admin@example.com", &["Administrator"]).await;
+    for round in 0..6 {
+        let (id, link) = admin.invite_with_link(&format!("race{round}@example.com"), &[]).await;
+        let (accepted, first_delete, second_delete) = {
+            let (anyone, a, b) = (app.anonymous(), admin.clone(), second.clone());
+            let (i1, i2) = (id.clone(), id.clone());
+            tokio::join!(
+                tokio::spawn(async move {
+                    anyone
+                        .accept(&link, &json!({ "password": "a long new password" }))
+                        .await
+                }),
+                tokio::spawn(async move { a.delete_invitation(CUSTOMER_NUMBER, &i1).await }),
+                tokio::spawn(async move { b.delete_invitation(CUSTOMER_NUMBER, &i2).await }),
+            )
+        };
+        let (accepted, first_delete, second_delete) =
+            (accepted.unwrap(), first_delete.unwrap(), second_delete.unwrap());
+        let deletes = [&first_delete, &second_delete];
+        let won: Vec<u16> = [accepted.status, first_delete.status, second_delete.status]
+            .into_iter()
+            .filter(|status| *status == 201 || *status == 204)
+            .collect();
+        assert_eq!(won.len(), 1, "one outcome: {accepted:?} {deletes:?}");
+        for delete in deletes.iter().filter(|d| d.status != 204) {
+            delete.assert_problem(404, "invitation-not-found");
+        }
+        let kept = admin.get_invitation(CUSTOMER_NUMBER, &id).await.body;
+        if accepted.status == 201 {
+            assert_eq!(kept["status"], "accepted", "{kept}");
+            assert_eq!(kept["acceptedBy"]["userId"], accepted.body["userId"]);
+        } else {
+            accepted.assert_problem(404, "invitation-not-found");
+            assert_eq!(kept["status"], "deleted", "{kept}");
+            let winner = if first_delete.status == 204 { &admin } else { &second };
+            assert_eq!(kept["deletedBy"]["userId"], winner.user_id(), "{kept}");
+        }
+    }
 }

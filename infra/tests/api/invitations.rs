@@ -163,7 +163,10 @@ async fn unknown_and_other_customers_invitations_are_not_found_and_non_admins_ar
 
     // Deleted, it is kept with its outcome (rule 20), and still only its own customer's.
     assert_eq!(admin.delete_invitation(CUSTOMER_NUMBER, &id).await.status, 204);
-    assert_eq!(admin.get_invitation(CUSTOMER_NUMBER, &id).await.body["status"], "deleted");
+    assert_eq!(
+        admin.get_invitation(CUSTOMER_NUMBER, &id).await.body["status"],
+        "deleted"
+    );
     other_admin
         .get_invitation(&other.number, &id)
         .await

@@ -36,7 +36,12 @@ async fn all_pages(admin: &Caller, filters: &str) -> (Vec<String>, Value) {
 async fn invitations_are_searched_by_email_prefix_in_any_case_beside_the_status_filter() {
     let app = TestApp::with_demo_customer().await;
     let admin = app.demo_admin().await;
-    for email in ["anna@example.com", "annabel@example.com", "bob@example.com", "anton@example.com"] {
+    for email in [
+        "anna@example.com",
+        "annabel@example.com",
+        "bob@example.com",
+        "anton@example.com",
+    ] {
         admin.invite_to_demo(email).await;
     }
     app.clock.advance(LINK_LIFETIME);
@@ -52,7 +57,12 @@ async fn invitations_are_searched_by_email_prefix_in_any_case_beside_the_status_
     let (found, _) = all_pages(&admin, "&email=ANN").await;
     assert_eq!(
         found,
-        ["anna@example.com", "annabel@example.com", "anne@example.com", "annika@example.com"],
+        [
+            "anna@example.com",
+            "annabel@example.com",
+            "anne@example.com",
+            "annika@example.com"
+        ],
         "pending and expired, by email"
     );
     let (pending, _) = all_pages(&admin, "&email=Ann&status=pending").await;
@@ -85,13 +95,18 @@ async fn the_list_counts_pending_and_expired_invitations_exactly_whatever_the_fi
     let admin = app.demo_admin().await;
     for filters in ["", "&status=expired", "&email=late", "&status=deleted"] {
         let (_, first) = all_pages(&admin, filters).await;
-        assert_eq!(first["counts"], json!({ "pending": 1, "expired": 3 }), "{filters}: {first}");
+        assert_eq!(
+            first["counts"],
+            json!({ "pending": 1, "expired": 3 }),
+            "{filters}: {first}"
+        );
     }
     let shown = admin.get_invitation(CUSTOMER_NUMBER, &late).await;
     assert_eq!(shown.body["status"], "pending");
 
     // 30 days after expiry they are no longer listed, nor counted.
-    app.clock.advance(crate::helpers::LISTED_AFTER_EXPIRY + Duration::seconds(1));
+    app.clock
+        .advance(crate::helpers::LISTED_AFTER_EXPIRY + Duration::seconds(1));
     let admin = app.demo_admin().await;
     let (_, first) = all_pages(&admin, "").await;
     assert_eq!(first["counts"], json!({ "pending": 0, "expired": 1 }), "{first}");

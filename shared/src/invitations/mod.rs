@@ -270,7 +270,11 @@ pub(crate) struct InvitationItem {
     ttl: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outcome: Option<OutcomeKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
     outcome_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outcome_by: Option<UserId>,
@@ -284,7 +288,10 @@ impl InvitationItem {
             pk: keys::customer(&invitation.customer_number),
             sk: keys::invitation_sk(&invitation.id),
             lsi1sk: keys::invitation_lsi1sk(invitation.expires_at, &invitation.id),
-            gsi1pk: Some(keys::invitations_gsi1pk(&invitation.customer_number, keys::OPEN_INVITATIONS)),
+            gsi1pk: Some(keys::invitations_gsi1pk(
+                &invitation.customer_number,
+                keys::OPEN_INVITATIONS,
+            )),
             gsi1sk: Some(keys::invitation_gsi1sk(&invitation.email, &invitation.id)),
             id: invitation.id,
             customer_number: invitation.customer_number.clone(),
@@ -687,7 +694,9 @@ pub(crate) fn replace_expired(
 /// An invitation that exists and is open, and has none of these attributes yet.
 const OPEN: &str = "attribute_exists(PK) AND attribute_not_exists(#outcome)";
 
-fn with_outcome_name(mut names: std::collections::HashMap<String, String>) -> std::collections::HashMap<String, String> {
+fn with_outcome_name(
+    mut names: std::collections::HashMap<String, String>,
+) -> std::collections::HashMap<String, String> {
     names.insert("#outcome".into(), attr::OUTCOME.into());
     names
 }
@@ -762,7 +771,10 @@ pub(crate) fn consume(
     member: UserId,
     now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
-    let outcome = Outcome::Accepted { at: now, user_id: member };
+    let outcome = Outcome::Accepted {
+        at: now,
+        user_id: member,
+    };
     record_outcome(store, &invitation.customer_number, &invitation.id, &outcome)?
         .condition_expression("#hash = :link AND LSI1SK > :now AND attribute_not_exists(#outcome)")
         .expression_attribute_values(":link", text(link.as_str()))

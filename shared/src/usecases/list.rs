@@ -361,7 +361,11 @@ async fn read_page(
             if items.len() == usize::from(limit) {
                 // Full: it goes on after its last row, if the range has more.
                 let more = index + 1 < read || output.last_evaluated_key.is_some();
-                let next = if more { items.last().and_then(|last| position(source, last)) } else { None };
+                let next = if more {
+                    items.last().and_then(|last| position(source, last))
+                } else {
+                    None
+                };
                 return Ok((items, next));
             }
         }

@@ -41,7 +41,10 @@ pub(super) async fn commit(
 
     let mut transaction = Transaction::new(store);
     transaction
-        .add(Part::Invitation, invitations::consume(store, invitation, link, user_id, now)?)
+        .add(
+            Part::Invitation,
+            invitations::consume(store, invitation, link, user_id, now)?,
+        )
         .add(Part::Link, invitations::link::forget(store, link)?)
         .add(
             Part::Seat,
