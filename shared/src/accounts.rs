@@ -2,8 +2,8 @@
 
 use crate::domain::{Email, Language, PasswordHash, UserId};
 use crate::memberships::{Membership, MembershipItem};
-use crate::store::{Item, Store, Updated, decode, item_key, keys, text};
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::store::{IntoTransactionItem as _, Item, Store, Updated, decode, item_key, keys, text};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -90,6 +90,8 @@ impl CredentialItem {
 /// The attributes expressions name.
 pub(crate) mod attr {
     pub(crate) const LANGUAGE: &str = "language";
+    /// On a credential: the account it belongs to.
+    pub(crate) const USER_ID: &str = "userId";
 }
 
 fn user_key(user: &UserId) -> Item {
@@ -99,6 +101,18 @@ fn user_key(user: &UserId) -> Item {
 /// The key of an email's credential.
 pub(crate) fn credential_key(email: &Email) -> Item {
     item_key(keys::credential(email), keys::CREDENTIAL_SK.into())
+}
+
+/// The transaction item that checks `email`'s credential is `user`'s: a session of `user`
+/// proves the invited email's account only while that account has the email (an accept with a
+/// session, which does not read the credential first).
+pub(crate) fn credential_held_by(store: &Store, email: &Email, user: &UserId) -> anyhow::Result<TransactWriteItem> {
+    store
+        .check(credential_key(email))
+        .condition_expression("#user = :user")
+        .expression_attribute_names("#user", attr::USER_ID)
+        .expression_attribute_values(":user", text(user.to_string()))
+        .into_item()
 }
 
 /// The credential of an email address, if an account has it.

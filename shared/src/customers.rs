@@ -42,7 +42,7 @@ pub(crate) mod attr {
     pub(crate) const ADMIN_ROLES_REVISION: &str = "adminRolesRevision";
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CustomerItem {
     #[serde(rename = "PK")]

@@ -371,6 +371,22 @@ pub async fn count_login_attempt(
     }
 }
 
+/// An [`Attempt::Allowed`] turned out to be no log-in attempt (an accept that counted beside its
+/// read, and found the invited email has no account yet): takes it back from both counts,
+/// concurrently. A failure is logged, not answered: a count left one too high only errs on the
+/// safe side.
+#[tracing::instrument(name = "Taking back a counted attempt", skip_all)]
+pub async fn take_back_attempt(store: &Store, email: &Email, source: &SourceAddress, now: OffsetDateTime) {
+    let (for_email, for_source) = (
+        Counter::email_from_source(email, source, now),
+        Counter::source(source, now),
+    );
+    let (email, source) = tokio::join!(for_email.take_back(store), for_source.take_back(store));
+    if let Err(error) = email.and(source) {
+        tracing::warn!(error = ?error, "failed to take back a counted attempt");
+    }
+}
+
 /// The password of an [`Attempt::Allowed`] was right, so it was no failure: forgets the
 /// email's failures from this source (success clears them) and takes the attempt back from the
 /// source's count, concurrently. A failure here is logged, not answered: a counter left one

@@ -8,8 +8,7 @@ use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy};
 use cloudhub::http::{ApiError, bearer_token, json, json_body, routes, source_address};
 use cloudhub::links::LinkToken;
 use cloudhub::memberships::RoleRef;
-use cloudhub::sessions::{self, Lookup};
-use cloudhub::usecases::accept::{self as invitations, Proof};
+use cloudhub::usecases::accept::{self as invitations, AccountHint, Proof};
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
@@ -20,11 +19,13 @@ use time::OffsetDateTime;
 struct AcceptBody {
     password: Option<String>,
     language: Option<String>,
+    account: Option<String>,
 }
 
 struct Offered {
     password: Option<Password>,
     language: Option<Language>,
+    account: Option<AccountHint>,
 }
 
 impl TryFrom<AcceptBody> for Offered {
@@ -37,6 +38,7 @@ impl TryFrom<AcceptBody> for Offered {
                 .map(|raw| Password::parse(raw, PasswordPolicy::Existing))
                 .transpose()?,
             language: body.language.as_deref().map(Language::parse).transpose()?,
+            account: body.account.as_deref().map(AccountHint::parse).transpose()?,
         })
     }
 }
@@ -104,13 +106,9 @@ async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let offered = Offered::try_from(body)?;
     let token = token_in_path(app, request).await?;
     let now = app.clock.now();
+    // Looked up by the accept, beside its first read.
     let session = if request.headers().contains_key(header::AUTHORIZATION) {
-        let session_token = bearer_token(request.headers())?;
-        match sessions::find(&app.store, &session_token, now).await? {
-            Lookup::Valid(session) => Some(session),
-            Lookup::Expired => return Err(ApiError::SessionExpired),
-            Lookup::Unknown => return Err(ApiError::InvalidSession),
-        }
+        Some(bearer_token(request.headers())?)
     } else {
         None
     };
@@ -118,6 +116,7 @@ async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError
         password: offered.password,
         language: offered.language,
         session,
+        account: offered.account,
         source: source_address(request),
     };
     let accepted = invitations::accept(&app.store, &token, proof, now).await?;

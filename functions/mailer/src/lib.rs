@@ -193,7 +193,12 @@ async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<
             let Some(key) = mailer.links.key(&invitation.link.key_id).await? else {
                 return Ok(Err("link-key-retired"));
             };
-            let token = key.token(&invitation.id, &invitation.link.nonce);
+            let Some(token) = invitation
+                .link
+                .token_with(&key, &invitation.customer_number, &invitation.id)
+            else {
+                return Ok(Err("link-not-rebuilt"));
+            };
             let link = mailer.invitation_link(token.reveal());
             let language = found.language();
             let mail = emails::invitation(

@@ -169,24 +169,28 @@ async fn stored_ttl(app: &TestApp, pk: String, sk: &str) -> i64 {
     item["ttl"].as_n().unwrap().parse().unwrap()
 }
 
-/// Asserts that TTL may not delete the invitation's current link item before the invitation
-/// leaves the list, 30 days after its expiry.
+/// Asserts that TTL may not delete what the invitation's current link opens before the
+/// invitation leaves the list, 30 days after its expiry: the token names the invitation, whose
+/// own TTL is that, and no link item is written that could go first.
 async fn assert_link_kept_while_listed(app: &TestApp, id: &str) {
     let invitation = app.invitation_item(seed::CUSTOMER_NUMBER, id).await;
     let listed_until = (invitation.expires_at + crate::helpers::LISTED_AFTER_EXPIRY).unix_timestamp();
     let link = app.link_of(seed::CUSTOMER_NUMBER, id).await;
-    let link_ttl = stored_ttl(app, format!("LINK#{}", link.hash().as_str()), "LINK").await;
-    assert!(
-        link_ttl >= listed_until,
-        "the link item may be deleted at {link_ttl}, the invitation is listed until {listed_until}"
-    );
+    assert!(link.invitation_key().is_some(), "the token names its invitation");
     let invitation_ttl = stored_ttl(
         app,
         format!("CUSTOMER#{}", seed::CUSTOMER_NUMBER),
         &format!("INVITATION#{id}"),
     )
     .await;
-    assert!(link_ttl >= invitation_ttl, "{link_ttl} < {invitation_ttl}");
+    assert!(
+        invitation_ttl >= listed_until,
+        "the invitation may be deleted at {invitation_ttl}, it is listed until {listed_until}"
+    );
+    assert!(
+        app.all_items().await.with_key_prefix("LINK#").is_empty(),
+        "no link item is written"
+    );
 }
 
 #[tokio::test]

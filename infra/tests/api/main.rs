@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod accept;
+mod accept_steps;
 mod access;
 mod bad_input;
 mod batch;

@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// A password as typed by a person, in Unicode NFC (NIST SP 800-63B): `café` typed with a
 /// combining accent and with a precomposed `é` is one password. Never printed, never logged.
+#[derive(Clone)]
 pub struct Password {
     normalised: SecretString,
     /// The password as typed, when NFC changed it: hashes stored before passwords were

@@ -137,6 +137,8 @@ impl From<AcceptError> for ApiError {
                 code: "invitation-expired",
                 detail,
             },
+            AcceptError::SessionExpired => ApiError::SessionExpired,
+            AcceptError::InvalidSession => ApiError::InvalidSession,
             AcceptError::AlreadyMember => conflict("already-member", detail),
             AcceptError::AccountExists => conflict("account-exists", detail),
             AcceptError::RolesChanged => conflict("role-busy", detail),

@@ -216,7 +216,7 @@ impl Invitation {
         if !self.is_open() {
             return None;
         }
-        self.link.token(&self.id, keyring)
+        self.link.token(&self.customer_number, &self.id, keyring)
     }
 }
 
@@ -873,7 +873,11 @@ mod tests {
             last_sent_at: OffsetDateTime::UNIX_EPOCH,
             send_count: 1,
             expires_at: OffsetDateTime::UNIX_EPOCH + LINK_LIFETIME,
-            link: StoredLink::new(crate::testing::test_keyring().current(), &id),
+            link: StoredLink::new(
+                crate::testing::test_keyring().current(),
+                &CustomerNumber::parse("100234").unwrap(),
+                &id,
+            ),
             outcome: None,
         };
         let stored: Item = serde_dynamo::to_item(InvitationItem::new(&invitation)).unwrap();

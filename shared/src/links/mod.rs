@@ -1,6 +1,10 @@
-//! Invitation links. A link's token is `{keyId}.{mac}`: the id of the key that made it and
-//! `HMAC-SHA256(key, keyId, invitation id, nonce)`, where the nonce is 128 bits from the OS random
-//! source, drawn anew for every send. The store keeps the nonce, the key's id and the token's
+//! Invitation links. A link's token is `{keyId}.{customer}.{invitationId}.{mac}`: the id of the
+//! key that made it, the invitation's key (so that opening a link reads the invitation directly,
+//! beside its customer, in one request) and `HMAC-SHA256(key, keyId, customer, invitation id,
+//! nonce)`, where the nonce is 128 bits from the OS random source, drawn anew for every send.
+//! Links sent before tokens carried the invitation's key, `{keyId}.{mac}` with
+//! `HMAC-SHA256(key, keyId, invitation id, nonce)`, keep working until they expire: they are
+//! found through their link item. The store keeps the nonce, the key's id and the token's
 //! hash, never the token or the key: the function that sends the email rebuilds the token from the
 //! item and the key, so writing an invitation and owing its email stay one write.
 //!
@@ -13,7 +17,7 @@ mod keys;
 
 pub use keys::{KEYS_SECRET_VAR, KeysUnavailable, LinkKeys, REFRESH_EVERY};
 
-use crate::domain::{InvalidValue, InvitationId, TokenHash};
+use crate::domain::{CustomerNumber, InvalidValue, InvitationId, TokenHash};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -131,20 +135,37 @@ impl LinkKey {
         &self.id
     }
 
-    /// The token of the link for this invitation and nonce.
-    pub fn token(&self, invitation: &InvitationId, nonce: &LinkNonce) -> LinkToken {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
-        for part in [
-            b"cloudhub-invitation-link/2".as_slice(),
+    /// The token of the link for this customer's invitation and nonce.
+    pub fn token(&self, customer: &CustomerNumber, invitation: &InvitationId, nonce: &LinkNonce) -> LinkToken {
+        let mac = self.mac(&[
+            b"cloudhub-invitation-link/3",
+            self.id.as_str().as_bytes(),
+            customer.as_str().as_bytes(),
+            invitation.to_string().as_bytes(),
+            nonce.0.as_bytes(),
+        ]);
+        LinkToken(format!("{}.{customer}.{invitation}.{mac}", self.id).into())
+    }
+
+    /// The token a link had before tokens carried the invitation's key (`{keyId}.{mac}`), which
+    /// the email of an invitation sent then still carries.
+    pub fn legacy_token(&self, invitation: &InvitationId, nonce: &LinkNonce) -> LinkToken {
+        let mac = self.mac(&[
+            b"cloudhub-invitation-link/2",
             self.id.as_str().as_bytes(),
             invitation.to_string().as_bytes(),
             nonce.0.as_bytes(),
-        ] {
+        ]);
+        LinkToken(format!("{}.{mac}", self.id).into())
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        for part in parts {
             mac.update(part);
             mac.update(b"\0");
         }
-        let mac = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        LinkToken(format!("{}.{mac}", self.id).into())
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     fn encoded(&self) -> String {
@@ -265,7 +286,8 @@ impl Classify for serde_json::Error {
     }
 }
 
-/// The bearer secret of one invitation link, `{keyId}.{mac}`. Never printed; only its
+/// The bearer secret of one invitation link, `{keyId}.{customer}.{invitationId}.{mac}` (or, sent
+/// before tokens carried the invitation's key, `{keyId}.{mac}`). Never printed; only its
 /// [`TokenHash`] is stored.
 pub struct LinkToken(SecretString);
 
@@ -279,13 +301,23 @@ impl LinkToken {
     /// Length of the base64url form of an HMAC-SHA256 without padding.
     const MAC_LEN: usize = 43;
 
-    /// Accepts only the shape [`LinkKey::token`] makes, so junk never reaches the store.
+    /// Accepts only the shapes [`LinkKey::token`] and [`LinkKey::legacy_token`] make, so junk
+    /// never reaches the store.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let well_formed = raw.split_once('.').is_some_and(|(id, mac)| {
-            KeyId::parse(id).is_ok()
-                && mac.len() == Self::MAC_LEN
-                && URL_SAFE_NO_PAD.decode(mac).is_ok_and(|bytes| bytes.len() == 32)
-        });
+        let parts: Vec<&str> = raw.split('.').collect();
+        let (id, key, mac) = match parts.as_slice() {
+            [id, mac] => (id, None, mac),
+            [id, customer, invitation, mac] => (id, Some((customer, invitation)), mac),
+            _ => (&"", None, &""),
+        };
+        let well_formed = KeyId::parse(id).is_ok()
+            && mac.len() == Self::MAC_LEN
+            && URL_SAFE_NO_PAD.decode(mac).is_ok_and(|bytes| bytes.len() == 32)
+            && key.is_none_or(|(customer, invitation)| {
+                // Only the forms the key makes: a number as normalised, an id as ULIDs print.
+                CustomerNumber::parse(customer).is_ok_and(|parsed| parsed.as_str() == *customer)
+                    && InvitationId::parse(invitation).is_ok_and(|parsed| parsed.to_string() == **invitation)
+            });
         if well_formed {
             Ok(Self(raw.into()))
         } else {
@@ -304,6 +336,19 @@ impl LinkToken {
             .split_once('.')
             .expect("parsed or made with a key id");
         KeyId(id.to_owned())
+    }
+
+    /// The customer and the id of the invitation it was made for; `None` for a token made
+    /// before tokens carried them (found through its link item instead).
+    pub fn invitation_key(&self) -> Option<(CustomerNumber, InvitationId)> {
+        let parts: Vec<&str> = self.0.expose_secret().split('.').collect();
+        let [_, customer, invitation, _] = parts.as_slice() else {
+            return None;
+        };
+        Some((
+            CustomerNumber::parse(customer).ok()?,
+            InvitationId::parse(invitation).ok()?,
+        ))
     }
 
     /// The SHA-256 of the token, the only form that is stored or looked up.
@@ -330,10 +375,10 @@ pub struct StoredLink {
 }
 
 impl StoredLink {
-    /// A new link for `invitation`, made with `key`.
-    pub fn new(key: &LinkKey, invitation: &InvitationId) -> Self {
+    /// A new link for `customer`'s `invitation`, made with `key`.
+    pub fn new(key: &LinkKey, customer: &CustomerNumber, invitation: &InvitationId) -> Self {
         let nonce = LinkNonce::generate();
-        let hash = key.token(invitation, &nonce).hash();
+        let hash = key.token(customer, invitation, &nonce).hash();
         Self {
             key_id: key.id().clone(),
             nonce,
@@ -341,9 +386,21 @@ impl StoredLink {
         }
     }
 
-    /// The link's token, if its key is still in `keyring` (a retired key's links are dead).
-    pub fn token(&self, invitation: &InvitationId, keyring: &Keyring) -> Option<LinkToken> {
-        keyring.key(&self.key_id).map(|key| key.token(invitation, &self.nonce))
+    /// The link's token, if its key is still in `keyring` (a retired key's links are dead): the
+    /// form whose hash is the stored one, so that a link stored before tokens carried the
+    /// invitation's key is rebuilt as it was sent.
+    pub fn token(&self, customer: &CustomerNumber, invitation: &InvitationId, keyring: &Keyring) -> Option<LinkToken> {
+        self.token_with(keyring.key(&self.key_id)?, customer, invitation)
+    }
+
+    /// The same with its key, if `key` is the one that made it.
+    pub fn token_with(&self, key: &LinkKey, customer: &CustomerNumber, invitation: &InvitationId) -> Option<LinkToken> {
+        [
+            key.token(customer, invitation, &self.nonce),
+            key.legacy_token(invitation, &self.nonce),
+        ]
+        .into_iter()
+        .find(|token| token.hash() == self.hash)
     }
 }
 
@@ -378,23 +435,77 @@ mod tests {
         LinkKey::parse(KeyId::parse(id).unwrap(), &URL_SAFE_NO_PAD.encode([byte; 32])).unwrap()
     }
 
+    fn customer(raw: &str) -> CustomerNumber {
+        CustomerNumber::parse(raw).unwrap()
+    }
+
     #[test]
     fn a_link_is_reproducible_from_key_id_and_nonce_only() {
-        let id = InvitationId::generate();
-        let nonce = LinkNonce::generate();
-        let token = key("k1", 7).token(&id, &nonce);
-        assert_eq!(token.hash(), key("k1", 7).token(&id, &nonce).hash());
-        assert!(token.reveal().starts_with("k1."), "the token names its key");
+        let (acme, id, nonce) = (customer("ACME-1"), InvitationId::generate(), LinkNonce::generate());
+        let token = key("k1", 7).token(&acme, &id, &nonce);
+        assert_eq!(token.hash(), key("k1", 7).token(&acme, &id, &nonce).hash());
+        assert_eq!(
+            token.reveal().split('.').take(3).collect::<Vec<_>>(),
+            ["k1", "ACME-1", &id.to_string()]
+        );
         assert_eq!(token.key_id(), KeyId::parse("k1").unwrap());
+        assert_eq!(token.invitation_key(), Some((acme.clone(), id)));
         assert_eq!(LinkToken::parse(token.reveal()).unwrap().hash(), token.hash());
         for other in [
-            key("k1", 7).token(&id, &LinkNonce::generate()),
-            key("k1", 7).token(&InvitationId::generate(), &nonce),
-            key("k1", 8).token(&id, &nonce),
-            key("k2", 7).token(&id, &nonce),
+            key("k1", 7).token(&acme, &id, &LinkNonce::generate()),
+            key("k1", 7).token(&acme, &InvitationId::generate(), &nonce),
+            key("k1", 7).token(&customer("ACME-2"), &id, &nonce),
+            key("k1", 8).token(&acme, &id, &nonce),
+            key("k2", 7).token(&acme, &id, &nonce),
+            key("k1", 7).legacy_token(&id, &nonce),
         ] {
             assert_ne!(other.hash(), token.hash());
         }
+    }
+
+    #[test]
+    fn a_token_naming_another_invitation_is_not_the_link_of_it() {
+        // The MAC covers the key the token names: moving a MAC onto another invitation's key (or
+        // the legacy form's MAC into the new form) makes a token no stored hash matches.
+        let (acme, id, nonce) = (customer("ACME-1"), InvitationId::generate(), LinkNonce::generate());
+        let token = key("k1", 7).token(&acme, &id, &nonce);
+        let mac = token.reveal().rsplit_once('.').unwrap().1.to_owned();
+        let other = InvitationId::generate();
+        let moved = LinkToken::parse(&format!("k1.ACME-1.{other}.{mac}")).unwrap();
+        assert_ne!(moved.hash(), key("k1", 7).token(&acme, &other, &nonce).hash());
+        let legacy_mac = key("k1", 7)
+            .legacy_token(&id, &nonce)
+            .reveal()
+            .split_once('.')
+            .unwrap()
+            .1
+            .to_owned();
+        let dressed = LinkToken::parse(&format!("k1.ACME-1.{id}.{legacy_mac}")).unwrap();
+        assert_ne!(dressed.hash(), token.hash());
+    }
+
+    #[test]
+    fn a_stored_link_gives_back_the_form_it_was_sent_in() {
+        let keyring = Keyring::single(key("k1", 7));
+        let (acme, id) = (customer("ACME-1"), InvitationId::generate());
+        let current = StoredLink::new(keyring.current(), &acme, &id);
+        let token = current.token(&acme, &id, &keyring).unwrap();
+        assert_eq!(token.hash(), current.hash);
+        assert!(token.invitation_key().is_some());
+        // A link stored before tokens carried the invitation's key: its old form.
+        let nonce = LinkNonce::generate();
+        let legacy = StoredLink {
+            key_id: KeyId::parse("k1").unwrap(),
+            hash: keyring.current().legacy_token(&id, &nonce).hash(),
+            nonce,
+        };
+        let token = legacy.token(&acme, &id, &keyring).unwrap();
+        assert_eq!(token.hash(), legacy.hash);
+        assert_eq!(token.invitation_key(), None);
+        assert!(
+            legacy.token(&acme, &id, &Keyring::single(key("k2", 7))).is_none(),
+            "retired key"
+        );
     }
 
     #[test]
@@ -406,8 +517,10 @@ mod tests {
             assert!(KeyId::parse(id).is_err(), "{id:?}");
         }
         assert!(!format!("{:?}", key("k1", 7)).contains('7'));
-        let token = key("k1", 7).token(&InvitationId::generate(), &LinkNonce::generate());
-        let mac = token.reveal().split_once('.').unwrap().1.to_owned();
+        let id = InvitationId::generate();
+        let token = key("k1", 7).token(&customer("ACME-1"), &id, &LinkNonce::generate());
+        let mac = token.reveal().rsplit_once('.').unwrap().1.to_owned();
+        assert!(LinkToken::parse(&format!("k1.{mac}")).is_ok(), "the legacy form");
         for raw in [
             mac.clone(),
             format!(".{mac}"),
@@ -416,6 +529,12 @@ mod tests {
             format!("k1.{}", &mac[..42]),
             format!("k1.{}+", &mac[..42]),
             format!("k1.k1.{mac}"),
+            format!("k1.acme-1.{id}.{mac}"),
+            format!("k1.ACME-1.{}.{mac}", id.to_string().to_lowercase()),
+            format!("k1.ACME_1.{id}.{mac}"),
+            format!("k1.ACME-1.not-an-id.{mac}"),
+            format!("k1.ACME-1.{id}.{mac}.x"),
+            format!("k1..{id}.{mac}"),
         ] {
             assert_eq!(LinkToken::parse(&raw).unwrap_err().code, "malformed-token", "{raw:?}");
         }
@@ -441,10 +560,10 @@ mod tests {
         let keyring = Keyring::single(key("k1", 1)).rotated();
         let text = keyring.to_secret();
         let read = Keyring::from_secret(text.expose_secret()).unwrap();
-        let (id, nonce) = (InvitationId::generate(), LinkNonce::generate());
+        let (acme, id, nonce) = (customer("ACME-1"), InvitationId::generate(), LinkNonce::generate());
         assert_eq!(
-            read.current().token(&id, &nonce).hash(),
-            keyring.current().token(&id, &nonce).hash()
+            read.current().token(&acme, &id, &nonce).hash(),
+            keyring.current().token(&acme, &id, &nonce).hash()
         );
         assert!(read.key(&KeyId::parse("k1").unwrap()).is_some());
         // What `GenerateSecretString` makes: 64 letters and digits under `currentKey`.

@@ -178,6 +178,29 @@ pub(crate) fn unchanged(
         .into_item()
 }
 
+/// The transaction item that checks a role nobody read is still there, not being changed, and
+/// grants no `user-management` (an accept's first attempt, which grants the invitation's roles
+/// without reading them and so makes no admin): whatever it grants otherwise, the member holds
+/// it by id and its permissions are resolved when read. A refusal sends the accept back to read
+/// the role and require it [`unchanged`].
+pub(crate) fn grants_no_admin(
+    store: &Store,
+    customer: &CustomerNumber,
+    role: &RoleId,
+    now: OffsetDateTime,
+) -> anyhow::Result<TransactWriteItem> {
+    store
+        .check(key(customer, role))
+        .condition_expression(format!(
+            "attribute_exists(PK) AND NOT contains(#permissions, :admin) AND {NOT_LOCKED}"
+        ))
+        .expression_attribute_names("#permissions", attr::PERMISSIONS)
+        .expression_attribute_names("#changing", attr::CHANGING_UNTIL)
+        .expression_attribute_values(":admin", text(Permission::UserManagement.code()))
+        .expression_attribute_values(":now", number(epoch_seconds(now)))
+        .into_item()
+}
+
 /// Why [`usable`] checks refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RolesRefused {

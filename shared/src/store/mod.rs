@@ -25,7 +25,7 @@
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
 //! | invitation, open (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#open`, `GSI1SK`=`INVITATION#{email}#{id}` | expiry + 30 days |
 //! | invitation, kept outcome (the same item, updated by accept or delete: `outcome` accepted or deleted, `outcomeAt`, `outcomeBy` user id, `outcomeByEmail` for a delete; no link nonce or hash; a later `declined` fits the same attributes and key forms) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`OUTCOME#{outcome}#{at ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#{outcome}`, `GSI1SK` as open | outcome + 365 days |
-//! | invitation link (kept while its invitation is listed, so an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
+//! | invitation link of a token sent before tokens named their invitation (no longer written; kept while its invitation is listed, so such an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile | `USER#{userId}` | `USER` | | |
 //! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
@@ -70,14 +70,14 @@
 //! - admin check: in a transaction, a ConditionCheck of the caller's admin-set item; for reads,
 //!   one GetItem of it (beside the request's other reads).
 //! - invite: one TransactWriteItems (quota counter, admin check, a check per role, seat,
-//!   invitation, link); when the invitation has roles, concurrently a Query of the customer's
+//!   invitation); when the invitation has roles, concurrently a Query of the customer's
 //!   roles, whose names the answer shows (a successful transaction returns nothing). Only when the seat names an earlier invitation: GetItem of that
 //!   invitation, then one more transaction (take over a deleted one's seat, or send an expired
 //!   one again).
 //! - batch invite (up to 50 rows): one TransactWriteItems per chunk, chunk after chunk (each
 //!   updates the admin's quota counter): the counter (`ADD n`, on condition that `n` fit), the
-//!   admin check, a check per distinct role of the chunk's rows, and per row seat, invitation and
-//!   link; up to DynamoDB's 100 items, so 32 rows without roles. 50 new addresses: two
+//!   admin check, a check per distinct role of the chunk's rows, and per row seat and invitation;
+//!   up to DynamoDB's 100 items (chunks of 32 rows). 50 new addresses: two
 //!   TransactWriteItems, one after the other; with roles, concurrently with the first a Query of
 //!   the customer's roles (names). A refused chunk is read by part and tried again without its
 //!   refused rows and within the quota the counter said was left (one more round trip), after
@@ -100,7 +100,7 @@
 //!   (see the README). One invitation (`GET .../invitations/{invitationId}`): GetItem of the
 //!   invitation, concurrently with the same GetItem (admin check) and Query (roles).
 //! - resend: one TransactWriteItems (quota, admin check, invitation's new link and sender,
-//!   the first inviter kept, link item).
+//!   the first inviter kept).
 //! - delete: one TransactWriteItems (admin check, the invitation updated to its kept `deleted`
 //!   outcome on condition it is open).
 //! - quota: GetItem (admin check) and GetItem (counter), concurrently.
@@ -123,16 +123,27 @@
 //!   and when the member becomes or stops being an admin, its admin-set item and the count).
 //! - tour complete: GetItem (membership) and Query (roles) concurrently, then one UpdateItem
 //!   conditional on the membership unchanged (2 round trips).
-//! - preview (`GET /invitations/{token}`): GetItem link, GetItem invitation, then one
-//!   BatchGetItem (customer, the email's credential, the invitation's roles).
-//! - accept: GetItem of the session first if one is sent; GetItem link, GetItem invitation, then
-//!   one TransactGetItems (the invitation again, customer, credential, roles: one snapshot, so a
-//!   concurrent accept's new account is never seen without its consumed invitation); when a password
-//!   proves an existing account, log-in's two UpdateItems (count the attempt) before checking
-//!   it; then one TransactWriteItems (invitation updated to its kept `accepted` outcome, link
-//!   deleted, seat, membership, a check per role, user
-//!   and credential when new, admin count when an admin role, session), concurrently with
-//!   log-in's DeleteItem and UpdateItem that forget a right password's attempt.
+//! - preview (`GET /invitations/{token}`): the token names its invitation
+//!   (`{keyId}.{customer}.{invitationId}.{mac}`), so one BatchGetItem of the invitation and its
+//!   customer, then one BatchGetItem of the email's credential and the invitation's roles: 2
+//!   round trips. A token of the old form (`{keyId}.{mac}`, sent before tokens named their
+//!   invitation) first takes GetItem of its link item: 3.
+//! - accept: the first round trip is preview's BatchGetItem, beside GetItem of the session if one
+//!   is sent. The transaction (TransactWriteItems: invitation consumed: updated to its
+//!   kept `accepted` outcome; seat, membership, a check
+//!   per role, user and credential when new, for a session a check that the email's credential is
+//!   the session's account, admin set and counts when an admin role, session) then grants the
+//!   invitation's roles unread, on condition that each exists, is not being changed and grants no
+//!   `user-management`; beside it one BatchGetItem reads the credential and the roles (the
+//!   answer's names and permissions). With a session, and for a new account: 2 round trips. When
+//!   a role makes an admin (or changed), one more TransactWriteItems requires the roles as read
+//!   (3). With a password and `account: existing`: one TransactGetItems (the invitation again,
+//!   the credential, the roles: one snapshot, so a concurrent accept's new account is never seen
+//!   without its consumed invitation) beside log-in's two UpdateItems (the attempt counted),
+//!   then the transaction beside log-in's DeleteItem and UpdateItem that forget a right
+//!   password's attempt: 3. With a password and no hint, when the account exists: the refused
+//!   new-account transaction, the count, the transaction: 4. A token of the old form: its link
+//!   item first, and the snapshot before the transaction.
 //! - leave: one Query of `USER#{userId}` and, beside it, GetItem of the user's admin-set item,
 //!   then one TransactWriteItems (membership left, seat freed, and when an admin leaves its
 //!   admin-set item and the count). Settings: one UpdateItem.

@@ -48,8 +48,7 @@ pub async fn invite(
                 Part::Seat,
                 seats::take_for_invitation(store, &new.customer, &new.email, invitation.id, seat)?,
             )
-            .add(Part::Invitation, invitations::put_new(store, &invitation)?)
-            .add(Part::Link, invitations::link::put(store, &invitation)?);
+            .add(Part::Invitation, invitations::put_new(store, &invitation)?);
         let refused = match transaction.commit("create an invitation").await {
             Ok(()) => {
                 tracing::info!(invitation = %invitation.id, "invitation created");
@@ -96,7 +95,7 @@ pub(super) fn fresh(key: &LinkKey, admin: &Admin, new: &NewInvitation, now: Offs
         last_sent_at: now,
         send_count: 1,
         expires_at: now + LINK_LIFETIME,
-        link: StoredLink::new(key, &id),
+        link: StoredLink::new(key, &new.customer, &id),
         outcome: None,
     }
 }
@@ -118,7 +117,7 @@ pub(super) fn sent_again(
         last_sent_at: now,
         send_count: expired.send_count + 1,
         expires_at: now + LINK_LIFETIME,
-        link: StoredLink::new(key, &expired.id),
+        link: StoredLink::new(key, &expired.customer_number, &expired.id),
         ..expired
     }
 }
@@ -169,12 +168,10 @@ async fn reinvite(
     let previous = expired.link.hash.clone();
     let invitation = sent_again(key, admin, expired, new, now);
     let mut transaction = sending(store, admin, new, now)?;
-    transaction
-        .add(
-            Part::Invitation,
-            invitations::replace_expired(store, &invitation, &previous)?,
-        )
-        .add(Part::Link, invitations::link::put(store, &invitation)?);
+    transaction.add(
+        Part::Invitation,
+        invitations::replace_expired(store, &invitation, &previous)?,
+    );
     match transaction.commit("send an expired invitation again").await {
         Ok(()) => Ok(invitation),
         Err(TransactionError::Refused(refused)) => {

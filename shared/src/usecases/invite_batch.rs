@@ -285,7 +285,6 @@ impl<'a> Batch<'a> {
                     invitation
                 }
             };
-            transaction.add(part(Part::Link), invitations::link::put(store, &invitation)?);
             made.push((row.index, invitation));
         }
         Ok((transaction, made))

@@ -32,7 +32,7 @@ pub async fn resend(
     id: &InvitationId,
     now: OffsetDateTime,
 ) -> Result<Resent, InvitationError> {
-    let link = StoredLink::new(key, id);
+    let link = StoredLink::new(key, customer, id);
     let expires_at = now + LINK_LIFETIME;
     let mut transaction = Transaction::new(store);
     transaction
@@ -41,10 +41,6 @@ pub async fn resend(
         .add(
             Part::Invitation,
             invitations::send_again(store, customer, id, &link, admin, now)?,
-        )
-        .add(
-            Part::Link,
-            invitations::link::put_for(store, &link.hash, customer, *id, expires_at)?,
         );
     match transaction.commit("resend an invitation").await {
         Ok(()) => Ok(Resent {

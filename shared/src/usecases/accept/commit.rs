@@ -1,51 +1,73 @@
 //! The accept's one transaction, and what its refusal means.
 
-use super::{AcceptError, Accepted, Acceptor, Context};
-use crate::accounts::{CredentialItem, UserItem};
-use crate::customers::{add_admin, member_count_change};
-use crate::domain::{Permission, RoleId, TokenHash};
+use super::{AcceptError, Acceptor};
+use crate::accounts::{CredentialItem, UserItem, credential_held_by};
+use crate::customers::{CustomerItem, add_admin, member_count_change};
+use crate::domain::{Permission, RoleId, SecretToken, UserId};
 use crate::invitations::{self, Invitation};
+use crate::links::LinkToken;
 use crate::memberships::{self, Joining};
-use crate::roles::lock::unchanged;
+use crate::roles::RoleItem;
+use crate::roles::lock::{grants_no_admin, unchanged};
 use crate::seats;
-use crate::sessions;
+use crate::sessions::{self, Session};
 use crate::store::Store;
 use crate::store::transactions::{Part, Refused, Transaction, TransactionError};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
+/// The roles an accept grants, and what it requires of them.
+pub(super) enum Grant<'a> {
+    /// Read before: each must be unchanged; those that still exist are granted, and make the
+    /// member an admin if one grants `user-management`.
+    Read(&'a [RoleItem]),
+    /// Not read (the first attempt): each of these must still exist, not be being changed and
+    /// grant no `user-management`; all are granted, and the member is no admin.
+    Unread(&'a BTreeSet<RoleId>),
+}
+
+/// What an accept's transaction wrote.
+pub(super) struct Committed {
+    pub user_id: UserId,
+    pub account_created: bool,
+    pub role_ids: BTreeSet<RoleId>,
+    pub session_token: SecretToken,
+    pub session: Session,
+}
+
 /// Accepts in one transaction: the invitation consumed (this link still current and live), its
-/// link forgotten, its seat handed to the member, the membership written (or revived), each
-/// role unchanged since read, the account and credential when new, the admin count when the
-/// roles make an admin, and the answer's session.
+/// link item forgotten (a token of the old form), its seat handed to the member, the membership
+/// written (or revived), each role as [`Grant`] requires, the account and credential when new
+/// (or, for a session, the credential still the session's account), the admin set and counts,
+/// and the answer's session.
 pub(super) async fn commit(
     store: &Store,
-    link: &TokenHash,
+    token: &LinkToken,
     invitation: &Invitation,
-    context: &Context,
-    acceptor: Acceptor,
+    customer_item: &CustomerItem,
+    grant: Grant<'_>,
+    acceptor: &Acceptor,
     now: OffsetDateTime,
-) -> Result<Accepted, AcceptError> {
+) -> Result<Committed, AcceptError> {
     let customer = &invitation.customer_number;
-    let user_id = match &acceptor {
-        Acceptor::New { user, .. } => user.id,
-        Acceptor::Existing { user_id, .. } => *user_id,
+    let link = token.hash();
+    let user_id = acceptor.user_id();
+    let (role_ids, admin): (BTreeSet<RoleId>, bool) = match grant {
+        Grant::Read(roles) => (
+            roles.iter().map(|role| role.id).collect(),
+            roles
+                .iter()
+                .any(|role| role.permissions.contains(&Permission::UserManagement)),
+        ),
+        Grant::Unread(ids) => (ids.clone(), false),
     };
-    let roles = context.role_refs();
-    let permissions: BTreeSet<Permission> = context
-        .roles
-        .iter()
-        .flat_map(|role| role.permissions.iter().copied())
-        .collect();
-    let role_ids: BTreeSet<RoleId> = context.roles.iter().map(|role| role.id).collect();
 
     let mut transaction = Transaction::new(store);
     transaction
         .add(
             Part::Invitation,
-            invitations::consume(store, invitation, link, user_id, now)?,
+            invitations::consume(store, invitation, &link, user_id, now)?,
         )
-        .add(Part::Link, invitations::link::forget(store, link)?)
         .add(
             Part::Seat,
             seats::hand_to_member(
@@ -66,22 +88,39 @@ pub(super) async fn commit(
                     user_id,
                     email: &invitation.email,
                     customer,
-                    company_name: &context.customer.company_name,
+                    company_name: &customer_item.company_name,
                     role_ids: &role_ids,
                 },
                 now,
             )?,
         );
-    for role in &context.roles {
-        transaction.add(Part::Role(role.id), unchanged(store, customer, role, now)?);
+    if let Some(forget) = invitations::link::forget(store, token) {
+        transaction.add(Part::Link, forget?);
     }
-    if let Acceptor::New { user, password_hash } = &acceptor {
-        transaction.add(Part::User, store.put_new(UserItem::new(user))?).add(
-            Part::Credential,
-            store.put_new(CredentialItem::new(&user.email, user.id, password_hash))?,
-        );
+    match grant {
+        Grant::Read(roles) => {
+            for role in roles {
+                transaction.add(Part::Role(role.id), unchanged(store, customer, role, now)?);
+            }
+        }
+        Grant::Unread(ids) => {
+            for role in ids {
+                transaction.add(Part::Role(*role), grants_no_admin(store, customer, role, now)?);
+            }
+        }
     }
-    let admin = permissions.contains(&Permission::UserManagement);
+    match acceptor {
+        Acceptor::New { user, password_hash } => {
+            transaction.add(Part::User, store.put_new(UserItem::new(user))?).add(
+                Part::Credential,
+                store.put_new(CredentialItem::new(&user.email, user.id, password_hash))?,
+            );
+        }
+        Acceptor::BySession { user_id } => {
+            transaction.add(Part::Credential, credential_held_by(store, &invitation.email, user_id)?);
+        }
+        Acceptor::ByPassword { .. } => {}
+    }
     if admin {
         transaction.add(Part::AdminSet, add_admin(store, customer, &user_id, None)?);
     }
@@ -93,18 +132,14 @@ pub(super) async fn commit(
     transaction.add(Part::Session, put_session);
 
     match transaction.commit("accept an invitation").await {
-        Ok(()) => Ok(Accepted {
+        Ok(()) => Ok(Committed {
             user_id,
-            email: invitation.email.clone(),
             account_created: matches!(acceptor, Acceptor::New { .. }),
-            customer_number: customer.clone(),
-            company_name: context.customer.company_name.clone(),
-            roles,
-            permissions,
+            role_ids,
             session_token,
             session,
         }),
-        Err(TransactionError::Refused(refused)) => Err(refusal(&refused, link, user_id)),
+        Err(TransactionError::Refused(refused)) => Err(refusal(&refused, &link, acceptor)),
         Err(TransactionError::Contention) => Err(AcceptError::Contention),
         Err(TransactionError::Other(error)) => Err(error.into()),
     }
@@ -112,7 +147,7 @@ pub(super) async fn commit(
 
 /// Why the accept transaction was refused, judged in order: the invitation first, so that of
 /// concurrent accepts every loser hears that the link is used.
-fn refusal(refused: &Refused, link: &TokenHash, user_id: crate::domain::UserId) -> AcceptError {
+fn refusal(refused: &Refused, link: &crate::domain::TokenHash, acceptor: &Acceptor) -> AcceptError {
     if refused.failed(&Part::Invitation) {
         return if invitations::still_links_to(refused.item(&Part::Invitation), link) {
             AcceptError::Expired
@@ -127,8 +162,12 @@ fn refusal(refused: &Refused, link: &TokenHash, user_id: crate::domain::UserId) 
             AcceptError::NotFound
         };
     }
-    if refused.failed(&Part::Membership(user_id)) {
+    if refused.failed(&Part::Membership(acceptor.user_id())) {
         return AcceptError::AlreadyMember;
+    }
+    if refused.failed(&Part::Credential) && matches!(acceptor, Acceptor::BySession { .. }) {
+        // The session's account no longer has the invited email (or never had it).
+        return AcceptError::WrongAccount;
     }
     if refused.failed_any(|part| matches!(part, Part::Role(_))) {
         return AcceptError::RolesChanged;

@@ -13,6 +13,8 @@ mod commit;
 mod identify;
 mod preview;
 
+use commit::{Committed, Grant};
+
 pub use preview::preview;
 
 use crate::accounts::{CredentialItem, User};
@@ -21,11 +23,11 @@ use crate::domain::{
     CompanyName, CustomerNumber, Email, InvalidValue, Language, Password, PasswordHash, Permission, SecretToken,
     SourceAddress, TokenHash, UserId,
 };
-use crate::invitations::{Invitation, InviterView, LinkState, open_link};
+use crate::invitations::{Invitation, InvitationItem, InviterView, LinkState, open_link};
 use crate::links::LinkToken;
 use crate::memberships::RoleRef;
 use crate::roles::RoleItem;
-use crate::sessions::{self, Refusal, Session};
+use crate::sessions::{self, Attempt, Lookup, Refusal, Session};
 use crate::store::transactions::{TransactionError, transact_get};
 use crate::store::{Item, Store, decode, keys};
 use anyhow::Context as _;
@@ -63,11 +65,40 @@ pub struct Proof {
     /// The new account's language; without it, the invitation's, else the customer's default.
     /// An existing account keeps its own.
     pub language: Option<Language>,
-    /// A live session of the caller, if the request carried one.
-    pub session: Option<Session>,
+    /// The bearer token the request carried, if any: a session of the invited email's account.
+    pub session: Option<SecretToken>,
+    /// What the link holder expects (the preview's `accountExists`): it only orders the reads,
+    /// never changes the outcome.
+    pub account: Option<AccountHint>,
     /// Where the request came from: an existing account's password attempts are throttled
     /// per email and source like log-in's.
     pub source: SourceAddress,
+}
+
+/// Whether the link holder expects the invited email to have an account (as the preview said).
+/// With a password, an existing account's accept reads the credential and counts the attempt
+/// first (3 round trips); otherwise the accept first tries to create the account (2 round trips
+/// for a new one, 4 if the account exists after all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountHint {
+    /// A new account (`accountExists: false`).
+    New,
+    /// The existing account (`accountExists: true`).
+    Existing,
+}
+
+impl AccountHint {
+    /// `new` or `existing`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "new" => Ok(Self::New),
+            "existing" => Ok(Self::Existing),
+            _ => Err(InvalidValue::new(
+                "invalid-account",
+                "`account` is `new` or `existing` (as the preview's `accountExists` says).",
+            )),
+        }
+    }
 }
 
 /// An accepted invitation.
@@ -125,6 +156,12 @@ pub enum AcceptError {
     /// A new account's password breaks the policy (or is missing).
     #[error(transparent)]
     InvalidPassword(InvalidValue),
+    /// The request's bearer token is a session that has expired.
+    #[error("The session has expired; log in again, or accept with the password.")]
+    SessionExpired,
+    /// The request's bearer token is no session.
+    #[error("The bearer token is not a valid session.")]
+    InvalidSession,
     /// A role of the invitation was edited or deleted meanwhile.
     #[error("The invitation's roles changed meanwhile; try again.")]
     RolesChanged,
@@ -144,37 +181,70 @@ pub(super) struct Context {
     pub roles: Vec<RoleItem>,
 }
 
-impl Context {
-    pub(super) fn role_refs(&self) -> Vec<RoleRef> {
-        self.roles.iter().map(RoleItem::as_ref).collect()
+/// What a link opens in the first round trip: the invitation's state and, when the token names
+/// the invitation, its customer (read beside it).
+struct Opened {
+    state: LinkState,
+    customer: Option<CustomerItem>,
+}
+
+impl Opened {
+    /// The invitation if the link is live, with its customer if it was read.
+    fn live(self) -> Result<(Invitation, Option<CustomerItem>), AcceptError> {
+        match self.state {
+            LinkState::Live(invitation) => Ok((invitation, self.customer)),
+            LinkState::Expired(_) => Err(AcceptError::Expired),
+            LinkState::Dead => Err(AcceptError::NotFound),
+        }
     }
 }
 
-/// Opens a link that must be live: the invitation, or why not.
-pub(super) async fn live_invitation(
-    store: &Store,
-    token: &LinkToken,
-    now: OffsetDateTime,
-) -> Result<Invitation, AcceptError> {
-    match open_link(store, token, now).await? {
-        LinkState::Live(invitation) => Ok(invitation),
-        LinkState::Expired(_) => Err(AcceptError::Expired),
-        LinkState::Dead => Err(AcceptError::NotFound),
+/// Opens a link: one consistent BatchGetItem of the invitation the token names and of its
+/// customer; a token of the old form (no invitation key) takes its link item and the invitation
+/// (two GetItems) and leaves the customer for later.
+async fn open(store: &Store, token: &LinkToken, now: OffsetDateTime) -> anyhow::Result<Opened> {
+    let Some((customer_number, id)) = token.invitation_key() else {
+        return Ok(Opened {
+            state: open_link(store, token, now).await?,
+            customer: None,
+        });
+    };
+    let items = store
+        .batch_get(vec![
+            crate::invitations::key(&customer_number, &id),
+            crate::customers::key(&customer_number),
+        ])
+        .await
+        .context("Failed to read an invitation and its customer.")?;
+    let (mut invitation, mut customer) = (None, None);
+    for item in items {
+        if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
+            customer = Some(decode::<CustomerItem>(item, "a customer")?);
+        } else {
+            invitation = Some(decode::<InvitationItem>(item, "an invitation")?);
+        }
     }
+    Ok(Opened {
+        state: LinkState::of(invitation, &token.hash(), now),
+        customer,
+    })
 }
 
-/// The keys of an invitation's customer, the invited email's credential and its roles.
-fn context_keys(invitation: &Invitation) -> Vec<Item> {
+/// The keys of the invited email's credential and the invitation's roles (and of its customer,
+/// unless it was read already).
+fn context_keys(invitation: &Invitation, with_customer: bool) -> Vec<Item> {
     let customer = &invitation.customer_number;
-    let mut wanted = vec![
-        crate::customers::key(customer),
-        crate::accounts::credential_key(&invitation.email),
-    ];
+    let mut wanted = Vec::new();
+    if with_customer {
+        wanted.push(crate::customers::key(customer));
+    }
+    wanted.push(crate::accounts::credential_key(&invitation.email));
     wanted.extend(invitation.role_ids.iter().map(|role| crate::roles::key(customer, role)));
     wanted
 }
 
-fn context_from(items: impl IntoIterator<Item = Item>) -> anyhow::Result<Context> {
+/// The credential and the roles among `items` (and the customer, if one is).
+fn parts_of(items: impl IntoIterator<Item = Item>) -> anyhow::Result<(Option<CustomerItem>, Found)> {
     let (mut customer, mut credential, mut roles) = (None, None, Vec::new());
     for item in items {
         match item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) {
@@ -184,35 +254,57 @@ fn context_from(items: impl IntoIterator<Item = Item>) -> anyhow::Result<Context
         }
     }
     roles.sort_by_key(|role| role.id);
-    Ok(Context {
-        customer: customer.context("An invitation names a customer that does not exist.")?,
-        credential,
-        roles,
-    })
+    Ok((customer, Found { credential, roles }))
 }
 
-/// The customer, the credential and the roles, in one consistent BatchGetItem.
-pub(super) async fn read_context(store: &Store, invitation: &Invitation) -> anyhow::Result<Context> {
+/// The credential and the roles, read without the customer.
+struct Found {
+    credential: Option<CredentialItem>,
+    roles: Vec<RoleItem>,
+}
+
+impl Found {
+    fn with(self, customer: CustomerItem) -> Context {
+        Context {
+            customer,
+            credential: self.credential,
+            roles: self.roles,
+        }
+    }
+}
+
+fn no_customer() -> anyhow::Error {
+    anyhow::anyhow!("An invitation names a customer that does not exist.")
+}
+
+/// The credential and the roles (and the customer unless given), in one consistent BatchGetItem.
+pub(super) async fn read_context(
+    store: &Store,
+    invitation: &Invitation,
+    customer: Option<CustomerItem>,
+) -> anyhow::Result<Context> {
     let items = store
-        .batch_get(context_keys(invitation))
+        .batch_get(context_keys(invitation, customer.is_none()))
         .await
         .context("Failed to read an invitation's customer, credential and roles.")?;
-    context_from(items)
+    let (read, parts) = parts_of(items)?;
+    Ok(parts.with(customer.or(read).ok_or_else(no_customer)?))
 }
 
-/// The same, in one snapshot with the invitation (TransactGetItems), for accepting: the
-/// credential is read as it was while `link` was still the invitation's current link. Read
-/// apart, a concurrent accept of this link could commit in between, and its brand-new account
-/// would turn this new-account accept into a password check against that account (a 401 that
-/// counts as a failed log-in of its owner). Without the invitation in the snapshot the link
-/// was used, replaced or withdrawn meanwhile.
+/// The same, in one snapshot with the invitation (TransactGetItems), for accepting with a
+/// password: the credential is read as it was while `link` was still the invitation's current
+/// link. Read apart, a concurrent accept of this link could commit in between, and its
+/// brand-new account would turn this accept into a password check against that account (a 401
+/// that counts as a failed log-in of its owner). Without the invitation in the snapshot the
+/// link was used, replaced or withdrawn meanwhile.
 async fn read_context_to_accept(
     store: &Store,
     invitation: &Invitation,
+    customer: Option<CustomerItem>,
     link: &TokenHash,
 ) -> Result<Context, AcceptError> {
     let mut wanted = vec![crate::invitations::key(&invitation.customer_number, &invitation.id)];
-    wanted.extend(context_keys(invitation));
+    wanted.extend(context_keys(invitation, customer.is_none()));
     let mut items = match transact_get(
         store,
         wanted,
@@ -230,7 +322,8 @@ async fn read_context_to_accept(
     if !crate::invitations::still_links_to(items.next().flatten().as_ref(), link) {
         return Err(AcceptError::NotFound);
     }
-    Ok(context_from(items.flatten())?)
+    let (read, parts) = parts_of(items.flatten())?;
+    Ok(parts.with(customer.or(read).ok_or_else(no_customer)?))
 }
 
 /// Who accepts.
@@ -239,41 +332,233 @@ pub(super) enum Acceptor {
         user: User,
         password_hash: PasswordHash,
     },
-    Existing {
+    /// The invited email's account, proved by its password.
+    ByPassword {
         user_id: UserId,
-        /// Whether its password proved it (then the attempt is no failure, once it is right).
-        by_password: bool,
+    },
+    /// The account of a session whose email is the invited one; the accept's transaction
+    /// requires that the email's credential is still that account's.
+    BySession {
+        user_id: UserId,
     },
 }
 
-/// Accepts the invitation a link opens, as the account `proof` identifies.
+impl Acceptor {
+    fn user_id(&self) -> UserId {
+        match self {
+            Self::New { user, .. } => user.id,
+            Self::ByPassword { user_id } | Self::BySession { user_id } => *user_id,
+        }
+    }
+}
+
+/// The session a bearer token opens, if the request carried one.
+async fn find_session(
+    store: &Store,
+    token: Option<&SecretToken>,
+    now: OffsetDateTime,
+) -> Result<Option<Session>, AcceptError> {
+    let Some(token) = token else { return Ok(None) };
+    match sessions::find(store, token, now).await? {
+        Lookup::Valid(session) => Ok(Some(session)),
+        Lookup::Expired => Err(AcceptError::SessionExpired),
+        Lookup::Unknown => Err(AcceptError::InvalidSession),
+    }
+}
+
+/// Accepts the invitation a link opens, as the account `proof` identifies, in the fewest round
+/// trips each case allows:
+///
+/// | case | round trips |
+/// |---|---|
+/// | with a session | 2: the invitation and its customer (BatchGetItem) beside the session (GetItem); the transaction |
+/// | new account | 2: the invitation and its customer; the transaction creating the account, beside a read of the credential and the roles |
+/// | password, `account: existing` | 3: the invitation and its customer; the snapshot (TransactGetItems) beside the attempt's count; the transaction |
+/// | password without the hint, the account exists | 4: as a new account, refused; the count; the transaction |
+///
+/// The first transaction grants the invitation's roles unread, on condition that each still
+/// exists, is not being changed and makes no admin; if one does (or changed), the roles read
+/// beside it are required unchanged in a second. A token of the old form costs one round trip
+/// more (its link item), and every case it meets takes the snapshot first.
 pub async fn accept(
     store: &Store,
     token: &LinkToken,
     proof: Proof,
     now: OffsetDateTime,
 ) -> Result<Accepted, AcceptError> {
-    let invitation = live_invitation(store, token, now).await?;
-    let link = token.hash();
-    let context = read_context_to_accept(store, &invitation, &link).await?;
-    let source = proof.source.clone();
-    let acceptor = identify::identify(store, &invitation, &context, proof, now).await?;
+    let (opened, session) = tokio::join!(
+        open(store, token, now),
+        find_session(store, proof.session.as_ref(), now)
+    );
+    let session = session?;
+    let (invitation, customer) = opened?.live()?;
     tracing::info!(
         invitation = %invitation.id,
         customer = %invitation.customer_number,
-        new_account = matches!(acceptor, Acceptor::New { .. }),
         "accepting"
     );
-    let password_was_right = matches!(acceptor, Acceptor::Existing { by_password: true, .. });
-    // The right password is no failure whether or not the transaction then succeeds; forgetting
-    // it alongside the transaction costs no round trip.
-    let (accepted, ()) = tokio::join!(
-        commit::commit(store, &link, &invitation, &context, acceptor, now),
-        async {
-            if password_was_right {
-                sessions::login_succeeded(store, &invitation.email, &source, now).await;
-            }
+    let accept = Accept {
+        store,
+        token,
+        invitation: &invitation,
+        proof: &proof,
+        now,
+    };
+    match (customer, session, &proof.password) {
+        (Some(customer), Some(session), _) => {
+            let acceptor = identify::by_session(&invitation, &session)?;
+            accept.unread(customer, acceptor).await
         }
-    );
-    accepted
+        (Some(customer), None, Some(password))
+            if proof.account != Some(AccountHint::Existing) && password.check_new().is_ok() =>
+        {
+            let acceptor = identify::new_account(&invitation, &customer, password, proof.language, now).await?;
+            accept.unread(customer, acceptor).await
+        }
+        (customer, session, _) => accept.read_first(customer, session).await,
+    }
+}
+
+/// One accept underway.
+struct Accept<'a> {
+    store: &'a Store,
+    token: &'a LinkToken,
+    invitation: &'a Invitation,
+    proof: &'a Proof,
+    now: OffsetDateTime,
+}
+
+impl Accept<'_> {
+    /// The transaction straight away, granting the roles unread, beside a read of the
+    /// credential and the roles: if a role makes an admin (or changed), again with the roles
+    /// read; if the new account's email has an account after all, as that account with the
+    /// password.
+    async fn unread(&self, customer: CustomerItem, acceptor: Acceptor) -> Result<Accepted, AcceptError> {
+        let (committed, context) = tokio::join!(
+            commit::commit(
+                self.store,
+                self.token,
+                self.invitation,
+                &customer,
+                Grant::Unread(&self.invitation.role_ids),
+                &acceptor,
+                self.now,
+            ),
+            read_context(self.store, self.invitation, Some(customer.clone())),
+        );
+        let context = context?;
+        match committed {
+            Ok(committed) => Ok(accepted(self.invitation, &context, committed)),
+            Err(AcceptError::RolesChanged) => self.commit(&context, acceptor).await,
+            Err(AcceptError::AccountExists) if matches!(acceptor, Acceptor::New { .. }) => {
+                match (&context.credential, &self.proof.password) {
+                    (Some(credential), Some(password)) => {
+                        let acceptor = identify::by_password(
+                            self.store,
+                            self.invitation,
+                            credential,
+                            password,
+                            &self.proof.source,
+                            None,
+                            self.now,
+                        )
+                        .await?;
+                        self.commit(&context, acceptor).await
+                    }
+                    // Created between the read and the transaction: read again, in a snapshot.
+                    _ => self.read_first(Some(customer), None).await,
+                }
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The snapshot of the invitation with its credential and roles first (beside the
+    /// password attempt's count when the holder said the account exists), then the transaction.
+    async fn read_first(
+        &self,
+        customer: Option<CustomerItem>,
+        session: Option<Session>,
+    ) -> Result<Accepted, AcceptError> {
+        let link = self.token.hash();
+        let email = &self.invitation.email;
+        let count_now =
+            session.is_none() && self.proof.password.is_some() && self.proof.account == Some(AccountHint::Existing);
+        let (context, counted) = tokio::join!(
+            read_context_to_accept(self.store, self.invitation, customer, &link),
+            async {
+                if count_now {
+                    Some(sessions::count_login_attempt(self.store, email, &self.proof.source, self.now).await)
+                } else {
+                    None
+                }
+            }
+        );
+        let counted = counted.transpose()?;
+        let context = match context {
+            Ok(context) => context,
+            Err(error) => {
+                if let Some(Attempt::Allowed) = counted {
+                    sessions::take_back_attempt(self.store, email, &self.proof.source, self.now).await;
+                }
+                return Err(error);
+            }
+        };
+        let acceptor = identify::identify(
+            self.store,
+            self.invitation,
+            &context,
+            self.proof,
+            session,
+            counted,
+            self.now,
+        )
+        .await?;
+        self.commit(&context, acceptor).await
+    }
+
+    /// The transaction with the roles as read, and (a password that was right) the attempt
+    /// forgotten beside it.
+    async fn commit(&self, context: &Context, acceptor: Acceptor) -> Result<Accepted, AcceptError> {
+        let password_was_right = matches!(acceptor, Acceptor::ByPassword { .. });
+        // The right password is no failure whether or not the transaction then succeeds;
+        // forgetting it alongside the transaction costs no round trip.
+        let (committed, ()) = tokio::join!(
+            commit::commit(
+                self.store,
+                self.token,
+                self.invitation,
+                &context.customer,
+                Grant::Read(&context.roles),
+                &acceptor,
+                self.now,
+            ),
+            async {
+                if password_was_right {
+                    sessions::login_succeeded(self.store, &self.invitation.email, &self.proof.source, self.now).await;
+                }
+            }
+        );
+        Ok(accepted(self.invitation, context, committed?))
+    }
+}
+
+/// The answer: the roles granted as read beside (or before) the transaction.
+fn accepted(invitation: &Invitation, context: &Context, committed: Committed) -> Accepted {
+    let roles: Vec<&RoleItem> = context
+        .roles
+        .iter()
+        .filter(|role| committed.role_ids.contains(&role.id))
+        .collect();
+    Accepted {
+        user_id: committed.user_id,
+        email: invitation.email.clone(),
+        account_created: committed.account_created,
+        customer_number: invitation.customer_number.clone(),
+        company_name: context.customer.company_name.clone(),
+        roles: roles.iter().map(|role| role.as_ref()).collect(),
+        permissions: roles.iter().flat_map(|role| role.permissions.iter().copied()).collect(),
+        session_token: committed.session_token,
+        session: committed.session,
+    }
 }
