@@ -32,6 +32,8 @@
 //! | 17 log-in throttle | [`sessions`] |
 //! | 19 roles with no ceiling on holders; the last admin kept | [`memberships`] (role ids, `resolve`), [`customers`] (the admin set), [`usecases::roles`] |
 //! | 19 bulk invite, one result per row, exact quota | [`usecases::invite_batch`] |
+//! | 19 the invitations table: key ranges per status and email search, exact counts, bound cursors | [`usecases::list`] |
+//! | 20 accepted and deleted invitations kept with their outcome for 365 days, open nowhere | [`invitations`] (`Outcome`, `KEPT_AFTER_OUTCOME`, `is_open`; `consume` and `delete` write it), [`usecases::list`] |
 
 pub mod access;
 pub mod accounts;
