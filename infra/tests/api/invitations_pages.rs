@@ -165,3 +165,35 @@ async fn bad_search_input_is_refused_and_a_cursor_serves_only_its_own_listing() 
         .await
         .assert_problem(400, "invalid-cursor");
 }
+
+#[tokio::test]
+async fn at_thousands_of_invitations_the_counts_stay_exact_and_a_search_finds_its_rows() {
+    use crate::helpers::NowForTests as _;
+    let app = TestApp::with_demo_customer().await;
+    let customer = cloudhub::domain::CustomerNumber::parse(CUSTOMER_NUMBER).unwrap();
+    let admin = cloudhub::domain::Admin {
+        user_id: cloudhub::domain::UserId::parse(infra::seed::ADMIN_USER_ID).unwrap(),
+        email: cloudhub::domain::Email::parse(infra::seed::ADMIN_EMAIL).unwrap(),
+    };
+    let now = app.clock.now_for_tests();
+    // More than a Query's 1 MB of invitations in the pending range: the count takes pages.
+    let store = &app.app.store;
+    tokio::join!(
+        cloudhub::testing::add_invitations_at_scale(store, &customer, &admin, "p", 1500, now),
+        cloudhub::testing::add_invitations_at_scale(store, &customer, &admin, "q", 1500, now),
+        cloudhub::testing::add_invitations_at_scale(store, &customer, &admin, "e", 300, now - Duration::days(2)),
+    );
+    let caller = app.demo_admin().await;
+    let first = caller.list_invitations(CUSTOMER_NUMBER, "").await;
+    assert_eq!(first.body["counts"], json!({ "pending": 3000, "expired": 300 }));
+    assert_eq!(first.body["invitations"].as_array().unwrap().len(), 25);
+    let (found, _) = all_pages(&caller, "&email=p99").await;
+    let mut expected: Vec<String> = std::iter::once(99)
+        .chain(990..1000)
+        .map(|n| format!("p{n}@example.com"))
+        .collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    let (expired, _) = all_pages(&caller, "&email=e29&status=expired").await;
+    assert_eq!(expired.len(), 11, "e29 and e290..e299: {expired:?}");
+}

@@ -283,7 +283,7 @@ pub(crate) struct InvitationItem {
 }
 
 impl InvitationItem {
-    fn new(invitation: &Invitation) -> Self {
+    pub(crate) fn new(invitation: &Invitation) -> Self {
         Self {
             pk: keys::customer(&invitation.customer_number),
             sk: keys::invitation_sk(&invitation.id),
