@@ -92,8 +92,9 @@
 //!   search's addresses' invitations of the other status: bounded by the page, not the
 //!   customer's size). The first page (no cursor) also counts, concurrently: two consistent
 //!   Queries with `Select=COUNT` of LSI1's pending and expired key ranges. A count reads (and
-//!   is billed for) every item of its range: ~0.6 KB an invitation (a 1 MB page of the count holds ~1,670, measured), so at 100 open invitations
-//!   one call of ~15 read units each; at 10,000 open ones ~6 MB, 6 calls of up to 1 MB one
+//!   is billed for) every item of its range: ~0.6 KB an invitation (a 1 MB page of the count
+//!   holds ~1,670, measured), so at 100 open invitations one call of ~15 read units each; at
+//!   10,000 open ones ~6 MB, 6 calls of up to 1 MB one
 //!   after the other (~1,500 read units, the two ranges at once), tens of milliseconds; kept
 //!   outcomes are outside both ranges and cost nothing. Exact, since counters cannot follow the
 //!   clock: a pending invitation becomes expired, and an expired one unlisted, with no write
