@@ -333,14 +333,10 @@ pub(super) enum Acceptor {
         password_hash: PasswordHash,
     },
     /// The invited email's account, proved by its password.
-    ByPassword {
-        user_id: UserId,
-    },
+    ByPassword { user_id: UserId },
     /// The account of a session whose email is the invited one; the accept's transaction
     /// requires that the email's credential is still that account's.
-    BySession {
-        user_id: UserId,
-    },
+    BySession { user_id: UserId },
 }
 
 impl Acceptor {
@@ -386,10 +382,7 @@ pub async fn accept(
     proof: Proof,
     now: OffsetDateTime,
 ) -> Result<Accepted, AcceptError> {
-    let (opened, session) = tokio::join!(
-        open(store, token, now),
-        find_session(store, proof.session.as_ref(), now)
-    );
+    let (opened, session) = tokio::join!(open(store, token, now), find_session(store, proof.session.as_ref(), now));
     let session = session?;
     let (invitation, customer) = opened?.live()?;
     tracing::info!(
@@ -453,16 +446,9 @@ impl Accept<'_> {
             Err(AcceptError::AccountExists) if matches!(acceptor, Acceptor::New { .. }) => {
                 match (&context.credential, &self.proof.password) {
                     (Some(credential), Some(password)) => {
-                        let acceptor = identify::by_password(
-                            self.store,
-                            self.invitation,
-                            credential,
-                            password,
-                            &self.proof.source,
-                            None,
-                            self.now,
-                        )
-                        .await?;
+                        let acceptor =
+                            identify::by_password(self.store, self.invitation, credential, password, &self.proof.source, None, self.now)
+                                .await?;
                         self.commit(&context, acceptor).await
                     }
                     // Created between the read and the transaction: read again, in a snapshot.
@@ -475,15 +461,10 @@ impl Accept<'_> {
 
     /// The snapshot of the invitation with its credential and roles first (beside the
     /// password attempt's count when the holder said the account exists), then the transaction.
-    async fn read_first(
-        &self,
-        customer: Option<CustomerItem>,
-        session: Option<Session>,
-    ) -> Result<Accepted, AcceptError> {
+    async fn read_first(&self, customer: Option<CustomerItem>, session: Option<Session>) -> Result<Accepted, AcceptError> {
         let link = self.token.hash();
         let email = &self.invitation.email;
-        let count_now =
-            session.is_none() && self.proof.password.is_some() && self.proof.account == Some(AccountHint::Existing);
+        let count_now = session.is_none() && self.proof.password.is_some() && self.proof.account == Some(AccountHint::Existing);
         let (context, counted) = tokio::join!(
             read_context_to_accept(self.store, self.invitation, customer, &link),
             async {
@@ -504,16 +485,7 @@ impl Accept<'_> {
                 return Err(error);
             }
         };
-        let acceptor = identify::identify(
-            self.store,
-            self.invitation,
-            &context,
-            self.proof,
-            session,
-            counted,
-            self.now,
-        )
-        .await?;
+        let acceptor = identify::identify(self.store, self.invitation, &context, self.proof, session, counted, self.now).await?;
         self.commit(&context, acceptor).await
     }
 
