@@ -799,9 +799,10 @@ class Bench:
                                      "userId": user, "roleIds": [role], "joinedAt": now})
 
     def same_items(self, label, ours, theirs):
-        """Fails unless a peer's invite stored what ours does: the seat, the invitation and the link
-        with the same attributes and types, and a link whose token the mailer's code (the operator's
-        `invitation-link`) makes again from the invitation, so the same key and MAC."""
+        """Fails unless a peer's invite stored what ours does: the seat and the invitation with the
+        same attributes and types (and no link item: tokens name their invitation), and a link whose
+        token the mailer's code (the operator's `invitation-link`) makes again from the invitation,
+        so the same key and MAC."""
         data = self.stack.dynamodb
         stored = []
         for answer in (ours, theirs):
@@ -811,7 +812,7 @@ class Bench:
             link = data.get_item(TableName=self.tables["data"], ConsistentRead=True, Key={
                 "PK": {"S": f"LINK#{invitation['linkHash']['S']}"}, "SK": {"S": "LINK"}}).get("Item")
             stored.append((invitation, seat, link))
-        for what, mine, its in zip(("invitation", "seat", "link"), *stored):
+        for what, mine, its in zip(("invitation", "seat", "link item"), *stored):
             if shape(mine) != shape(its):
                 raise RuntimeError(f"{label} stores another {what}: {shape(its)}, ours {shape(mine)}")
         token = self.stack.link_token(DEMO_CUSTOMER, theirs["invitation"]["id"])

@@ -18,6 +18,8 @@ pub struct User {
     pub language: Language,
     /// When it was created.
     pub created_at: OffsetDateTime,
+    /// Whether, as an admin, it is told when an invitation it sent was accepted (default yes).
+    pub notify_on_accept: bool,
 }
 
 /// What log-in checks a password against.
@@ -50,6 +52,9 @@ pub(crate) struct UserItem {
     pub language: Language,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Absent while the default (yes) holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_on_accept: Option<bool>,
 }
 
 impl UserItem {
@@ -61,6 +66,7 @@ impl UserItem {
             email: user.email.clone(),
             language: user.language,
             created_at: user.created_at,
+            notify_on_accept: (!user.notify_on_accept).then_some(false),
         }
     }
 }
@@ -90,6 +96,7 @@ impl CredentialItem {
 /// The attributes expressions name.
 pub(crate) mod attr {
     pub(crate) const LANGUAGE: &str = "language";
+    pub(crate) const NOTIFY_ON_ACCEPT: &str = "notifyOnAccept";
     /// On a credential: the account it belongs to.
     pub(crate) const USER_ID: &str = "userId";
 }
@@ -184,21 +191,44 @@ impl From<UserItem> for User {
             email: item.email,
             language: item.language,
             created_at: item.created_at,
+            notify_on_accept: item.notify_on_accept != Some(false),
         }
     }
 }
 
-/// Sets an account's language (of its screens and its emails). `None` if there is no such account.
-#[tracing::instrument(name = "Changing the language", skip_all, fields(user_id = %user_id, language = %language.code()))]
-pub async fn set_language(store: &Store, user_id: &UserId, language: Language) -> anyhow::Result<Option<User>> {
-    let update = store
+/// What a user may change of its account: its language (of its screens and its emails), and
+/// whether it is told when an invitation it sent was accepted. `None` keeps what is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// The language.
+    pub language: Option<Language>,
+    /// Whether to be told of accepted invitations.
+    pub notify_on_accept: Option<bool>,
+}
+
+/// Changes an account's settings (one UpdateItem); `None` if there is no such account.
+#[tracing::instrument(name = "Changing settings", skip_all, fields(user_id = %user_id))]
+pub async fn change_settings(store: &Store, user_id: &UserId, settings: Settings) -> anyhow::Result<Option<User>> {
+    let mut sets = Vec::new();
+    let mut update = store
         .update_item(user_key(user_id))
-        .update_expression("SET #language = :language")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_names("#language", attr::LANGUAGE)
-        .expression_attribute_values(":language", AttributeValue::S(language.code().into()));
+        .condition_expression("attribute_exists(PK)");
+    if let Some(language) = settings.language {
+        sets.push("#language = :language");
+        update = update
+            .expression_attribute_names("#language", attr::LANGUAGE)
+            .expression_attribute_values(":language", AttributeValue::S(language.code().into()));
+    }
+    if let Some(notify) = settings.notify_on_accept {
+        sets.push("#notify = :notify");
+        update = update
+            .expression_attribute_names("#notify", attr::NOTIFY_ON_ACCEPT)
+            .expression_attribute_values(":notify", AttributeValue::Bool(notify));
+    }
+    anyhow::ensure!(!sets.is_empty(), "A change of settings changes nothing.");
+    let update = update.update_expression(format!("SET {}", sets.join(", ")));
     Ok(
-        match store.update_returning::<UserItem>(update, "a user's language").await? {
+        match store.update_returning::<UserItem>(update, "a user's settings").await? {
             Updated::Done(item) => Some(item.into()),
             Updated::Refused(_) => None,
         },

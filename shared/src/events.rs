@@ -8,6 +8,8 @@
 //! - `UserRegistered`: a user item inserted (an accepted invitation's new account, or an
 //!   operator's first admin).
 //! - `MemberLeft`: a membership changed from `active` to `left`.
+//! - `MemberJoined`: a membership became `active` by an accepted invitation (new, or revived
+//!   after leaving): the admin who sent it is owed an email.
 //!
 //! An event only says which item changed and which change it was: no address, name, text or link
 //! material travels on the bus. The mailer reads every recipient and every word from the table's
@@ -61,6 +63,20 @@ pub struct MemberLeft {
     pub revision: u64,
 }
 
+/// The admin who sent an invitation is owed an email: it was accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberJoined {
+    /// `joined#{userId}#{customer}#{revision}`: one per join.
+    pub event_key: String,
+    /// Who joined.
+    pub user_id: UserId,
+    /// The customer joined.
+    pub customer_number: CustomerNumber,
+    /// The membership's revision the join made; owed only while the membership is still at it.
+    pub revision: u64,
+}
+
 /// A domain event, as put on the bus (`detail-type` is the variant's name, `detail` its fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -70,6 +86,8 @@ pub enum DomainEvent {
     UserRegistered(UserRegistered),
     /// See [`MemberLeft`].
     MemberLeft(MemberLeft),
+    /// See [`MemberJoined`].
+    MemberJoined(MemberJoined),
 }
 
 /// An event whose `detail-type` or `detail` CloudHub does not know.
@@ -84,6 +102,7 @@ impl DomainEvent {
             Self::InvitationSent(_) => "InvitationSent",
             Self::UserRegistered(_) => "UserRegistered",
             Self::MemberLeft(_) => "MemberLeft",
+            Self::MemberJoined(_) => "MemberJoined",
         }
     }
 
@@ -93,6 +112,7 @@ impl DomainEvent {
             Self::InvitationSent(e) => &e.event_key,
             Self::UserRegistered(e) => &e.event_key,
             Self::MemberLeft(e) => &e.event_key,
+            Self::MemberJoined(e) => &e.event_key,
         }
     }
 
@@ -102,6 +122,7 @@ impl DomainEvent {
             Self::InvitationSent(e) => serde_json::to_string(e),
             Self::UserRegistered(e) => serde_json::to_string(e),
             Self::MemberLeft(e) => serde_json::to_string(e),
+            Self::MemberJoined(e) => serde_json::to_string(e),
         };
         value.expect("events serialise")
     }
@@ -115,6 +136,7 @@ impl DomainEvent {
             "InvitationSent" => serde_json::from_value(detail).map(Self::InvitationSent).map_err(wrong),
             "UserRegistered" => serde_json::from_value(detail).map(Self::UserRegistered).map_err(wrong),
             "MemberLeft" => serde_json::from_value(detail).map(Self::MemberLeft).map_err(wrong),
+            "MemberJoined" => serde_json::from_value(detail).map(Self::MemberJoined).map_err(wrong),
             other => Err(UnknownEvent(other.to_owned())),
         }?;
         if event.event_key() != event.expected_key() {
@@ -131,6 +153,7 @@ impl DomainEvent {
             Self::InvitationSent(e) => invitation_key(&e.invitation_id, e.send_count),
             Self::UserRegistered(e) => user_key(&e.user_id),
             Self::MemberLeft(e) => left_key(&e.user_id, &e.customer_number, e.revision),
+            Self::MemberJoined(e) => joined_key(&e.user_id, &e.customer_number, e.revision),
         }
     }
 }
@@ -141,6 +164,10 @@ fn invitation_key(id: &InvitationId, send_count: u32) -> String {
 
 fn user_key(id: &UserId) -> String {
     format!("user#{id}")
+}
+
+fn joined_key(user: &UserId, customer: &CustomerNumber, revision: u64) -> String {
+    format!("joined#{user}#{customer}#{revision}")
 }
 
 fn left_key(user: &UserId, customer: &CustomerNumber, revision: u64) -> String {
@@ -168,6 +195,8 @@ struct Image {
     revision: Option<u64>,
     #[serde(default)]
     outcome: Option<String>,
+    #[serde(default)]
+    invited_by: Option<UserId>,
 }
 
 /// The event a change of one item owes, if any. `old` and `new` are the item's images before
@@ -223,6 +252,21 @@ pub fn from_change(
         let revision = new.revision.unwrap_or_default();
         return Ok(Some(DomainEvent::MemberLeft(MemberLeft {
             event_key: left_key(&user_id, &customer, revision),
+            user_id,
+            customer_number: customer,
+            revision,
+        })));
+    }
+    if new.sk.starts_with(crate::store::keys::MEMBERSHIP_SK_PREFIX)
+        && !was_active
+        && new.status.as_deref() == Some("active")
+        && new.invited_by.is_some()
+    {
+        let user_id = new.user_id.context("A membership has no user.")?;
+        let customer = new.customer_number.context("A membership has no customer.")?;
+        let revision = new.revision.unwrap_or_default();
+        return Ok(Some(DomainEvent::MemberJoined(MemberJoined {
+            event_key: joined_key(&user_id, &customer, revision),
             user_id,
             customer_number: customer,
             revision,
@@ -328,7 +372,8 @@ mod tests {
             DomainEvent::parse(event.detail_type(), serde_json::from_str(&event.detail()).unwrap()).unwrap(),
             event
         );
-        // Joining, a role change, or rejoining owe nothing of this kind.
+        // Joining, a role change, or rejoining owe nothing of this kind (a first admin's
+        // membership, which names no inviter, owes nothing at all).
         assert_eq!(from_change(None, item(membership("active", 1))).unwrap(), None);
         assert_eq!(
             from_change(item(membership("active", 1)), item(membership("active", 2))).unwrap(),
@@ -336,6 +381,36 @@ mod tests {
         );
         assert_eq!(
             from_change(item(membership("left", 4)), item(membership("active", 5))).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_membership_made_active_by_an_accepted_invitation_owes_its_inviter_an_email() {
+        let membership = |status: &str, revision: u64| {
+            json!({
+                "PK": "USER#01KAWDEM0ADM1N000000000002", "SK": "MEMBERSHIP#100234",
+                "userId": "01KAWDEM0ADM1N000000000002", "email": "anna@example.com",
+                "customerNumber": "100234", "companyName": "ACME Maschinenbau GmbH",
+                "status": status, "revision": revision, "invitedBy": "01KAWDEM0ADM1N000000000000",
+                "invitationId": "01KAWDEM0ADM1N000000000001"
+            })
+        };
+        let joined = from_change(None, item(membership("active", 1))).unwrap().unwrap();
+        assert_eq!(joined.detail_type(), "MemberJoined");
+        assert_eq!(joined.event_key(), "joined#01KAWDEM0ADM1N000000000002#100234#1");
+        assert!(!joined.detail().contains("anna@example.com") && !joined.detail().contains("ACME"));
+        assert_eq!(
+            DomainEvent::parse("MemberJoined", serde_json::from_str(&joined.detail()).unwrap()).unwrap(),
+            joined
+        );
+        let rejoined = from_change(item(membership("left", 4)), item(membership("active", 5)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(rejoined.event_key(), "joined#01KAWDEM0ADM1N000000000002#100234#5");
+        // A role change of an active member is no join.
+        assert_eq!(
+            from_change(item(membership("active", 1)), item(membership("active", 2))).unwrap(),
             None
         );
     }

@@ -7,7 +7,7 @@
 //! ([`crate::customers`]), changed in the same transactions. This module owns every condition
 //! and write on memberships: joining, role changes, leaving, and the welcome tour.
 
-use crate::domain::{CompanyName, CustomerNumber, Email, Permission, RoleId, UserId};
+use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Permission, RoleId, UserId};
 use crate::roles::RoleItem;
 use crate::store::{IntoTransactionItem as _, Item, Store, item_key, keys, number, text, time_text, value};
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -29,6 +29,10 @@ pub(crate) mod attr {
     pub(crate) const EMAIL: &str = "email";
     pub(crate) const CUSTOMER_NUMBER: &str = "customerNumber";
     pub(crate) const COMPANY_NAME: &str = "companyName";
+    /// The admin who sent the invitation the member joined by (the one told of it).
+    pub(crate) const INVITED_BY: &str = "invitedBy";
+    /// That invitation.
+    pub(crate) const INVITATION_ID: &str = "invitationId";
     /// Memberships stored before role ids named their roles with names and kept the union of
     /// their permissions; a write of roles removes both.
     pub(crate) const LEGACY_ROLES: &str = "roles";
@@ -123,6 +127,13 @@ pub(crate) struct MembershipItem {
     /// (DynamoDB has no empty sets).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub tour_seen: BTreeSet<Permission>,
+    /// The admin who sent the invitation the member joined by; absent for a customer's first
+    /// admin and for memberships stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<UserId>,
+    /// That invitation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_id: Option<InvitationId>,
 }
 
 impl MembershipItem {
@@ -150,6 +161,8 @@ impl MembershipItem {
             joined_at,
             revision: 0,
             tour_seen: BTreeSet::new(),
+            invited_by: None,
+            invitation_id: None,
         }
     }
 
@@ -282,6 +295,8 @@ pub(crate) struct Joining<'a> {
     pub customer: &'a CustomerNumber,
     pub company_name: &'a CompanyName,
     pub role_ids: &'a BTreeSet<RoleId>,
+    /// The invitation accepted, and the admin who sent it (told by email that the member joined).
+    pub invitation: (InvitationId, UserId),
 }
 
 /// Writes the membership, or revives one the user cancelled earlier; fails if the user is an
@@ -297,7 +312,8 @@ pub(crate) fn join(store: &Store, joining: &Joining<'_>, now: OffsetDateTime) ->
         .update(key(&joining.user_id, joining.customer))
         .update_expression(format!(
             "SET #gsi1pk = :gsi1pk, #gsi1sk = :gsi1sk, #user = :user, #email = :email, \
-             #customer = :customer, #company = :company, #status = :active, #joined = :joined{set_roles} \
+             #customer = :customer, #company = :company, #status = :active, #joined = :joined, \
+             #invitedBy = :invitedBy, #invitationId = :invitationId{set_roles} \
              REMOVE #left, #roles, #permissions{remove_roles} ADD #revision :one"
         ))
         .condition_expression("attribute_not_exists(PK) OR #status = :left")
@@ -314,6 +330,10 @@ pub(crate) fn join(store: &Store, joining: &Joining<'_>, now: OffsetDateTime) ->
         .expression_attribute_names("#joined", attr::JOINED_AT)
         .expression_attribute_names("#left", attr::LEFT_AT)
         .expression_attribute_names("#revision", attr::REVISION)
+        .expression_attribute_names("#invitedBy", attr::INVITED_BY)
+        .expression_attribute_names("#invitationId", attr::INVITATION_ID)
+        .expression_attribute_values(":invitedBy", text(joining.invitation.1))
+        .expression_attribute_values(":invitationId", text(joining.invitation.0))
         .expression_attribute_values(":gsi1pk", text(keys::customer(joining.customer)))
         .expression_attribute_values(":gsi1sk", text(keys::member_gsi1sk(joining.email)))
         .expression_attribute_values(":user", text(joining.user_id))

@@ -63,6 +63,74 @@ pub struct Departure {
 struct AdminUser {
     email: Email,
     language: Language,
+    /// Whether the admin wants to hear when an invitation of theirs is accepted (default yes).
+    #[serde(default)]
+    notify_on_accept: Option<bool>,
+}
+
+/// A membership as the member-joined email needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// The member's address.
+    pub email: Email,
+    /// The customer's company name, as the membership has it.
+    pub company_name: CompanyName,
+    /// Whether the membership is active now.
+    pub active: bool,
+    /// Its revision (every change counts one up).
+    pub revision: u64,
+    /// The admin who sent the invitation it was made by.
+    pub invited_by: Option<UserId>,
+    /// The names of the roles it holds now, sorted.
+    pub role_names: Vec<RoleName>,
+}
+
+/// The membership of `user` in `customer` as the member-joined email needs it, if it exists:
+/// one consistent GetItem, beside it the customer's roles for their names (one Query).
+#[tracing::instrument(name = "Reading a new membership", skip_all, fields(user = %user, customer = %customer))]
+pub async fn arrival(store: &Store, user: &UserId, customer: &CustomerNumber) -> anyhow::Result<Option<Arrival>> {
+    let (membership, roles) = tokio::try_join!(
+        crate::memberships::find_item(store, user, customer),
+        crate::roles::list(store, customer),
+    )?;
+    Ok(membership.map(|membership| {
+        let held = membership.role_ids();
+        let mut role_names: Vec<RoleName> = roles
+            .into_iter()
+            .filter(|role| held.contains(&role.id))
+            .map(|role| role.name)
+            .collect();
+        role_names.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Arrival {
+            active: membership.status == crate::memberships::MembershipStatus::Active,
+            revision: u64::from(membership.revision),
+            invited_by: membership.invited_by,
+            email: membership.email,
+            company_name: membership.company_name,
+            role_names,
+        }
+    }))
+}
+
+/// The admin who sent an accepted invitation, as its recipient, if that account still exists,
+/// is still an admin of `customer` and has not turned these emails off: one GetItem of the user
+/// beside one GetItem of its admin-set item.
+#[tracing::instrument(name = "Reading an inviter", skip_all, fields(user = %inviter, customer = %customer))]
+pub async fn inviter_to_tell(
+    store: &Store,
+    customer: &CustomerNumber,
+    inviter: &UserId,
+) -> anyhow::Result<Option<Recipient>> {
+    let (user, admin) = tokio::try_join!(
+        store.get::<AdminUser>(item_key(keys::user(inviter), keys::USER_SK.into()), "an account"),
+        crate::customers::is_admin(store, customer, inviter),
+    )?;
+    Ok(user
+        .filter(|user| admin && user.notify_on_accept != Some(false))
+        .map(|user| Recipient {
+            email: user.email,
+            language: user.language,
+        }))
 }
 
 /// The invitation and its customer, if both exist (one consistent BatchGetItem), beside it the

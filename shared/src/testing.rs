@@ -75,6 +75,7 @@ pub async fn add_member(
         email: email.clone(),
         language: crate::domain::Language::En,
         created_at: now,
+        notify_on_accept: true,
     };
     let hash = crate::domain::Password::parse(password.into(), crate::domain::PasswordPolicy::New)
         .expect("a valid test password")
@@ -172,6 +173,7 @@ pub async fn add_members_at_scale(
             email: email.clone(),
             language: crate::domain::Language::En,
             created_at: now,
+            notify_on_accept: true,
         };
         ids.push(user.id);
         let membership = MembershipItem::new(user.id, &email, customer, company, role_ids.clone(), now);

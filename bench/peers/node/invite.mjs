@@ -38,10 +38,10 @@ const epoch = (millis) => Math.floor(millis / 1000);
 const adminShard = (userId) =>
   String([...userId.slice(-4)].reduce((sum, c) => sum + c.charCodeAt(0), 0) % 16).padStart(2, "0");
 
-function linkHash(invitationId, nonce) {
+function linkHash(customer, invitationId, nonce) {
   const mac = createHmac("sha256", LINK_KEY);
-  for (const part of ["cloudhub-invitation-link/2", LINK_KEY_ID, invitationId, nonce]) mac.update(part).update("\0");
-  const token = `${LINK_KEY_ID}.${mac.digest("base64url")}`;
+  for (const part of ["cloudhub-invitation-link/3", LINK_KEY_ID, customer, invitationId, nonce]) mac.update(part).update("\0");
+  const token = `${LINK_KEY_ID}.${customer}.${invitationId}.${mac.digest("base64url")}`;
   return createHash("sha256").update(token).digest("base64url");
 }
 
@@ -68,7 +68,7 @@ export const handler = async (event) => {
   const resetsAt = Date.parse(today) + DAY;
   const id = ulid(now);
   const nonce = randomBytes(16).toString("base64url");
-  const hash = linkHash(id, nonce);
+  const hash = linkHash(customer, id, nonce);
   const expiresAt = now + DAY;
   const stamp = (millis) => new Date(millis).toISOString();
   const invitation = {
@@ -92,6 +92,8 @@ export const handler = async (event) => {
     linkNonce: nonce,
     linkHash: hash,
     ttl: epoch(expiresAt + 30 * DAY),
+    GSI2PK: `INVITEE#${email}`,
+    GSI2SK: `INVITATION#${customer}#${id}`,
   };
   const items = [
     {
@@ -132,13 +134,6 @@ export const handler = async (event) => {
       },
     },
     { Put: { TableName: TABLE, Item: invitation, ConditionExpression: "attribute_not_exists(PK)" } },
-    {
-      Put: {
-        TableName: TABLE,
-        Item: { PK: `LINK#${hash}`, SK: "LINK", customerNumber: customer, invitationId: id, ttl: invitation.ttl },
-        ConditionExpression: "attribute_not_exists(PK)",
-      },
-    },
   ];
   // The answer names the roles; a successful transaction returns no item, so they are read beside it.
   const names = roleIds.length

@@ -46,11 +46,11 @@ def ulid(millis):
     return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
-def link_hash(invitation_id, nonce):
+def link_hash(customer, invitation_id, nonce):
     mac = hmac.new(LINK_KEY, digestmod=hashlib.sha256)
-    for part in ("cloudhub-invitation-link/2", LINK_KEY_ID, invitation_id, nonce):
+    for part in ("cloudhub-invitation-link/3", LINK_KEY_ID, customer, invitation_id, nonce):
         mac.update(part.encode() + b"\0")
-    token = f"{LINK_KEY_ID}.{b64url(mac.digest())}"
+    token = f"{LINK_KEY_ID}.{customer}.{invitation_id}.{b64url(mac.digest())}"
     return b64url(hashlib.sha256(token.encode()).digest())
 
 
@@ -91,7 +91,7 @@ def handler(event, context):
     resets_at = datetime.datetime.combine(today + DAY, datetime.time(), datetime.timezone.utc)
     invitation_id = ulid(millis)
     nonce = b64url(secrets.token_bytes(16))
-    hash_ = link_hash(invitation_id, nonce)
+    hash_ = link_hash(customer, invitation_id, nonce)
     expires_at = now + DAY
     ttl = epoch(expires_at + 30 * DAY)
     invitation = {
@@ -114,6 +114,8 @@ def handler(event, context):
         "linkNonce": nonce,
         "linkHash": hash_,
         "ttl": ttl,
+        "GSI2PK": f"INVITEE#{email}",
+        "GSI2SK": f"INVITATION#{customer}#{invitation_id}",
     }
     if language:
         invitation["language"] = language
@@ -152,12 +154,6 @@ def handler(event, context):
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }},
         {"Put": {"TableName": TABLE, "Item": item(invitation), "ConditionExpression": "attribute_not_exists(PK)"}},
-        {"Put": {
-            "TableName": TABLE,
-            "Item": item({"PK": f"LINK#{hash_}", "SK": "LINK", "customerNumber": customer,
-                          "invitationId": invitation_id, "ttl": ttl}),
-            "ConditionExpression": "attribute_not_exists(PK)",
-        }},
     ]
     try:
         dynamodb.transact_write_items(TransactItems=items)

@@ -1,11 +1,14 @@
-//! `GET /invitations/{token}` and `POST /invitations/{token}/accept`: the invited person's side.
-//!
-//! Both routes are public (the link is the credential); accepting as an existing account may
-//! carry that account's session, which this function checks itself.
+//! The invited person's side. `GET /invitations/{token}` and `POST /invitations/{token}/accept`
+//! are public (the link is the credential); accepting as an existing account may carry that
+//! account's session, which this function checks itself. `GET /me/invitations` and
+//! `POST /me/invitations/{customerId}/{invitationId}/accept` are the signed-in account's: the
+//! invitations addressed to its email, accepted without the link.
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy};
-use cloudhub::http::{ApiError, bearer_token, json, json_body, routes, source_address};
+use cloudhub::http::{
+    ApiError, bearer_token, caller, customer_in_path, invitation_in_path, json, json_body, routes, source_address,
+};
 use cloudhub::links::LinkToken;
 use cloudhub::memberships::RoleRef;
 use cloudhub::usecases::accept::{self as invitations, AccountHint, Proof};
@@ -69,6 +72,8 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiEr
     match routes::route_of(&request)? {
         routes::LINK_PREVIEW => preview(app, &request).await,
         routes::LINK_ACCEPT => accept(app, &request).await,
+        routes::ME_INVITATIONS => my_invitations(app, &request).await,
+        routes::ME_INVITATION_ACCEPT => accept_mine(app, &request).await,
         other => Err(routes::not_served(other)),
     }
 }
@@ -120,6 +125,7 @@ async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError
         source: source_address(request),
     };
     let accepted = invitations::accept(&app.store, &token, proof, now).await?;
+    let session = accepted.started_session()?;
     let status = if accepted.account_created {
         StatusCode::CREATED
     } else {
@@ -128,11 +134,56 @@ async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     Ok(json(
         status,
         &AcceptAnswer {
-            session_token: accepted.session_token.reveal().to_owned(),
-            expires_at: accepted.session.expires_at,
+            session_token: session.token.reveal().to_owned(),
+            expires_at: session.session.expires_at,
             user_id: accepted.user_id.to_string(),
             email: accepted.email.to_string(),
             account_created: accepted.account_created,
+            customer: JoinedCustomer {
+                customer_number: accepted.customer_number.to_string(),
+                company_name: accepted.company_name.to_string(),
+                restricted: cloudhub::domain::is_restricted(&accepted.permissions),
+                roles: accepted.roles,
+            },
+        },
+    ))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MyInvitations {
+    invitations: Vec<invitations::Waiting>,
+}
+
+#[tracing::instrument(name = "Listing one's invitations", skip_all)]
+async fn my_invitations(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let me = caller(request)?;
+    let invitations = invitations::waiting(&app.store, &me.email, app.clock.now()).await?;
+    Ok(json(StatusCode::OK, &MyInvitations { invitations }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinedAnswer {
+    user_id: String,
+    customer: JoinedCustomer,
+}
+
+#[tracing::instrument(name = "Accepting one's invitation", skip_all)]
+async fn accept_mine(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let me = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let id = invitation_in_path(request)?;
+    let me = invitations::Me {
+        user_id: me.user_id,
+        email: me.email,
+        source: source_address(request),
+    };
+    let accepted = invitations::accept_mine(&app.store, &me, &customer, &id, app.clock.now()).await?;
+    Ok(json(
+        StatusCode::OK,
+        &JoinedAnswer {
+            user_id: accepted.user_id.to_string(),
             customer: JoinedCustomer {
                 customer_number: accepted.customer_number.to_string(),
                 company_name: accepted.company_name.to_string(),

@@ -18,6 +18,10 @@
 //!   no such account.
 //! - `MemberLeft` → to every active admin of the customer, each in their own language; skipped
 //!   unless the membership is cancelled and still at the event's revision.
+//! - `MemberJoined` → to the admin who sent the invitation, in their language; skipped unless the
+//!   membership is active and still at the event's revision, and when that admin's account is
+//!   gone, is no admin of the customer any more (then nobody is told: the other admins did not
+//!   send it), or turned these emails off (`notifyOnAccept`).
 
 use anyhow::Context as _;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
@@ -227,6 +231,33 @@ async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<
                 },
             )?;
             Ok(Ok(vec![(account.email, mail)]))
+        }
+        DomainEvent::MemberJoined(joined) => {
+            let Some(arrival) = recipients::arrival(&mailer.store, &joined.user_id, &joined.customer_number)
+                .await?
+                .filter(|a| a.active && a.revision == joined.revision)
+            else {
+                return Ok(Err("membership-not-joined"));
+            };
+            let Some(inviter) = arrival.invited_by else {
+                return Ok(Err("no-inviter"));
+            };
+            let Some(recipient) = recipients::inviter_to_tell(&mailer.store, &joined.customer_number, &inviter).await?
+            else {
+                return Ok(Err("inviter-not-told"));
+            };
+            let users_url = mailer.portal(&format!("/customers/{}/users", joined.customer_number));
+            let mail = emails::member_joined(
+                recipient.language,
+                &emails::MemberJoined {
+                    member: &arrival.email,
+                    company_name: &arrival.company_name,
+                    customer_number: &joined.customer_number,
+                    roles: &arrival.role_names,
+                    users_url: &users_url,
+                },
+            )?;
+            Ok(Ok(vec![(recipient.email, mail)]))
         }
         DomainEvent::MemberLeft(left) => {
             let (departure, admins) = tokio::try_join!(

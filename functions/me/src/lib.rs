@@ -29,6 +29,9 @@ struct MeAnswer {
     /// With `no-access`: the notice in the user's language.
     #[serde(skip_serializing_if = "Option::is_none")]
     no_access_detail: Option<&'static str>,
+    /// How many pending invitations are addressed to the account's email (`GET /me/invitations`),
+    /// so that the no-access and choose-customer screens can offer them.
+    invitations_waiting: usize,
 }
 
 #[derive(Serialize)]
@@ -39,6 +42,8 @@ struct UserView {
     language: Language,
     #[serde(serialize_with = "cloudhub::http::timestamp::serialize")]
     created_at: OffsetDateTime,
+    /// Whether, as an admin, it is told by email when an invitation it sent was accepted.
+    notify_on_accept: bool,
 }
 
 impl From<User> for UserView {
@@ -48,6 +53,7 @@ impl From<User> for UserView {
             email: user.email.to_string(),
             language: user.language,
             created_at: user.created_at,
+            notify_on_accept: user.notify_on_accept,
         }
     }
 }
@@ -100,14 +106,17 @@ impl From<Account> for MeAnswer {
             screen,
             no_access_code: no_access.map(|notice| notice.code),
             no_access_detail: no_access.map(|notice| notice.text),
+            invitations_waiting: 0,
         }
     }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct SettingsBody {
-    language: String,
+    language: Option<String>,
+    notify_on_accept: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -176,18 +185,35 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiEr
 async fn me(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     // A session can outlive nothing but its account; without one it is no longer valid.
-    let account = accounts::load(&app.store, &caller.user_id)
-        .await?
-        .ok_or(ApiError::InvalidSession)?;
-    Ok(json(StatusCode::OK, &MeAnswer::from(account)))
+    // The invitations waiting are counted beside the account's first read: still 2 round trips.
+    let (account, waiting) = tokio::join!(
+        accounts::load(&app.store, &caller.user_id),
+        cloudhub::usecases::accept::count_waiting(&app.store, &caller.email, app.clock.now()),
+    );
+    let account = account?.ok_or(ApiError::InvalidSession)?;
+    Ok(json(
+        StatusCode::OK,
+        &MeAnswer {
+            invitations_waiting: waiting?,
+            ..MeAnswer::from(account)
+        },
+    ))
 }
 
 #[tracing::instrument(name = "Changing settings", skip_all)]
 async fn settings(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let body: SettingsBody = json_body(request)?;
-    let language = Language::parse(&body.language)?;
-    let user = accounts::set_language(&app.store, &caller.user_id, language)
+    let settings = accounts::Settings {
+        language: body.language.as_deref().map(Language::parse).transpose()?,
+        notify_on_accept: body.notify_on_accept,
+    };
+    if settings == accounts::Settings::default() {
+        return Err(ApiError::InvalidBody(
+            "Give `language`, `notifyOnAccept` or both.".into(),
+        ));
+    }
+    let user = accounts::change_settings(&app.store, &caller.user_id, settings)
         .await?
         .ok_or(ApiError::InvalidSession)?;
     Ok(json(StatusCode::OK, &SettingsAnswer { user: user.into() }))

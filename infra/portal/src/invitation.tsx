@@ -27,7 +27,8 @@ export function InvitationPage(props: {
   }, [token]);
 
   // With a session open (of the invited account: the page offers nothing else), it goes along.
-  const accept = async (body: { password?: string; language?: Language }) => {
+  // `account` repeats the preview's answer: the backend then reads in the order that case needs.
+  const accept = async (body: { password?: string; language?: Language; account?: "new" | "existing" }) => {
     setBusy(true);
     setProblem(null);
     try {
@@ -49,7 +50,11 @@ export function InvitationPage(props: {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
     const password = String(form.get("password") ?? "");
-    void accept(preview?.accountExists ? { password } : { password, language: language.value });
+    void accept(
+      preview?.accountExists
+        ? { password, account: "existing" }
+        : { password, language: language.value, account: "new" },
+    );
   };
 
   const header = (

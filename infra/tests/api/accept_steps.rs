@@ -185,7 +185,9 @@ async fn a_link_sent_before_tokens_named_their_invitation_still_previews_and_acc
         "the mailer and the operator rebuild the form that was sent"
     );
     let anon = app.anonymous();
-    anon.preview(&new_form).await.assert_problem(404, "invitation-not-found");
+    anon.preview(&new_form)
+        .await
+        .assert_problem(404, "invitation-not-found");
     let preview = anon.preview(&legacy).await;
     assert_eq!(preview.status, 200, "{preview:?}");
     assert_eq!(preview.body["roles"][0]["name"], "Buyer");
@@ -210,7 +212,9 @@ async fn preview_takes_two_round_trips_and_a_link_of_the_old_form_three() {
     let app = TestApp::with_demo_customer().await;
     let admin = app.demo_admin().await;
     let (counted, calls) = counted(&app).await;
-    let (_, link) = admin.invite_with_link("anna@example.com", &["Buyer", "Accounting"]).await;
+    let (_, link) = admin
+        .invite_with_link("anna@example.com", &["Buyer", "Accounting"])
+        .await;
     calls.take();
     assert_eq!(counted.anonymous().preview(&link).await.status, 200);
     let seen = calls.take();
@@ -253,7 +257,10 @@ async fn accepting_as_a_new_account_takes_two_round_trips() {
     // Without the hint, the same.
     let (_, link) = admin.invite_with_link("carla@example.com", &["Buyer"]).await;
     calls.take();
-    let accepted = counted.anonymous().accept(&link, &json!({ "password": NEW_PASSWORD })).await;
+    let accepted = counted
+        .anonymous()
+        .accept(&link, &json!({ "password": NEW_PASSWORD }))
+        .await;
     assert_eq!(accepted.status, 201, "{accepted:?}");
     assert_eq!(round_trips(&calls.take()), 2);
 }
@@ -302,8 +309,14 @@ async fn accepting_with_the_password_takes_three_round_trips_with_the_hint_and_f
     assert_eq!(round_trips(&seen), 3, "{seen:?}");
 
     // Without the hint the accept tries a new account first: refused, then as the account.
-    app.create_customer("300600", "Gamma GmbH", "en", "admin@gamma.example", "gamma admin password")
-        .await;
+    app.create_customer(
+        "300600",
+        "Gamma GmbH",
+        "en",
+        "admin@gamma.example",
+        "gamma admin password",
+    )
+    .await;
     let (_, link) = admin.invite_with_link("admin@gamma.example", &[]).await;
     calls.take();
     let accepted = counted
@@ -333,7 +346,11 @@ async fn without_the_hint_a_wrong_password_of_an_existing_account_counts_as_a_fa
         .accept(&link, &json!({ "password": "not the password at all" }))
         .await
         .assert_problem(401, "invalid-credentials");
-    assert_eq!(app.all_items().await.without_pk_prefix("LOGIN"), before, "nothing else changed");
+    assert_eq!(
+        app.all_items().await.without_pk_prefix("LOGIN"),
+        before,
+        "nothing else changed"
+    );
     assert_eq!(app.failures_counted("LOGIN#").await, 1);
     assert_eq!(app.failures_counted("LOGINSRC#").await, 1);
 }
@@ -377,9 +394,14 @@ async fn an_invitation_with_an_admin_role_makes_an_admin_though_its_roles_were_n
     let app = TestApp::with_demo_customer().await;
     let admin = app.demo_admin().await;
     let (counted, calls) = counted(&app).await;
-    let (_, link) = admin.invite_with_link("anna@example.com", &["Administrator", "Buyer"]).await;
+    let (_, link) = admin
+        .invite_with_link("anna@example.com", &["Administrator", "Buyer"])
+        .await;
     calls.take();
-    let accepted = counted.anonymous().accept(&link, &json!({ "password": NEW_PASSWORD })).await;
+    let accepted = counted
+        .anonymous()
+        .accept(&link, &json!({ "password": NEW_PASSWORD }))
+        .await;
     assert_eq!(accepted.status, 201, "{accepted:?}");
     let seen = calls.take();
     // The first transaction is refused (a role makes an admin); the second requires the roles
@@ -412,11 +434,7 @@ async fn a_link_token_is_parsed_in_both_forms_only() {
     let token = LinkToken::parse(&link).unwrap();
     assert!(token.invitation_key().is_some());
     let anon = app.anonymous();
-    for malformed in [
-        link.to_lowercase(),
-        link.replacen('.', "..", 1),
-        format!("{link}.x"),
-    ] {
+    for malformed in [link.to_lowercase(), link.replacen('.', "..", 1), format!("{link}.x")] {
         anon.preview(&malformed)
             .await
             .assert_problem(404, "invitation-not-found");

@@ -450,6 +450,9 @@ async fn on_the_local_stack_invite_accept_and_leave_fill_the_mailbox() {
     let session = anon.accept_as_new(&token, "a long new password").await;
     let welcome = wait_for_mail(&mailbox, |m| m.to == anna && m.id != invitation.id).await;
     assert!(welcome.text.contains(&format!("{portal}/")), "{welcome:?}");
+    // ... and the admin who sent it is told that Anna joined.
+    let joined = wait_for_mail(&mailbox, |m| m.to == seed::ADMIN_EMAIL && m.subject.contains("joined")).await;
+    assert!(joined.subject.starts_with(&format!("{anna} joined")), "{joined:?}");
 
     // Leave → every admin gets the member-left email naming Anna and the customer.
     let left = session.leave(seed::CUSTOMER_NUMBER, seed::CUSTOMER_NUMBER).await;
@@ -465,8 +468,11 @@ async fn on_the_local_stack_invite_accept_and_leave_fill_the_mailbox() {
             format!("{anna} hat Kunde {}", seed::CUSTOMER_NUMBER),
         ),
     ] {
-        let mail = wait_for_mail(&mailbox, |m| m.to == admin_email && m.text.contains(&anna)).await;
-        assert!(mail.subject.starts_with(&subject), "{mail:?}");
+        let mail = wait_for_mail(&mailbox, |m| {
+            m.to == admin_email && m.text.contains(&anna) && m.subject.starts_with(&subject)
+        })
+        .await;
+        assert!(mail.text.contains(seed::COMPANY_NAME), "{mail:?}");
     }
     assert!(
         !infra::mailbox::list(&mailbox).iter().any(|m| m.to == anna

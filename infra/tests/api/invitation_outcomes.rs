@@ -30,6 +30,16 @@ fn ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The invitation ids of `GET /me/invitations`.
+fn inbox(page: &Value) -> Vec<String> {
+    page["invitations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {page}"))
+        .iter()
+        .map(|i| i["invitationId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn an_accepted_invitation_stays_listed_as_accepted_with_its_member_for_365_days() {
     let app = TestApp::with_demo_customer().await;
@@ -76,6 +86,10 @@ async fn an_accepted_invitation_stays_listed_as_accepted_with_its_member_for_365
         Some(epoch_seconds(accepted_at + Duration::days(365))),
         "kept 365 days from the outcome: {item}"
     );
+
+    // Not waiting in the member's own invitations either.
+    assert_eq!(inbox(&anna.get("/me/invitations").await.body), Vec::<String>::new());
+    assert_eq!(anna.me().await.body["invitationsWaiting"], 0);
 
     app.clock.advance(Duration::days(365) - Duration::seconds(1));
     let admin = app.demo_admin().await;
@@ -134,6 +148,15 @@ async fn a_deleted_invitation_stays_listed_as_deleted_with_who_deleted_it_and_wh
         Some(epoch_seconds(deleted_at + Duration::days(365))),
         "{item}"
     );
+
+    // An account's invitation, once deleted, no longer waits among its own invitations.
+    let other = app.other_customer().await;
+    let invited = admin.invite_to_demo(&other.admin_email).await;
+    let account = app.user(&other.admin_email, &other.admin_password).await;
+    assert_eq!(inbox(&account.get("/me/invitations").await.body), vec![invited.clone()]);
+    assert_eq!(admin.delete_invitation(CUSTOMER_NUMBER, &invited).await.status, 204);
+    assert_eq!(inbox(&account.get("/me/invitations").await.body), Vec::<String>::new());
+    assert_eq!(account.me().await.body["invitationsWaiting"], 0);
 
     // It blocks no new invitation of the address, which is a new one beside it.
     let again = admin.invite_to_demo("anna@example.com").await;

@@ -55,16 +55,19 @@ async fn tables_created_locally_match_the_template() {
             "{name}: key schema"
         );
 
-        let gsis: Vec<(String, Vec<(String, String)>)> = table
+        let mut gsis: Vec<(String, Vec<(String, String)>)> = table
             .global_secondary_indexes()
             .iter()
             .map(|i| (i.index_name().unwrap().to_owned(), keys(i.key_schema())))
             .collect();
-        let expected_gsis: Vec<(String, Vec<(String, String)>)> = p
+        let mut expected_gsis: Vec<(String, Vec<(String, String)>)> = p
             .global_secondary_indexes
             .iter()
             .map(|i| (i.index_name.clone(), template_keys(&i.key_schema)))
             .collect();
+        // DynamoDB lists them in no particular order.
+        gsis.sort();
+        expected_gsis.sort();
         assert_eq!(gsis, expected_gsis, "{name}: global secondary indexes");
 
         let lsis: Vec<(String, Vec<(String, String)>)> = table

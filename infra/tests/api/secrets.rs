@@ -69,11 +69,17 @@ async fn a_forged_event_on_the_bus_sends_nothing_the_table_does_not_back() {
             json!({ "eventKey": format!("left#{dora}#{customer}#1"), "userId": dora, "customerNumber": customer,
                     "revision": 1, "email": attacker, "companyName": "Evil Corp" }),
         ),
+        // A join no invitation made (a member added without one names no inviter).
+        (
+            "MemberJoined",
+            json!({ "eventKey": format!("joined#{dora}#{customer}#1"), "userId": dora, "customerNumber": customer,
+                    "revision": 1, "email": attacker }),
+        ),
     ] {
         forge(&moto, kind, detail).await;
     }
     let events = moto.received_events().await;
-    assert_eq!(events.len(), 6, "{events:#?}");
+    assert_eq!(events.len(), 7, "{events:#?}");
     let mailer = mailer(&app, moto.outbox());
     let mut outcomes = Vec::new();
     for event in &events {
@@ -92,6 +98,7 @@ async fn a_forged_event_on_the_bus_sends_nothing_the_table_does_not_back() {
             Some("account-gone"),
             None,
             Some("membership-not-left"),
+            Some("membership-not-joined"),
         ],
         "{outcomes:#?}"
     );

@@ -73,6 +73,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("member_left.en.html", include_str!("templates/member_left.en.html")),
     ("member_left.de.txt", include_str!("templates/member_left.de.txt")),
     ("member_left.de.html", include_str!("templates/member_left.de.html")),
+    ("member_joined.en.txt", include_str!("templates/member_joined.en.txt")),
+    ("member_joined.en.html", include_str!("templates/member_joined.en.html")),
+    ("member_joined.de.txt", include_str!("templates/member_joined.de.txt")),
+    ("member_joined.de.html", include_str!("templates/member_joined.de.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -147,6 +151,21 @@ pub fn readable_time(at: OffsetDateTime, language: Language) -> String {
     }
 }
 
+/// What the email to the admin who sent an accepted invitation says.
+#[derive(Debug, Clone)]
+pub struct MemberJoined<'a> {
+    /// Who joined.
+    pub member: &'a Email,
+    /// The customer's company name.
+    pub company_name: &'a CompanyName,
+    /// Its number.
+    pub customer_number: &'a CustomerNumber,
+    /// The names of the roles the member holds now (none: the restricted portal).
+    pub roles: &'a [RoleName],
+    /// The customer's User Management page.
+    pub users_url: &'a str,
+}
+
 /// The invitation email.
 pub fn invitation(language: Language, mail: &Invitation<'_>) -> anyhow::Result<Rendered> {
     render(
@@ -181,6 +200,21 @@ pub fn member_left(language: Language, mail: &MemberLeft<'_>) -> anyhow::Result<
             member => mail.member.to_string(),
             company_name => mail.company_name.to_string(),
             customer_number => mail.customer_number.to_string(),
+            users_url => mail.users_url,
+        },
+    )
+}
+
+/// The email to the admin who sent an invitation, when it was accepted.
+pub fn member_joined(language: Language, mail: &MemberJoined<'_>) -> anyhow::Result<Rendered> {
+    render(
+        "member_joined",
+        language,
+        context! {
+            member => mail.member.to_string(),
+            company_name => mail.company_name.to_string(),
+            customer_number => mail.customer_number.to_string(),
+            roles => mail.roles.iter().map(ToString::to_string).collect::<Vec<_>>(),
             users_url => mail.users_url,
         },
     )
@@ -347,6 +381,48 @@ mod tests {
             assert!(mail.subject.contains("anna@example.com") && mail.subject.contains("100234"));
             assert!(mail.html.contains("anna@example.com"));
             snapshot(&format!("member_left.{}", language.code()), &mail);
+        }
+    }
+
+    #[test]
+    fn the_member_joined_email_names_the_member_the_customer_and_the_roles() {
+        let (company, number) = (company(), CustomerNumber::parse("100234").unwrap());
+        let member = Email::parse("anna@example.com").unwrap();
+        let roles = [
+            RoleName::parse("Buyer").unwrap(),
+            RoleName::parse("Accounting").unwrap(),
+        ];
+        for language in [Language::En, Language::De] {
+            let mail = member_joined(
+                language,
+                &MemberJoined {
+                    member: &member,
+                    company_name: &company,
+                    customer_number: &number,
+                    roles: &roles,
+                    users_url: "https://portal.example/customers/100234/users",
+                },
+            )
+            .unwrap();
+            assert!(mail.subject.contains("anna@example.com") && mail.subject.contains("Buyer, Accounting"));
+            assert!(mail.text.contains("https://portal.example/customers/100234/users"));
+            snapshot(&format!("member_joined.{}", language.code()), &mail);
+            let restricted = member_joined(
+                language,
+                &MemberJoined {
+                    roles: &[],
+                    ..MemberJoined {
+                        member: &member,
+                        company_name: &company,
+                        customer_number: &number,
+                        roles: &roles,
+                        users_url: "https://portal.example/customers/100234/users",
+                    }
+                },
+            )
+            .unwrap();
+            assert!(!restricted.subject.contains("Buyer"), "{}", restricted.subject);
+            assert!(restricted.text.contains("restricted") || restricted.text.contains("eingeschränkte"));
         }
     }
 

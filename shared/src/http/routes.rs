@@ -78,6 +78,10 @@ pub const LINK_PREVIEW: Route = route("GET", "/invitations/{token}");
 pub const LINK_ACCEPT: Route = route("POST", "/invitations/{token}/accept");
 /// The caller's own account.
 pub const ME: Route = route("GET", "/me");
+/// The invitations addressed to the caller's email, across customers.
+pub const ME_INVITATIONS: Route = route("GET", "/me/invitations");
+/// The caller accepting one of its invitations without the link.
+pub const ME_INVITATION_ACCEPT: Route = route("POST", "/me/invitations/{customerId}/{invitationId}/accept");
 /// The caller leaving a customer.
 pub const ME_LEAVE_CUSTOMER: Route = route("POST", "/me/customers/{customerId}/leave");
 /// The caller's settings (language).
@@ -106,6 +110,8 @@ pub const ROUTES: &[Route] = &[
     LINK_ACCEPT,
     ME,
     ME_LEAVE_CUSTOMER,
+    ME_INVITATIONS,
+    ME_INVITATION_ACCEPT,
     ME_SETTINGS,
     ME_TOUR_COMPLETE,
 ];

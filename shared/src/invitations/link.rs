@@ -26,12 +26,9 @@ fn key(hash: &TokenHash) -> Item {
     item_key(keys::link(hash), keys::LINK_SK.into())
 }
 
-/// Forgets a used link's item: only tokens of the old form have one.
-pub(crate) fn forget(store: &Store, token: &LinkToken) -> Option<anyhow::Result<TransactWriteItem>> {
-    token
-        .invitation_key()
-        .is_none()
-        .then(|| store.delete(key(&token.hash())).into_item())
+/// Forgets a used link's item (only tokens of the old form have one).
+pub(crate) fn forget(store: &Store, hash: &TokenHash) -> anyhow::Result<TransactWriteItem> {
+    store.delete(key(hash)).into_item()
 }
 
 /// What a link token opens.

@@ -280,6 +280,12 @@ pub(crate) struct InvitationItem {
     outcome_by: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outcome_by_email: Option<Email>,
+    /// The invited address's inbox in GSI2 (`INVITEE#{email}`); absent on invitations stored
+    /// before there was one.
+    #[serde(rename = "GSI2PK", default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(rename = "GSI2SK", default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
 }
 
 impl InvitationItem {
@@ -314,6 +320,8 @@ impl InvitationItem {
             outcome_at: None,
             outcome_by: None,
             outcome_by_email: None,
+            gsi2pk: Some(keys::invitee(&invitation.email)),
+            gsi2sk: Some(keys::invitee_gsi2sk(&invitation.customer_number, &invitation.id)),
         }
     }
 }
@@ -552,6 +560,28 @@ pub async fn find(store: &Store, customer: &CustomerNumber, id: &InvitationId) -
     Ok(find_item(store, customer, id).await?.map(Invitation::from))
 }
 
+/// The open invitations addressed to `email` in any customer, pending or expired, from GSI2
+/// (eventually consistent: a change of the last second may not show yet). One Query; an
+/// address has few. A kept outcome leaves GSI2 (its write removes the keys), and one the index
+/// still shows for a moment is left out here.
+pub async fn addressed_to(store: &Store, email: &Email) -> anyhow::Result<Vec<Invitation>> {
+    let query = store
+        .query()
+        .index_name(keys::GSI2)
+        .consistent_read(false)
+        .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+        .expression_attribute_names("#pk", keys::GSI2PK)
+        .expression_attribute_names("#sk", keys::GSI2SK)
+        .expression_attribute_values(":pk", text(keys::invitee(email)))
+        .expression_attribute_values(":prefix", text(keys::INVITEE_GSI2SK_PREFIX));
+    let items: Vec<InvitationItem> = store.query_all(query, "the invitations addressed to an email").await?;
+    Ok(items
+        .into_iter()
+        .map(Invitation::from)
+        .filter(Invitation::is_open)
+        .collect())
+}
+
 /// Those of `ids` that exist in a customer (consistent BatchGetItem, one call per 100 ids), in
 /// no particular order.
 pub async fn find_many(
@@ -702,7 +732,8 @@ fn with_outcome_name(
 }
 
 /// The update that turns an open invitation into the kept `outcome`: out of the open key
-/// ranges (LSI1SK and GSI1PK name the outcome), its link removed (no token can be rebuilt from
+/// ranges (LSI1SK and GSI1PK name the outcome) and out of the invitee's inbox (GSI2's keys
+/// removed), its link removed (no token can be rebuilt from
 /// it or match it), removed by TTL [`KEPT_AFTER_OUTCOME`] after it. Conditions are the caller's.
 fn record_outcome(
     store: &Store,
@@ -734,10 +765,12 @@ fn record_outcome(
                LSI1SK = :lsi, GSI1PK = :gsi1pk, #ttl = :ttl";
     update = match by_email {
         Some(email) => update
-            .update_expression(format!("{set}, #outcomeByEmail = :outcomeByEmail REMOVE #nonce, #hash"))
+            .update_expression(format!(
+                "{set}, #outcomeByEmail = :outcomeByEmail REMOVE #nonce, #hash, GSI2PK, GSI2SK"
+            ))
             .expression_attribute_names("#outcomeByEmail", attr::OUTCOME_BY_EMAIL)
             .expression_attribute_values(":outcomeByEmail", text(email)),
-        None => update.update_expression(format!("{set} REMOVE #nonce, #hash")),
+        None => update.update_expression(format!("{set} REMOVE #nonce, #hash, GSI2PK, GSI2SK")),
     };
     Ok(update)
 }

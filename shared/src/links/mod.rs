@@ -345,7 +345,10 @@ impl LinkToken {
         let [_, customer, invitation, _] = parts.as_slice() else {
             return None;
         };
-        Some((CustomerNumber::parse(customer).ok()?, InvitationId::parse(invitation).ok()?))
+        Some((
+            CustomerNumber::parse(customer).ok()?,
+            InvitationId::parse(invitation).ok()?,
+        ))
     }
 
     /// The SHA-256 of the token, the only form that is stored or looked up.
@@ -441,7 +444,10 @@ mod tests {
         let (acme, id, nonce) = (customer("ACME-1"), InvitationId::generate(), LinkNonce::generate());
         let token = key("k1", 7).token(&acme, &id, &nonce);
         assert_eq!(token.hash(), key("k1", 7).token(&acme, &id, &nonce).hash());
-        assert_eq!(token.reveal().split('.').take(3).collect::<Vec<_>>(), ["k1", "ACME-1", &id.to_string()]);
+        assert_eq!(
+            token.reveal().split('.').take(3).collect::<Vec<_>>(),
+            ["k1", "ACME-1", &id.to_string()]
+        );
         assert_eq!(token.key_id(), KeyId::parse("k1").unwrap());
         assert_eq!(token.invitation_key(), Some((acme.clone(), id)));
         assert_eq!(LinkToken::parse(token.reveal()).unwrap().hash(), token.hash());
@@ -467,7 +473,13 @@ mod tests {
         let other = InvitationId::generate();
         let moved = LinkToken::parse(&format!("k1.ACME-1.{other}.{mac}")).unwrap();
         assert_ne!(moved.hash(), key("k1", 7).token(&acme, &other, &nonce).hash());
-        let legacy_mac = key("k1", 7).legacy_token(&id, &nonce).reveal().split_once('.').unwrap().1.to_owned();
+        let legacy_mac = key("k1", 7)
+            .legacy_token(&id, &nonce)
+            .reveal()
+            .split_once('.')
+            .unwrap()
+            .1
+            .to_owned();
         let dressed = LinkToken::parse(&format!("k1.ACME-1.{id}.{legacy_mac}")).unwrap();
         assert_ne!(dressed.hash(), token.hash());
     }
@@ -490,7 +502,10 @@ mod tests {
         let token = legacy.token(&acme, &id, &keyring).unwrap();
         assert_eq!(token.hash(), legacy.hash);
         assert_eq!(token.invitation_key(), None);
-        assert!(legacy.token(&acme, &id, &Keyring::single(key("k2", 7))).is_none(), "retired key");
+        assert!(
+            legacy.token(&acme, &id, &Keyring::single(key("k2", 7))).is_none(),
+            "retired key"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Key formats of every item; the table in `store`'s documentation lists them.
 
-use crate::domain::{CustomerNumber, Email, SourceAddress, TokenHash, UserId};
+use crate::domain::{CustomerNumber, Email, InvitationId, SourceAddress, TokenHash, UserId};
 
 pub(crate) const PK: &str = "PK";
 pub(crate) const SK: &str = "SK";
@@ -61,6 +61,17 @@ pub(crate) fn member_gsi1sk(email: &Email) -> String {
 }
 
 pub(crate) const MEMBER_GSI1SK_PREFIX: &str = "MEMBER#";
+
+/// GSI2's partition of the invitations addressed to `email`, across customers.
+pub(crate) fn invitee(email: &Email) -> String {
+    format!("INVITEE#{email}")
+}
+
+pub(crate) fn invitee_gsi2sk(number: &CustomerNumber, id: &InvitationId) -> String {
+    format!("{INVITEE_GSI2SK_PREFIX}{number}#{id}")
+}
+
+pub(crate) const INVITEE_GSI2SK_PREFIX: &str = "INVITATION#";
 
 pub(crate) fn credential(email: &Email) -> String {
     format!("EMAIL#{email}")
@@ -154,6 +165,10 @@ pub(crate) const GSI1: &str = "GSI1";
 /// GSI1's key attributes.
 pub(crate) const GSI1PK: &str = "GSI1PK";
 pub(crate) const GSI1SK: &str = "GSI1SK";
+/// GSI2 (the invitations addressed to an email) and its key attributes.
+pub(crate) const GSI2: &str = "GSI2";
+pub(crate) const GSI2PK: &str = "GSI2PK";
+pub(crate) const GSI2SK: &str = "GSI2SK";
 
 /// The email deliveries' key: one per event and recipient.
 pub(crate) fn delivery(event_key: &str, recipient: &Email) -> String {

@@ -12,6 +12,8 @@
 //!   by email), and a customer's memberships (`CUSTOMER#{number}`, `MEMBER#{email}`), which
 //!   nothing reads any more (the User Management table reads the seats, the mailer the admin
 //!   set, both consistent; kept for operators' ad-hoc queries).
+//! - `GSI2` (`GSI2PK`, `GSI2SK`), eventually consistent: the invitations addressed to an email,
+//!   across customers (`INVITEE#{email}`, `INVITATION#{number}#{id}`: `GET /me/invitations`).
 //! - `LSI1` (`PK`, `LSI1SK`), strongly consistent: a customer's open invitations ordered by when
 //!   their link expires, so "pending" and "expired" are key ranges, and its kept outcomes
 //!   (`OUTCOME#{accepted|deleted}#{at ms}#{id}`) ordered by when, each a key range of its own.
@@ -23,12 +25,12 @@
 //! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
-//! | invitation, open (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#open`, `GSI1SK`=`INVITATION#{email}#{id}` | expiry + 30 days |
-//! | invitation, kept outcome (the same item, updated by accept or delete: `outcome` accepted or deleted, `outcomeAt`, `outcomeBy` user id, `outcomeByEmail` for a delete; no link nonce or hash; a later `declined` fits the same attributes and key forms) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`OUTCOME#{outcome}#{at ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#{outcome}`, `GSI1SK` as open | outcome + 365 days |
+//! | invitation, open (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#open`, `GSI1SK`=`INVITATION#{email}#{id}`; `GSI2PK`=`INVITEE#{email}`, `GSI2SK`=`INVITATION#{number}#{id}` (invitations stored before the inbox or the search have none) | expiry + 30 days |
+//! | invitation, kept outcome (the same item, updated by accept or delete: `outcome` accepted or deleted, `outcomeAt`, `outcomeBy` user id, `outcomeByEmail` for a delete; no link nonce or hash; a later `declined` fits the same attributes and key forms) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`OUTCOME#{outcome}#{at ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#{outcome}`, `GSI1SK` as open; no `GSI2PK`/`GSI2SK` (out of the invitee's inbox) | outcome + 365 days |
 //! | invitation link of a token sent before tokens named their invitation (no longer written; kept while its invitation is listed, so such an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
-//! | user profile | `USER#{userId}` | `USER` | | |
-//! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
+//! | user profile (`notifyOnAccept: false` when turned off) | `USER#{userId}` | `USER` | | |
+//! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; `invitedBy` and `invitationId` of the invitation it was made by; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
 //! | email delivery (`status` sending or sent, `claimedUntil`) | `DELIVERY#{eventKey}#{recipient}` | `DELIVERY` | | 14 days |
 //!
@@ -64,9 +66,15 @@
 //!   counted). A right one: PutItem (session), DeleteItem (the email's failures from this
 //!   source) and UpdateItem (the source's count taken back), concurrently.
 //! - authorizer: GetItem session. Log-out: DeleteItem session.
-//! - `GET /me`: one Query of `USER#{userId}` (profile and every membership), then one
-//!   BatchGetItem of the roles its active memberships hold (what they grant now; none when
-//!   they hold no role): 2 round trips.
+//! - `GET /me`: one Query of `USER#{userId}` (profile and every membership) beside one Query
+//!   of GSI2's `INVITEE#{email}` (the invitations waiting), then one BatchGetItem of the roles
+//!   its active memberships hold (what they grant now; none when they hold no role): 2 round
+//!   trips.
+//! - `GET /me/invitations`: one Query of GSI2's `INVITEE#{email}` (eventually consistent), then
+//!   one BatchGetItem of their customers and roles: 2 round trips. Accepting one
+//!   (`POST /me/invitations/{c}/{id}/accept`): one BatchGetItem (the invitation, its customer),
+//!   then accept's transaction with the session's credential check (2; 3 when a role makes an
+//!   admin).
 //! - admin check: in a transaction, a ConditionCheck of the caller's admin-set item; for reads,
 //!   one GetItem of it (beside the request's other reads).
 //! - invite: one TransactWriteItems (quota counter, admin check, a check per role, seat,
@@ -155,7 +163,10 @@
 //!   chose no language, GetItem (the address's credential) then GetItem (its user's language);
 //!   welcome = GetItem (the user);
 //!   member left = GetItem (the membership) and, concurrently, a Query of the customer's admin
-//!   set, then BatchGetItem (their users: address and language); then per recipient PutItem (claim), the
+//!   set, then BatchGetItem (their users: address and language); member joined = GetItem (the
+//!   membership, naming the admin who sent the invitation) beside a Query of the customer's
+//!   roles (names), then GetItem (that admin's user: address, language, `notifyOnAccept`) beside
+//!   GetItem (its admin-set item: still an admin?); then per recipient PutItem (claim), the
 //!   send, UpdateItem (sent).
 //! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
 //!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a

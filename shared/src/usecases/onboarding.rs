@@ -127,6 +127,7 @@ fn add_account(
                 email: email.clone(),
                 language: *language,
                 created_at: now,
+                notify_on_accept: true,
             };
             transaction.add(Part::User, store.put_new(UserItem::new(&user))?).add(
                 Part::Credential,

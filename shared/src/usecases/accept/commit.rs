@@ -1,16 +1,15 @@
 //! The accept's one transaction, and what its refusal means.
 
-use super::{AcceptError, Acceptor};
+use super::{AcceptError, Acceptor, NewSession};
 use crate::accounts::{CredentialItem, UserItem, credential_held_by};
 use crate::customers::{CustomerItem, add_admin, member_count_change};
-use crate::domain::{Permission, RoleId, SecretToken, UserId};
+use crate::domain::{Permission, RoleId, TokenHash, UserId};
 use crate::invitations::{self, Invitation};
-use crate::links::LinkToken;
 use crate::memberships::{self, Joining};
 use crate::roles::RoleItem;
 use crate::roles::lock::{grants_no_admin, unchanged};
 use crate::seats;
-use crate::sessions::{self, Session};
+use crate::sessions;
 use crate::store::Store;
 use crate::store::transactions::{Part, Refused, Transaction, TransactionError};
 use std::collections::BTreeSet;
@@ -26,13 +25,22 @@ pub(super) enum Grant<'a> {
     Unread(&'a BTreeSet<RoleId>),
 }
 
+/// The link an accept consumes: the invitation's current one, by its hash, and whether it has a
+/// link item to forget (a token of the old form).
+pub(crate) struct Link {
+    pub hash: TokenHash,
+    pub has_item: bool,
+    /// Whether the accept signs the member in (a link's holder), or the caller's session goes on
+    /// (accepting from one's invitations).
+    pub new_session: bool,
+}
+
 /// What an accept's transaction wrote.
 pub(super) struct Committed {
     pub user_id: UserId,
     pub account_created: bool,
     pub role_ids: BTreeSet<RoleId>,
-    pub session_token: SecretToken,
-    pub session: Session,
+    pub session: Option<NewSession>,
 }
 
 /// Accepts in one transaction: the invitation consumed (this link still current and live), its
@@ -42,7 +50,7 @@ pub(super) struct Committed {
 /// and the answer's session.
 pub(super) async fn commit(
     store: &Store,
-    token: &LinkToken,
+    link: &Link,
     invitation: &Invitation,
     customer_item: &CustomerItem,
     grant: Grant<'_>,
@@ -50,7 +58,6 @@ pub(super) async fn commit(
     now: OffsetDateTime,
 ) -> Result<Committed, AcceptError> {
     let customer = &invitation.customer_number;
-    let link = token.hash();
     let user_id = acceptor.user_id();
     let (role_ids, admin): (BTreeSet<RoleId>, bool) = match grant {
         Grant::Read(roles) => (
@@ -66,7 +73,7 @@ pub(super) async fn commit(
     transaction
         .add(
             Part::Invitation,
-            invitations::consume(store, invitation, &link, user_id, now)?,
+            invitations::consume(store, invitation, &link.hash, user_id, now)?,
         )
         .add(
             Part::Seat,
@@ -90,12 +97,13 @@ pub(super) async fn commit(
                     customer,
                     company_name: &customer_item.company_name,
                     role_ids: &role_ids,
+                    invitation: (invitation.id, invitation.invited_by),
                 },
                 now,
             )?,
         );
-    if let Some(forget) = invitations::link::forget(store, token) {
-        transaction.add(Part::Link, forget?);
+    if link.has_item {
+        transaction.add(Part::Link, invitations::link::forget(store, &link.hash)?);
     }
     match grant {
         Grant::Read(roles) => {
@@ -128,18 +136,22 @@ pub(super) async fn commit(
         Part::Customer,
         member_count_change(store, customer, 1, i64::from(admin))?,
     );
-    let (session_token, session, put_session) = sessions::start_within(store, user_id, &invitation.email, now)?;
-    transaction.add(Part::Session, put_session);
+    let session = if link.new_session {
+        let (token, session, put_session) = sessions::start_within(store, user_id, &invitation.email, now)?;
+        transaction.add(Part::Session, put_session);
+        Some(NewSession { token, session })
+    } else {
+        None
+    };
 
     match transaction.commit("accept an invitation").await {
         Ok(()) => Ok(Committed {
             user_id,
             account_created: matches!(acceptor, Acceptor::New { .. }),
             role_ids,
-            session_token,
             session,
         }),
-        Err(TransactionError::Refused(refused)) => Err(refusal(&refused, &link, acceptor)),
+        Err(TransactionError::Refused(refused)) => Err(refusal(&refused, &link.hash, acceptor)),
         Err(TransactionError::Contention) => Err(AcceptError::Contention),
         Err(TransactionError::Other(error)) => Err(error.into()),
     }
@@ -147,7 +159,7 @@ pub(super) async fn commit(
 
 /// Why the accept transaction was refused, judged in order: the invitation first, so that of
 /// concurrent accepts every loser hears that the link is used.
-fn refusal(refused: &Refused, link: &crate::domain::TokenHash, acceptor: &Acceptor) -> AcceptError {
+fn refusal(refused: &Refused, link: &TokenHash, acceptor: &Acceptor) -> AcceptError {
     if refused.failed(&Part::Invitation) {
         return if invitations::still_links_to(refused.item(&Part::Invitation), link) {
             AcceptError::Expired

@@ -38,6 +38,7 @@ pub(super) async fn new_account(
             email: invitation.email.clone(),
             language,
             created_at: now,
+            notify_on_accept: true,
         },
         password_hash: password.clone().hash().await?,
     })

@@ -11,9 +11,12 @@
 
 mod commit;
 mod identify;
+mod inbox;
 mod preview;
 
-use commit::{Committed, Grant};
+pub use inbox::{Me, Waiting, accept_mine, count_waiting, waiting};
+
+use commit::{Committed, Grant, Link};
 
 pub use preview::preview;
 
@@ -118,9 +121,26 @@ pub struct Accepted {
     pub roles: Vec<RoleRef>,
     /// The permissions they grant.
     pub permissions: BTreeSet<Permission>,
-    /// A new session for the member.
-    pub session_token: SecretToken,
-    /// That session.
+    /// A new session for the member (accepting by link); none when the caller's session goes
+    /// on (accepting from its invitations).
+    pub session: Option<NewSession>,
+}
+
+impl Accepted {
+    /// The session an accept by link started (every one does).
+    pub fn started_session(&self) -> Result<&NewSession, AcceptError> {
+        self.session
+            .as_ref()
+            .ok_or_else(|| AcceptError::Unexpected(anyhow::anyhow!("An accept by link started no session.")))
+    }
+}
+
+/// A session an accept started.
+#[derive(Debug)]
+pub struct NewSession {
+    /// Its bearer token, for the answer only.
+    pub token: SecretToken,
+    /// The session.
     pub session: Session,
 }
 
@@ -333,10 +353,14 @@ pub(super) enum Acceptor {
         password_hash: PasswordHash,
     },
     /// The invited email's account, proved by its password.
-    ByPassword { user_id: UserId },
+    ByPassword {
+        user_id: UserId,
+    },
     /// The account of a session whose email is the invited one; the accept's transaction
     /// requires that the email's credential is still that account's.
-    BySession { user_id: UserId },
+    BySession {
+        user_id: UserId,
+    },
 }
 
 impl Acceptor {
@@ -382,7 +406,10 @@ pub async fn accept(
     proof: Proof,
     now: OffsetDateTime,
 ) -> Result<Accepted, AcceptError> {
-    let (opened, session) = tokio::join!(open(store, token, now), find_session(store, proof.session.as_ref(), now));
+    let (opened, session) = tokio::join!(
+        open(store, token, now),
+        find_session(store, proof.session.as_ref(), now)
+    );
     let session = session?;
     let (invitation, customer) = opened?.live()?;
     tracing::info!(
@@ -390,9 +417,14 @@ pub async fn accept(
         customer = %invitation.customer_number,
         "accepting"
     );
+    let link = Link {
+        hash: token.hash(),
+        has_item: token.invitation_key().is_none(),
+        new_session: true,
+    };
     let accept = Accept {
         store,
-        token,
+        link: &link,
         invitation: &invitation,
         proof: &proof,
         now,
@@ -415,7 +447,7 @@ pub async fn accept(
 /// One accept underway.
 struct Accept<'a> {
     store: &'a Store,
-    token: &'a LinkToken,
+    link: &'a Link,
     invitation: &'a Invitation,
     proof: &'a Proof,
     now: OffsetDateTime,
@@ -430,7 +462,7 @@ impl Accept<'_> {
         let (committed, context) = tokio::join!(
             commit::commit(
                 self.store,
-                self.token,
+                self.link,
                 self.invitation,
                 &customer,
                 Grant::Unread(&self.invitation.role_ids),
@@ -446,9 +478,16 @@ impl Accept<'_> {
             Err(AcceptError::AccountExists) if matches!(acceptor, Acceptor::New { .. }) => {
                 match (&context.credential, &self.proof.password) {
                     (Some(credential), Some(password)) => {
-                        let acceptor =
-                            identify::by_password(self.store, self.invitation, credential, password, &self.proof.source, None, self.now)
-                                .await?;
+                        let acceptor = identify::by_password(
+                            self.store,
+                            self.invitation,
+                            credential,
+                            password,
+                            &self.proof.source,
+                            None,
+                            self.now,
+                        )
+                        .await?;
                         self.commit(&context, acceptor).await
                     }
                     // Created between the read and the transaction: read again, in a snapshot.
@@ -461,12 +500,16 @@ impl Accept<'_> {
 
     /// The snapshot of the invitation with its credential and roles first (beside the
     /// password attempt's count when the holder said the account exists), then the transaction.
-    async fn read_first(&self, customer: Option<CustomerItem>, session: Option<Session>) -> Result<Accepted, AcceptError> {
-        let link = self.token.hash();
+    async fn read_first(
+        &self,
+        customer: Option<CustomerItem>,
+        session: Option<Session>,
+    ) -> Result<Accepted, AcceptError> {
         let email = &self.invitation.email;
-        let count_now = session.is_none() && self.proof.password.is_some() && self.proof.account == Some(AccountHint::Existing);
+        let count_now =
+            session.is_none() && self.proof.password.is_some() && self.proof.account == Some(AccountHint::Existing);
         let (context, counted) = tokio::join!(
-            read_context_to_accept(self.store, self.invitation, customer, &link),
+            read_context_to_accept(self.store, self.invitation, customer, &self.link.hash),
             async {
                 if count_now {
                     Some(sessions::count_login_attempt(self.store, email, &self.proof.source, self.now).await)
@@ -485,7 +528,16 @@ impl Accept<'_> {
                 return Err(error);
             }
         };
-        let acceptor = identify::identify(self.store, self.invitation, &context, self.proof, session, counted, self.now).await?;
+        let acceptor = identify::identify(
+            self.store,
+            self.invitation,
+            &context,
+            self.proof,
+            session,
+            counted,
+            self.now,
+        )
+        .await?;
         self.commit(&context, acceptor).await
     }
 
@@ -498,7 +550,7 @@ impl Accept<'_> {
         let (committed, ()) = tokio::join!(
             commit::commit(
                 self.store,
-                self.token,
+                self.link,
                 self.invitation,
                 &context.customer,
                 Grant::Read(&context.roles),
@@ -530,7 +582,6 @@ fn accepted(invitation: &Invitation, context: &Context, committed: Committed) ->
         company_name: context.customer.company_name.clone(),
         roles: roles.iter().map(|role| role.as_ref()).collect(),
         permissions: roles.iter().flat_map(|role| role.permissions.iter().copied()).collect(),
-        session_token: committed.session_token,
         session: committed.session,
     }
 }
