@@ -163,12 +163,11 @@ async fn a_deleted_invitation_stays_listed_as_deleted_with_who_deleted_it_and_wh
     assert_ne!(again, id);
     assert_eq!(
         ids(&admin.list_invitations(CUSTOMER_NUMBER, "").await.body),
-        vec![again]
+        vec![again.clone()]
     );
-    assert_eq!(
-        ids(&admin.list_invitations(CUSTOMER_NUMBER, "?status=deleted").await.body),
-        vec![id]
-    );
+    let deleted = ids(&admin.list_invitations(CUSTOMER_NUMBER, "?status=deleted").await.body);
+    assert_eq!(deleted.len(), 2, "the two deleted ones stay: {deleted:?}");
+    assert!(deleted.contains(&id) && deleted.contains(&invited) && !deleted.contains(&again));
 }
 
 #[tokio::test]
