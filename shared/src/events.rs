@@ -217,6 +217,8 @@ struct Image {
     #[serde(default)]
     revision: Option<u64>,
     #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
     invited_by: Option<UserId>,
 }
 
@@ -245,7 +247,11 @@ pub fn from_change(
     }
     if new.sk.starts_with(crate::store::keys::INVITATION_SK_PREFIX) {
         // Every send (invite, resend, an expired invitation sent again) counts one up; other
-        // changes (a deleted role taken off it) keep the count.
+        // changes (a deleted role taken off it, its outcome kept) keep the count. An invitation
+        // with an outcome has no link and never owes an email.
+        if new.outcome.is_some() {
+            return Ok(None);
+        }
         let send_count = new.send_count.context("An invitation has no send count.")?;
         if old.as_ref().and_then(|old| old.send_count) == Some(send_count) {
             return Ok(None);
@@ -369,6 +375,21 @@ mod tests {
             None
         );
         assert_eq!(from_change(item(invitation("nonce-two", 2)), None).unwrap(), None);
+    }
+
+    #[test]
+    fn an_invitation_kept_as_an_outcome_owes_no_email() {
+        let mut kept = invitation("nonce-one", 1);
+        for (name, value) in [("outcome", "accepted"), ("outcomeAt", "2026-11-24T10:00:00Z")] {
+            kept[name] = json!(value);
+        }
+        kept.as_object_mut().unwrap().remove("linkNonce");
+        assert_eq!(
+            from_change(item(invitation("nonce-one", 1)), item(kept.clone())).unwrap(),
+            None
+        );
+        // Not even as if it were new (a stream record whose old image is missing).
+        assert_eq!(from_change(None, item(kept)).unwrap(), None);
     }
 
     #[test]

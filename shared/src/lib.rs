@@ -32,6 +32,11 @@
 //! | 17 log-in throttle | [`sessions`] |
 //! | 19 roles with no ceiling on holders; the last admin kept | [`memberships`] (role ids, `resolve`), [`customers`] (the admin set), [`usecases::roles`] |
 //! | 19 bulk invite, one result per row, exact quota | [`usecases::invite_batch`] |
+//! | 19 the invitations table: key ranges per status and email search, exact counts, bound cursors | [`usecases::list`] |
+//! | 20 accepted and deleted invitations kept with their outcome for 365 days, open nowhere | [`invitations`] (`Outcome`, `KEPT_AFTER_OUTCOME`, `is_open`; `consume` and `delete` write it), [`usecases::list`] |
+//! | 20 the admin who sent an invitation is told when it is accepted (unless turned off) | [`events`] (`MemberJoined`), [`recipients`] (`arrival`, `inviter_to_tell`), `emails` (`member_joined`), [`accounts`] (`Settings`) |
+//! | 21 the invitations addressed to the signed-in account, accepted without the link | [`usecases::accept`] (`waiting`, `count_waiting`, `accept_mine`), [`invitations`] (`addressed_to`) |
+//! | 19 preview in 2 round trips, accept in 2 (3 with a password): tokens name their invitation | [`links`], [`invitations`] (`open_link`), [`usecases::accept`] |
 //! | 21 deleting one's own account (confirmed; refused while a customer's last admin) | [`usecases::delete_account`], [`deleted_accounts`] (the record its emails are read from), [`sessions`] (`end_all_of`) |
 
 pub mod access;

@@ -160,7 +160,8 @@ pub async fn invitation(
             found_invitation = Some(Invitation::from(stored));
         }
     }
-    let Some((customer, invitation)) = found_customer.zip(found_invitation) else {
+    // An accepted or deleted invitation is kept, but owes no email: it has no link.
+    let Some((customer, invitation)) = found_customer.zip(found_invitation.filter(Invitation::is_open)) else {
         return Ok(None);
     };
     let account_language = match invitation.language {

@@ -215,3 +215,60 @@ pub async fn add_members_at_scale(
     }
     ids
 }
+
+/// Adds `count` open invitations of `customer` sent by `admin` at `sent_at` (their links expire
+/// 24 hours later), as many invites would, in BatchWriteItem calls (invitations only, no seats or
+/// links): for tests of big invitations tables. Their addresses are `{prefix}{n}@example.com`.
+pub async fn add_invitations_at_scale(
+    store: &Store,
+    customer: &crate::domain::CustomerNumber,
+    admin: &crate::domain::Admin,
+    prefix: &str,
+    count: usize,
+    sent_at: OffsetDateTime,
+) {
+    use crate::invitations::{Invitation, InvitationItem, LINK_LIFETIME};
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+
+    let key = test_keyring();
+    let mut requests = Vec::with_capacity(count);
+    for n in 0..count {
+        let id = crate::domain::InvitationId::generate();
+        let invitation = Invitation {
+            id,
+            customer_number: customer.clone(),
+            email: crate::domain::Email::parse(&format!("{prefix}{n}@example.com")).expect("a valid address"),
+            role_ids: Default::default(),
+            invited_by: admin.user_id,
+            invited_by_email: admin.email.clone(),
+            first_invited_by: admin.user_id,
+            first_invited_by_email: admin.email.clone(),
+            language: None,
+            created_at: sent_at,
+            last_sent_at: sent_at,
+            send_count: 1,
+            expires_at: sent_at + LINK_LIFETIME,
+            link: crate::links::StoredLink::new(key.current(), customer, &id),
+            outcome: None,
+        };
+        let item = serde_dynamo::to_item(InvitationItem::new(&invitation)).unwrap();
+        requests.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build(),
+        );
+    }
+    for chunk in requests.chunks(25) {
+        let mut pending = std::collections::HashMap::from([(store.tables.data.clone(), chunk.to_vec())]);
+        while !pending.is_empty() {
+            let output = store
+                .client
+                .batch_write_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .expect("the invitations are stored");
+            pending = output.unprocessed_items.unwrap_or_default();
+        }
+    }
+}

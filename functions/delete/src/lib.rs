@@ -1,5 +1,5 @@
-//! `DELETE /customers/{customerId}/invitations/{invitationId}`: the invitation and its link are
-//! gone at once; a second delete is 404.
+//! `DELETE /customers/{customerId}/invitations/{invitationId}`: the link is dead at once, the
+//! invitation kept as deleted (by whom, when) for 365 days; a second delete is 404.
 
 use cloudhub::App;
 use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, no_content};
@@ -12,6 +12,6 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiEr
     let caller = caller(&request)?;
     let customer = customer_in_path(&request)?;
     let id = invitation_in_path(&request)?;
-    resend::withdraw(&app.store, &caller.user_id, &customer, &id).await?;
+    resend::withdraw(&app.store, &caller.as_admin(), &customer, &id, app.clock.now()).await?;
     Ok(no_content())
 }

@@ -1,12 +1,15 @@
-//! `GET /customers/{customerId}/invitations?status=pending|expired|all&limit=&cursor=`: the
-//! Invitations table, newest send first, one DynamoDB Query per page; and
+//! `GET /customers/{customerId}/invitations?status=&email=&limit=&cursor=`: the Invitations
+//! table, newest send first (by email when searched), one DynamoDB Query per page, with the
+//! counts per status on the first page; and
 //! `GET /customers/{customerId}/invitations/{invitationId}`: one invitation as the list shows it.
 
 use cloudhub::App;
 use cloudhub::domain::InvalidValue;
-use cloudhub::http::{ApiError, caller, customer_in_path, invitation_in_path, json, query_parameter, routes};
+use cloudhub::http::{
+    ApiError, caller, customer_in_path, email_search, invitation_in_path, json, query_parameter, routes,
+};
 use cloudhub::invitations::InvitationView;
-use cloudhub::usecases::list::{self as invitations, MAX_PAGE_SIZE, StatusFilter};
+use cloudhub::usecases::list::{self as invitations, Counts, ListQuery, MAX_PAGE_SIZE, StatusFilter};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -18,6 +21,8 @@ const DEFAULT_PAGE_SIZE: u16 = 25;
 struct ListAnswer {
     invitations: Vec<InvitationView>,
     next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<Counts>,
 }
 
 /// Handles `GET /customers/{customerId}/invitations` and
@@ -59,28 +64,24 @@ fn page_size(raw: Option<String>) -> Result<u16, ApiError> {
 async fn list(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
-    let filter = match query_parameter(request, "status")? {
+    let status = match query_parameter(request, "status")? {
         Some(raw) => StatusFilter::parse(&raw).map_err(ApiError::InvalidQuery)?,
         None => StatusFilter::All,
     };
-    let page_size = page_size(query_parameter(request, "limit")?)?;
-    let cursor = query_parameter(request, "cursor")?;
+    let query = ListQuery {
+        status,
+        email_prefix: email_search(request)?,
+        limit: page_size(query_parameter(request, "limit")?)?,
+        cursor: query_parameter(request, "cursor")?,
+    };
     let now = app.clock.now();
-    let page = invitations::list(
-        &app.store,
-        &caller.user_id,
-        &customer,
-        filter,
-        cursor.as_deref(),
-        page_size,
-        now,
-    )
-    .await?;
+    let page = invitations::list(&app.store, &caller.user_id, &customer, &query, now).await?;
     Ok(json(
         StatusCode::OK,
         &ListAnswer {
             invitations: page.invitations.iter().map(|listed| listed.view(now)).collect(),
             next_cursor: page.next_cursor,
+            counts: page.counts,
         },
     ))
 }

@@ -3,7 +3,9 @@
 
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, RoleId};
-use cloudhub::http::{ApiError, caller, customer_in_path, json, json_body, query_parameter, routes, user_in_path};
+use cloudhub::http::{
+    ApiError, caller, customer_in_path, email_search, json, json_body, query_parameter, routes, user_in_path,
+};
 use cloudhub::invitations::MAX_ROLES;
 use cloudhub::memberships::RoleRef;
 use cloudhub::usecases::members::{self, MAX_PAGE_SIZE, Member, MemberQuery};
@@ -71,20 +73,7 @@ fn member_query(request: &Request) -> Result<MemberQuery, ApiError> {
                 )
             })?,
     };
-    let email_prefix = query_parameter(request, "email")?
-        .map(|raw| {
-            let prefix = raw.trim().to_lowercase();
-            let allowed = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-@".contains(c);
-            if prefix.is_empty() || prefix.len() > 254 || !prefix.chars().all(allowed) {
-                Err(invalid(
-                    "invalid-search",
-                    "`email` is the start of an email address (its characters only, at most 254).".into(),
-                ))
-            } else {
-                Ok(prefix)
-            }
-        })
-        .transpose()?;
+    let email_prefix = email_search(request)?;
     let role = query_parameter(request, "role")?
         .map(|raw| RoleId::parse(&raw).map_err(|_| invalid("invalid-filter", format!("`{raw}` is no role id."))))
         .transpose()?;

@@ -227,6 +227,12 @@ async fn run(options: Options) -> anyhow::Result<()> {
                 .await?
                 .with_context(|| format!("Customer {customer} has no invitation {id}."))?;
             let now = time::OffsetDateTime::now_utc();
+            if !found.is_open() {
+                bail!(
+                    "This invitation was {:?}; it has no link any more.",
+                    found.listed_status(now)
+                );
+            }
             if found.status(now) == cloudhub::invitations::InvitationStatus::Expired {
                 eprintln!("This invitation's link has expired; an admin can resend it.");
             }

@@ -238,7 +238,7 @@ async fn a_failed_send_is_retried_and_sends_once_the_outbox_works() {
 }
 
 #[tokio::test]
-async fn a_resent_or_deleted_invitation_gets_no_email_for_its_dead_link() {
+async fn a_resent_deleted_or_accepted_invitation_gets_no_email_for_its_dead_link() {
     let moto = Moto::new().await;
     let app = TestApp::with_demo_customer().await;
     let mut poller = poller(&app).await;
@@ -246,6 +246,10 @@ async fn a_resent_or_deleted_invitation_gets_no_email_for_its_dead_link() {
     let (anna, ben) = (unique("anna"), unique("ben"));
     let (anna_id, _) = admin.invite_with_link(&anna, &[]).await;
     let (ben_id, _) = admin.invite_with_link(&ben, &[]).await;
+    // Accepted before its email went out: kept as accepted (rule 20), and owed nothing.
+    let carl = unique("carl");
+    let (carl_id, carl_link) = admin.invite_with_link(&carl, &[]).await;
+    app.anonymous().accept_as_new(&carl_link, "a long new password").await;
     assert_eq!(admin.resend(seed::CUSTOMER_NUMBER, &anna_id).await.status, 200);
     let new_link = app.link_of(seed::CUSTOMER_NUMBER, &anna_id).await;
     assert_eq!(
@@ -273,6 +277,16 @@ async fn a_resent_or_deleted_invitation_gets_no_email_for_its_dead_link() {
         Some("invitation-gone")
     );
     assert!(to(&moto.sent_emails().await, &ben).is_empty());
+    let to_carl = invitation_events(&events, &carl_id);
+    assert_eq!(to_carl.len(), 1, "the invitation only, not its accept: {events:#?}");
+    assert_eq!(
+        deliver(&mailer, to_carl[0]).await.unwrap().skipped,
+        Some("invitation-gone")
+    );
+    assert!(
+        to(&moto.sent_emails().await, &carl).is_empty(),
+        "no invitation email for an accepted invitation"
+    );
 
     // An event delivered after the link's day is over sends nothing either.
     app.clock.advance(time::Duration::days(1));

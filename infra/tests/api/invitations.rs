@@ -134,7 +134,7 @@ async fn the_invitation_a_pending_conflict_names_can_be_read() {
 }
 
 #[tokio::test]
-async fn unknown_deleted_and_other_customers_invitations_are_not_found_and_non_admins_are_refused() {
+async fn unknown_and_other_customers_invitations_are_not_found_and_non_admins_are_refused() {
     let app = TestApp::with_demo_customer().await;
     let admin = app.demo_admin().await;
     let id = admin.invite_to_demo("anna@example.com").await;
@@ -161,9 +161,14 @@ async fn unknown_deleted_and_other_customers_invitations_are_not_found_and_non_a
         .await
         .assert_problem(403, "not-an-admin");
 
+    // Deleted, it is kept with its outcome (rule 20), and still only its own customer's.
     assert_eq!(admin.delete_invitation(CUSTOMER_NUMBER, &id).await.status, 204);
-    admin
-        .get_invitation(CUSTOMER_NUMBER, &id)
+    assert_eq!(
+        admin.get_invitation(CUSTOMER_NUMBER, &id).await.body["status"],
+        "deleted"
+    );
+    other_admin
+        .get_invitation(&other.number, &id)
         .await
         .assert_problem(404, "invitation-not-found");
 }

@@ -14,7 +14,8 @@ pub use crate::domain::timestamp;
 pub use caller::{AuthorizerContext, Caller, bearer_token, caller, source_address};
 pub use observe::{ProblemCode, RequestFacts, metric_of_answer, observed, run};
 pub use params::{
-    customer_in_path, invitation_in_path, query_parameter, query_parameters_of, role_in_path, user_in_path,
+    customer_in_path, email_search, invitation_in_path, query_parameter, query_parameters_of, role_in_path,
+    user_in_path,
 };
 pub use problem::ApiError;
 pub use problems::{AdminArea, every_refusal};

@@ -64,11 +64,30 @@ pub fn query_parameter(request: &Request, name: &str) -> Result<Option<String>, 
     }
 }
 
+/// The `email` search of a table (users, invitations): the start of an email address, in any
+/// case (emails are stored lower-cased), else 400 `invalid-search`.
+pub fn email_search(request: &Request) -> Result<Option<String>, ApiError> {
+    query_parameter(request, "email")?
+        .map(|raw| {
+            let prefix = raw.trim().to_lowercase();
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-@".contains(c);
+            if prefix.is_empty() || prefix.len() > 254 || !prefix.chars().all(allowed) {
+                Err(ApiError::InvalidQuery(InvalidValue {
+                    code: "invalid-search",
+                    reason: "`email` is the start of an email address (its characters only, at most 254).".into(),
+                }))
+            } else {
+                Ok(prefix)
+            }
+        })
+        .transpose()
+}
+
 /// The query parameters a route takes, by its route key (`GET /customers/{customerId}/invitations`);
 /// every other route takes none. `infra/openapi.yaml` documents the same (a test compares them).
 pub fn query_parameters_of(route: &str) -> &'static [&'static str] {
     match Route::of_key(route) {
-        Some(routes::INVITATIONS_LIST) => &["status", "limit", "cursor"],
+        Some(routes::INVITATIONS_LIST) => &["status", "email", "limit", "cursor"],
         Some(routes::ROLES_DELETE) => &["confirm"],
         Some(routes::USERS_LIST) => &["limit", "cursor", "email", "role", "restricted", "admin"],
         _ => &[],

@@ -2,7 +2,14 @@
 //!
 //! Pending while its link is valid (24 hours from the last send), expired after, and listed for
 //! 30 days after expiry, when DynamoDB's TTL removes it. Each send draws a new link nonce; the
-//! invitation keeps the hash of its current link, so older links die with every resend. This
+//! invitation keeps the hash of its current link, so older links die with every resend.
+//!
+//! **Outcomes.** Accepting and deleting do not remove the invitation: the write they already
+//! make turns it into a kept outcome ([`Outcome`]: accepted, deleted; a later declined fits the
+//! same attributes), with no link any more (its nonce and hash are removed, so no token can be
+//! rebuilt or match), out of the open key ranges (`LSI1SK` becomes `OUTCOME#{outcome}#{at}#{id}`,
+//! `GSI1PK` names the outcome), and with a TTL 365 days after the outcome. Every read that looks
+//! for open invitations reads the open key ranges or checks [`Invitation::is_open`]. This
 //! module owns the invitation item and every condition and write on it; [`link`] owns the link
 //! item that finds an invitation from a token. The use cases (invite, resend, withdraw, list,
 //! accept) are in [`crate::usecases`].
@@ -36,6 +43,10 @@ pub(crate) mod attr {
     pub(crate) const LINK_NONCE: &str = "linkNonce";
     pub(crate) const LINK_HASH: &str = "linkHash";
     pub(crate) const TTL: &str = "ttl";
+    pub(crate) const OUTCOME: &str = "outcome";
+    pub(crate) const OUTCOME_AT: &str = "outcomeAt";
+    pub(crate) const OUTCOME_BY: &str = "outcomeBy";
+    pub(crate) const OUTCOME_BY_EMAIL: &str = "outcomeByEmail";
 }
 
 /// How long a link works after it was sent.
@@ -44,6 +55,80 @@ pub const LINK_LIFETIME: Duration = Duration::hours(24);
 pub const LISTED_AFTER_EXPIRY: Duration = Duration::days(30);
 /// Most roles one invitation may carry.
 pub const MAX_ROLES: usize = 20;
+/// How long an accepted or deleted invitation stays listed with its outcome (then TTL removes it).
+pub const KEPT_AFTER_OUTCOME: Duration = Duration::days(365);
+
+/// What became of an invitation that is no longer open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its link was accepted: `user_id` became a member.
+    Accepted {
+        /// When.
+        at: OffsetDateTime,
+        /// The member's account.
+        user_id: UserId,
+    },
+    /// An admin deleted (withdrew) it.
+    Deleted {
+        /// When.
+        at: OffsetDateTime,
+        /// The admin.
+        by: UserId,
+        /// That admin's email.
+        by_email: Email,
+    },
+}
+
+impl Outcome {
+    /// When it happened.
+    pub fn at(&self) -> OffsetDateTime {
+        match self {
+            Self::Accepted { at, .. } | Self::Deleted { at, .. } => *at,
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Self::Accepted { .. } => OutcomeKind::Accepted,
+            Self::Deleted { .. } => OutcomeKind::Deleted,
+        }
+    }
+}
+
+/// The kinds of [`Outcome`], as stored in `outcome` and named in keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    /// Accepted.
+    Accepted,
+    /// Deleted by an admin.
+    Deleted,
+}
+
+impl OutcomeKind {
+    /// As stored and in keys.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// How the list shows an invitation: open (pending or expired, by the clock) or its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListedStatus {
+    /// The link works.
+    Pending,
+    /// The link no longer works; the invitation can be resent.
+    Expired,
+    /// Accepted; kept for 365 days.
+    Accepted,
+    /// Deleted by an admin; kept for 365 days.
+    Deleted,
+}
 
 /// Pending or expired, judged by the clock on every read, never by whether TTL removed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,11 +169,38 @@ pub struct Invitation {
     pub send_count: u32,
     /// When the current link stops working.
     pub expires_at: OffsetDateTime,
-    /// The current link, as stored (never its token).
+    /// The current link, as stored (never its token). A kept outcome has none (empty nonce and
+    /// hash, which match no token).
     pub link: StoredLink,
+    /// What became of it; `None` while it is open.
+    pub outcome: Option<Outcome>,
 }
 
 impl Invitation {
+    /// Open (no outcome yet): pending or expired, its seat held, counted as open.
+    pub fn is_open(&self) -> bool {
+        self.outcome.is_none()
+    }
+
+    /// As the list shows it at `now`.
+    pub fn listed_status(&self, now: OffsetDateTime) -> ListedStatus {
+        match (&self.outcome, self.status(now)) {
+            (Some(Outcome::Accepted { .. }), _) => ListedStatus::Accepted,
+            (Some(Outcome::Deleted { .. }), _) => ListedStatus::Deleted,
+            (None, InvitationStatus::Pending) => ListedStatus::Pending,
+            (None, InvitationStatus::Expired) => ListedStatus::Expired,
+        }
+    }
+
+    /// Whether the list still shows it at `now`: open, 30 days past its link's expiry; with an
+    /// outcome, 365 days past it. Judged by the clock, whether or not TTL removed it.
+    pub fn is_listed(&self, now: OffsetDateTime) -> bool {
+        match &self.outcome {
+            None => now <= self.expires_at + LISTED_AFTER_EXPIRY,
+            Some(outcome) => now <= outcome.at() + KEPT_AFTER_OUTCOME,
+        }
+    }
+
     /// Pending until `expires_at` (exclusive), expired from then on.
     pub fn status(&self, now: OffsetDateTime) -> InvitationStatus {
         if now < self.expires_at {
@@ -101,6 +213,9 @@ impl Invitation {
     /// The current link's token, while its key is in `keyring`. Only the email sender, the
     /// operator's `invitation-link` and tests need it.
     pub fn link_token(&self, keyring: &Keyring) -> Option<LinkToken> {
+        if !self.is_open() {
+            return None;
+        }
         self.link.token(&self.customer_number, &self.id, keyring)
     }
 }
@@ -113,8 +228,15 @@ pub(crate) struct InvitationItem {
     #[serde(rename = "SK")]
     sk: String,
     #[serde(rename = "LSI1SK")]
-    lsi1sk: String,
-    id: InvitationId,
+    pub(crate) lsi1sk: String,
+    /// `INVITATIONS#{number}#open` while open, `#{outcome}` after: the email search's partition.
+    /// Absent on invitations stored before the search (they are found once sent again).
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    /// `INVITATION#{email}#{id}`: by email within the partition.
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) gsi1sk: Option<String>,
+    pub(crate) id: InvitationId,
     customer_number: CustomerNumber,
     email: Email,
     role_ids: BTreeSet<RoleId>,
@@ -139,10 +261,25 @@ pub(crate) struct InvitationItem {
     /// that was never in the keyring) are dead, and a resend gives them one.
     #[serde(default = "KeyId::none")]
     link_key_id: KeyId,
+    /// Removed with the outcome: a kept invitation has no link.
+    #[serde(default)]
     link_nonce: String,
-    link_hash: String,
+    #[serde(default)]
+    pub(crate) link_hash: String,
     /// Removal once it is no longer listed; reads never rely on it.
     ttl: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome: Option<OutcomeKind>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    outcome_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome_by: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome_by_email: Option<Email>,
     /// The invited address's inbox in GSI2 (`INVITEE#{email}`); absent on invitations stored
     /// before there was one.
     #[serde(rename = "GSI2PK", default, skip_serializing_if = "Option::is_none")]
@@ -152,11 +289,16 @@ pub(crate) struct InvitationItem {
 }
 
 impl InvitationItem {
-    fn new(invitation: &Invitation) -> Self {
+    pub(crate) fn new(invitation: &Invitation) -> Self {
         Self {
             pk: keys::customer(&invitation.customer_number),
             sk: keys::invitation_sk(&invitation.id),
             lsi1sk: keys::invitation_lsi1sk(invitation.expires_at, &invitation.id),
+            gsi1pk: Some(keys::invitations_gsi1pk(
+                &invitation.customer_number,
+                keys::OPEN_INVITATIONS,
+            )),
+            gsi1sk: Some(keys::invitation_gsi1sk(&invitation.email, &invitation.id)),
             id: invitation.id,
             customer_number: invitation.customer_number.clone(),
             email: invitation.email.clone(),
@@ -174,15 +316,37 @@ impl InvitationItem {
             link_nonce: invitation.link.nonce.as_str().to_owned(),
             link_hash: invitation.link.hash.as_str().to_owned(),
             ttl: epoch_seconds(invitation.expires_at + LISTED_AFTER_EXPIRY),
+            outcome: None,
+            outcome_at: None,
+            outcome_by: None,
+            outcome_by_email: None,
             gsi2pk: Some(keys::invitee(&invitation.email)),
             gsi2sk: Some(keys::invitee_gsi2sk(&invitation.customer_number, &invitation.id)),
         }
     }
 }
 
+impl InvitationItem {
+    /// The outcome its attributes record, if whole.
+    fn outcome(&self) -> Option<Outcome> {
+        let at = self.outcome_at?;
+        let by = self.outcome_by?;
+        Some(match self.outcome? {
+            OutcomeKind::Accepted => Outcome::Accepted { at, user_id: by },
+            OutcomeKind::Deleted => Outcome::Deleted {
+                at,
+                by,
+                by_email: self.outcome_by_email.clone()?,
+            },
+        })
+    }
+}
+
 impl From<InvitationItem> for Invitation {
     fn from(item: InvitationItem) -> Self {
+        let outcome = item.outcome();
         Self {
+            outcome,
             id: item.id,
             customer_number: item.customer_number,
             email: item.email,
@@ -215,8 +379,8 @@ pub struct InvitationView {
     pub id: InvitationId,
     /// The invited address.
     pub email: Email,
-    /// Pending or expired, now.
-    pub status: InvitationStatus,
+    /// Pending or expired now, or its outcome (accepted, deleted).
+    pub status: ListedStatus,
     /// Its roles that still exist, with names. Absent only from the invite's answer: its one
     /// transaction checks that the roles exist but cannot read their names (a successful
     /// TransactWriteItems returns no item), and a read would be a second round trip; the
@@ -237,9 +401,35 @@ pub struct InvitationView {
     pub last_sent_at: OffsetDateTime,
     /// How often it was sent.
     pub send_count: u32,
-    /// When its link stops working.
+    /// When its link stops working (stopped, for a kept outcome).
     #[serde(serialize_with = "crate::domain::timestamp::serialize")]
     pub expires_at: OffsetDateTime,
+    /// When it was accepted.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::timestamp::serialize_option"
+    )]
+    pub accepted_at: Option<OffsetDateTime>,
+    /// The member who accepted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_by: Option<MemberView>,
+    /// When an admin deleted it.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::timestamp::serialize_option"
+    )]
+    pub deleted_at: Option<OffsetDateTime>,
+    /// The admin who deleted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<InviterView>,
+}
+
+/// The member an accepted invitation made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    /// The member's account.
+    pub user_id: UserId,
 }
 
 /// An admin who sent an invitation.
@@ -258,7 +448,7 @@ impl InvitationView {
         Self {
             id: invitation.id,
             email: invitation.email.clone(),
-            status: invitation.status(now),
+            status: invitation.listed_status(now),
             roles,
             role_ids: invitation.role_ids.clone(),
             invited_by: InviterView {
@@ -273,7 +463,30 @@ impl InvitationView {
             last_sent_at: invitation.last_sent_at,
             send_count: invitation.send_count,
             expires_at: invitation.expires_at,
+            accepted_at: None,
+            accepted_by: None,
+            deleted_at: None,
+            deleted_by: None,
         }
+        .with_outcome(invitation.outcome.as_ref())
+    }
+
+    fn with_outcome(mut self, outcome: Option<&Outcome>) -> Self {
+        match outcome {
+            None => {}
+            Some(Outcome::Accepted { at, user_id }) => {
+                self.accepted_at = Some(*at);
+                self.accepted_by = Some(MemberView { user_id: *user_id });
+            }
+            Some(Outcome::Deleted { at, by, by_email }) => {
+                self.deleted_at = Some(*at);
+                self.deleted_by = Some(InviterView {
+                    user_id: *by,
+                    email: by_email.clone(),
+                });
+            }
+        }
+        self
     }
 }
 
@@ -347,9 +560,10 @@ pub async fn find(store: &Store, customer: &CustomerNumber, id: &InvitationId) -
     Ok(find_item(store, customer, id).await?.map(Invitation::from))
 }
 
-/// The invitations addressed to `email` in any customer, whatever their state, from GSI2
+/// The open invitations addressed to `email` in any customer, pending or expired, from GSI2
 /// (eventually consistent: a change of the last second may not show yet). One Query; an
-/// address has few.
+/// address has few. A kept outcome leaves GSI2 (its write removes the keys), and one the index
+/// still shows for a moment is left out here.
 pub async fn addressed_to(store: &Store, email: &Email) -> anyhow::Result<Vec<Invitation>> {
     let query = store
         .query()
@@ -361,7 +575,11 @@ pub async fn addressed_to(store: &Store, email: &Email) -> anyhow::Result<Vec<In
         .expression_attribute_values(":pk", text(keys::invitee(email)))
         .expression_attribute_values(":prefix", text(keys::INVITEE_GSI2SK_PREFIX));
     let items: Vec<InvitationItem> = store.query_all(query, "the invitations addressed to an email").await?;
-    Ok(items.into_iter().map(Invitation::from).collect())
+    Ok(items
+        .into_iter()
+        .map(Invitation::from)
+        .filter(Invitation::is_open)
+        .collect())
 }
 
 /// Those of `ids` that exist in a customer (consistent BatchGetItem, one call per 100 ids), in
@@ -419,7 +637,7 @@ const SEND_NAMES: &[(&str, &str)] = &[
 ];
 
 /// The link, sender and expiry of one more send of an invitation, and its send count up; who
-/// first invited is kept. Fails if the invitation is gone.
+/// first invited is kept. Fails if the invitation is gone or has an outcome (accepted, deleted).
 pub(crate) fn send_again(
     store: &Store,
     customer: &CustomerNumber,
@@ -440,8 +658,8 @@ pub(crate) fn send_again(
              #firstByEmail = if_not_exists(#firstByEmail, #byEmail), \
              #by = :by, #byEmail = :byEmail ADD #count :one",
         )
-        .condition_expression("attribute_exists(PK)")
-        .set_expression_attribute_names(Some(names(SEND_NAMES)))
+        .condition_expression(OPEN)
+        .set_expression_attribute_names(Some(with_outcome_name(names(SEND_NAMES))))
         .expression_attribute_values(":sent", time_text(now)?)
         .expression_attribute_values(":expires", time_text(expires_at)?)
         .expression_attribute_values(":lsi", text(keys::invitation_lsi1sk(expires_at, id)))
@@ -463,7 +681,7 @@ pub(crate) fn replace_expired(
     previous: &TokenHash,
 ) -> anyhow::Result<TransactWriteItem> {
     let item = InvitationItem::new(invitation);
-    let mut names = names(SEND_NAMES);
+    let mut names = with_outcome_name(names(SEND_NAMES));
     names.insert("#roles".into(), attr::ROLE_IDS.into());
     names.insert("#language".into(), attr::LANGUAGE.into());
     // The new request's language replaces the old one, including "none".
@@ -476,9 +694,10 @@ pub(crate) fn replace_expired(
         .update_expression(format!(
             "SET #roles = :roles, #by = :by, #byEmail = :byEmail, #firstBy = :firstBy, \
              #firstByEmail = :firstByEmail, #sent = :sent, #expires = :expires, LSI1SK = :lsi, \
-             #key = :key, #nonce = :nonce, #hash = :hash, #ttl = :ttl, #count = :count{set_language}{remove_language}"
+             #key = :key, #nonce = :nonce, #hash = :hash, #ttl = :ttl, #count = :count, \
+             GSI1PK = :gsi1pk, GSI1SK = :gsi1sk{set_language}{remove_language}"
         ))
-        .condition_expression("attribute_exists(PK) AND #hash = :previous")
+        .condition_expression(format!("{OPEN} AND #hash = :previous"))
         .set_expression_attribute_names(Some(names))
         .expression_attribute_values(":roles", value(&item.role_ids)?)
         .expression_attribute_values(":by", text(item.invited_by))
@@ -493,6 +712,8 @@ pub(crate) fn replace_expired(
         .expression_attribute_values(":hash", text(&item.link_hash))
         .expression_attribute_values(":ttl", number(item.ttl))
         .expression_attribute_values(":count", number(invitation.send_count))
+        .expression_attribute_values(":gsi1pk", text(item.gsi1pk.as_deref().unwrap_or_default()))
+        .expression_attribute_values(":gsi1sk", text(item.gsi1sk.as_deref().unwrap_or_default()))
         .expression_attribute_values(":previous", text(previous.as_str()));
     if let Some(language) = invitation.language {
         update = update.expression_attribute_values(":language", text(language.code()));
@@ -500,28 +721,96 @@ pub(crate) fn replace_expired(
     update.into_item()
 }
 
-/// Deletes an invitation that exists.
-pub(crate) fn delete(store: &Store, customer: &CustomerNumber, id: &InvitationId) -> anyhow::Result<TransactWriteItem> {
-    store
-        .delete(key(customer, id))
-        .condition_expression("attribute_exists(PK)")
+/// An invitation that exists and is open, and has none of these attributes yet.
+const OPEN: &str = "attribute_exists(PK) AND attribute_not_exists(#outcome)";
+
+fn with_outcome_name(
+    mut names: std::collections::HashMap<String, String>,
+) -> std::collections::HashMap<String, String> {
+    names.insert("#outcome".into(), attr::OUTCOME.into());
+    names
+}
+
+/// The update that turns an open invitation into the kept `outcome`: out of the open key
+/// ranges (LSI1SK and GSI1PK name the outcome) and out of the invitee's inbox (GSI2's keys
+/// removed), its link removed (no token can be rebuilt from
+/// it or match it), removed by TTL [`KEPT_AFTER_OUTCOME`] after it. Conditions are the caller's.
+fn record_outcome(
+    store: &Store,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+    outcome: &Outcome,
+) -> anyhow::Result<aws_sdk_dynamodb::types::builders::UpdateBuilder> {
+    let at = outcome.at();
+    let kind = outcome.kind();
+    let (by, by_email) = match outcome {
+        Outcome::Accepted { user_id, .. } => (user_id, None),
+        Outcome::Deleted { by, by_email, .. } => (by, Some(by_email)),
+    };
+    let mut update = store
+        .update(key(customer, id))
+        .expression_attribute_names("#outcome", attr::OUTCOME)
+        .expression_attribute_names("#outcomeAt", attr::OUTCOME_AT)
+        .expression_attribute_names("#outcomeBy", attr::OUTCOME_BY)
+        .expression_attribute_names("#ttl", attr::TTL)
+        .expression_attribute_names("#nonce", attr::LINK_NONCE)
+        .expression_attribute_names("#hash", attr::LINK_HASH)
+        .expression_attribute_values(":outcome", text(kind.code()))
+        .expression_attribute_values(":outcomeAt", time_text(at)?)
+        .expression_attribute_values(":outcomeBy", text(by))
+        .expression_attribute_values(":lsi", text(keys::outcome_lsi1sk(kind.code(), at, id)))
+        .expression_attribute_values(":gsi1pk", text(keys::invitations_gsi1pk(customer, kind.code())))
+        .expression_attribute_values(":ttl", number(epoch_seconds(at + KEPT_AFTER_OUTCOME)));
+    let set = "SET #outcome = :outcome, #outcomeAt = :outcomeAt, #outcomeBy = :outcomeBy, \
+               LSI1SK = :lsi, GSI1PK = :gsi1pk, #ttl = :ttl";
+    update = match by_email {
+        Some(email) => update
+            .update_expression(format!(
+                "{set}, #outcomeByEmail = :outcomeByEmail REMOVE #nonce, #hash, GSI2PK, GSI2SK"
+            ))
+            .expression_attribute_names("#outcomeByEmail", attr::OUTCOME_BY_EMAIL)
+            .expression_attribute_values(":outcomeByEmail", text(email)),
+        None => update.update_expression(format!("{set} REMOVE #nonce, #hash, GSI2PK, GSI2SK")),
+    };
+    Ok(update)
+}
+
+/// Deletes (withdraws) an open invitation: kept as deleted by `admin` at `now`, its link dead at
+/// once. Fails if it does not exist or has an outcome already (a second delete).
+pub(crate) fn delete(
+    store: &Store,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+    admin: &Admin,
+    now: OffsetDateTime,
+) -> anyhow::Result<TransactWriteItem> {
+    let outcome = Outcome::Deleted {
+        at: now,
+        by: admin.user_id,
+        by_email: admin.email.clone(),
+    };
+    record_outcome(store, customer, id, &outcome)?
+        .condition_expression(OPEN)
         .into_item()
 }
 
-/// Consumes an invitation by its link: only while `link` is still its current link and its 24
-/// hours are not over (LSI1SK starts with the expiry in milliseconds). On failure the refusal
-/// carries the invitation as it is ([`refused_link`]).
+/// Consumes an invitation by its link, kept as accepted by `member`: only while `link` is still
+/// its current link and its 24 hours are not over (LSI1SK starts with the expiry in
+/// milliseconds). On failure the refusal carries the invitation as it is ([`still_links_to`]).
 pub(crate) fn consume(
     store: &Store,
     invitation: &Invitation,
     link: &TokenHash,
+    member: UserId,
     now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
-    store
-        .delete(key(&invitation.customer_number, &invitation.id))
-        .condition_expression("#hash = :hash AND LSI1SK > :now")
-        .expression_attribute_names("#hash", attr::LINK_HASH)
-        .expression_attribute_values(":hash", text(link.as_str()))
+    let outcome = Outcome::Accepted {
+        at: now,
+        user_id: member,
+    };
+    record_outcome(store, &invitation.customer_number, &invitation.id, &outcome)?
+        .condition_expression("#hash = :link AND LSI1SK > :now AND attribute_not_exists(#outcome)")
+        .expression_attribute_values(":link", text(link.as_str()))
         .expression_attribute_values(":now", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .into_item()
@@ -548,9 +837,11 @@ pub(crate) fn strip_role(
     store
         .update(key(customer, id))
         .update_expression("SET #roles = :remaining")
-        // Unchanged since read (a re-invite with other roles, or a delete, wins).
-        .condition_expression("#roles = :seen")
+        // Unchanged since read and still open (a re-invite with other roles, an accept or a
+        // delete wins: a kept outcome keeps the roles it had).
+        .condition_expression("#roles = :seen AND attribute_not_exists(#outcome)")
         .expression_attribute_names("#roles", attr::ROLE_IDS)
+        .expression_attribute_names("#outcome", attr::OUTCOME)
         .expression_attribute_values(":remaining", value(&remaining)?)
         .expression_attribute_values(":seen", value(seen)?)
         .into_item()
@@ -574,11 +865,17 @@ impl RoleHolding {
     }
 }
 
-/// The roles of every invitation of a customer (one consistent Query, all pages), listed or
-/// not yet removed by TTL.
+/// The roles of every open invitation of a customer, listed or not yet removed by TTL: one
+/// consistent Query of LSI1's open key range (all pages), so kept outcomes are never read.
 pub(crate) async fn role_holdings(store: &Store, customer: &CustomerNumber) -> anyhow::Result<Vec<RoleHolding>> {
-    let query = store.query_prefix(keys::customer(customer), keys::INVITATION_SK_PREFIX);
-    store.query_all(query, "a customer's invitations").await
+    let query = store
+        .query()
+        .index_name(keys::LSI1)
+        .key_condition_expression("PK = :pk AND LSI1SK BETWEEN :low AND :high")
+        .expression_attribute_values(":pk", text(keys::customer(customer)))
+        .expression_attribute_values(":low", text(keys::INVITATION_SK_PREFIX))
+        .expression_attribute_values(":high", text(keys::OPEN_LSI1_END));
+    store.query_all(query, "a customer's open invitations").await
 }
 
 fn names(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
@@ -614,6 +911,7 @@ mod tests {
                 &CustomerNumber::parse("100234").unwrap(),
                 &id,
             ),
+            outcome: None,
         };
         let stored: Item = serde_dynamo::to_item(InvitationItem::new(&invitation)).unwrap();
         for name in [

@@ -121,6 +121,36 @@ pub(crate) fn invitation_lsi1_prefix(at: time::OffsetDateTime) -> String {
     format!("INVITATION#{millis:015}#")
 }
 
+/// After every open invitation's LSI1SK (`INVITATION#{expiry}#{id}`).
+pub(crate) const OPEN_LSI1_END: &str = "INVITATION#~";
+
+/// A kept outcome's LSI1SK: by outcome, then when, then id (out of the open range).
+pub(crate) fn outcome_lsi1sk(outcome: &str, at: time::OffsetDateTime, id: &crate::domain::InvitationId) -> String {
+    format!("{}{id}", outcome_lsi1_prefix(outcome, at))
+}
+
+pub(crate) fn outcome_lsi1_prefix(outcome: &str, at: time::OffsetDateTime) -> String {
+    let millis = at.unix_timestamp_nanos() / 1_000_000;
+    format!("OUTCOME#{outcome}#{millis:015}#")
+}
+
+/// After every LSI1SK of `outcome`.
+pub(crate) fn outcome_lsi1_end(outcome: &str) -> String {
+    format!("OUTCOME#{outcome}#~")
+}
+
+/// The GSI1 partition of a customer's invitations in one group (`open`, or an outcome).
+pub(crate) fn invitations_gsi1pk(customer: &CustomerNumber, group: &str) -> String {
+    format!("INVITATIONS#{customer}#{group}")
+}
+
+pub(crate) const OPEN_INVITATIONS: &str = "open";
+
+/// An invitation's GSI1SK: by email, then id.
+pub(crate) fn invitation_gsi1sk(email: &Email, id: &crate::domain::InvitationId) -> String {
+    format!("{INVITATION_SK_PREFIX}{email}#{id}")
+}
+
 pub(crate) fn link(hash: &TokenHash) -> String {
     format!("LINK#{}", hash.as_str())
 }
@@ -138,6 +168,7 @@ pub(crate) fn role_name_sk(unique_key: &str) -> String {
 pub(crate) const LSI1: &str = "LSI1";
 /// LSI1's sort key attribute.
 pub(crate) const LSI1SK: &str = "LSI1SK";
+pub(crate) const GSI1: &str = "GSI1";
 /// GSI1's key attributes.
 pub(crate) const GSI1PK: &str = "GSI1PK";
 pub(crate) const GSI1SK: &str = "GSI1SK";

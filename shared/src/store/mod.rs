@@ -7,13 +7,16 @@
 //! **Data table** (`DataTable`, env `DATA_TABLE_NAME`): keys `PK`, `SK` (strings); TTL attribute
 //! `ttl` (epoch seconds); stream with new and old images (the write is the source of truth for
 //! events). Indexes:
-//! - `GSI1` (`GSI1PK`, `GSI1SK`): a customer's memberships, eventually consistent. Nothing
-//!   reads it any more (the User Management table reads the seats, the mailer the admin set,
-//!   both consistent); kept for operators' ad-hoc queries.
+//! - `GSI1` (`GSI1PK`, `GSI1SK`), eventually consistent: the invitations' email search (a
+//!   partition per customer and group, `INVITATIONS#{number}#open` or `#accepted`, `#deleted`,
+//!   by email), and a customer's memberships (`CUSTOMER#{number}`, `MEMBER#{email}`), which
+//!   nothing reads any more (the User Management table reads the seats, the mailer the admin
+//!   set, both consistent; kept for operators' ad-hoc queries).
 //! - `GSI2` (`GSI2PK`, `GSI2SK`), eventually consistent: the invitations addressed to an email,
 //!   across customers (`INVITEE#{email}`, `INVITATION#{number}#{id}`: `GET /me/invitations`).
-//! - `LSI1` (`PK`, `LSI1SK`): a customer's invitations ordered by when their link expires, so
-//!   "pending" and "expired" are key ranges, and strongly consistent.
+//! - `LSI1` (`PK`, `LSI1SK`), strongly consistent: a customer's open invitations ordered by when
+//!   their link expires, so "pending" and "expired" are key ranges, and its kept outcomes
+//!   (`OUTCOME#{accepted|deleted}#{at ms}#{id}`) ordered by when, each a key range of its own.
 //!
 //! | item | PK | SK | other keys | TTL |
 //! |---|---|---|---|---|
@@ -22,7 +25,8 @@
 //! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
-//! | invitation (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`; `GSI2PK`=`INVITEE#{email}`, `GSI2SK`=`INVITATION#{number}#{id}` (invitations stored before the inbox have none) | expiry + 30 days |
+//! | invitation, open (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#open`, `GSI1SK`=`INVITATION#{email}#{id}`; `GSI2PK`=`INVITEE#{email}`, `GSI2SK`=`INVITATION#{number}#{id}` (invitations stored before the inbox or the search have none) | expiry + 30 days |
+//! | invitation, kept outcome (the same item, updated by accept or delete: `outcome` accepted or deleted, `outcomeAt`, `outcomeBy` user id, `outcomeByEmail` for a delete; no link nonce or hash; a later `declined` fits the same attributes and key forms) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`OUTCOME#{outcome}#{at ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#{outcome}`, `GSI1SK` as open; no `GSI2PK`/`GSI2SK` (out of the invitee's inbox) | outcome + 365 days |
 //! | invitation link of a token sent before tokens named their invitation (no longer written; kept while its invitation is listed, so such an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile (`notifyOnAccept: false` when turned off) | `USER#{userId}` | `USER` | | |
@@ -89,15 +93,31 @@
 //!   the customer's roles (names). A refused chunk is read by part and tried again without its
 //!   refused rows and within the quota the counter said was left (one more round trip), after
 //!   one BatchGetItem of the invitations that held rows' seats, if any.
-//! - list: one Query of LSI1 (a key range per status, no filter), concurrently with GetItem
-//!   (admin check) and a Query of the customer's roles (names). One invitation
-//!   (`GET .../invitations/{invitationId}`): GetItem of the invitation, concurrently with the
-//!   same GetItem (admin check) and Query (roles).
+//! - list: one Query of LSI1 (a key range per status: pending, expired, both, accepted,
+//!   deleted; no filter), concurrently with GetItem (admin check) and a Query of the customer's
+//!   roles (names): a page reads `limit` items at 100 as at 10,000 invitations. Searched by
+//!   email: one Query of GSI1 instead (the prefix's key range in the group's partition: open,
+//!   accepted or deleted), whose filter leaves out only open invitations past their 30 days not
+//!   yet removed by TTL; with `pending` or `expired` the filter also leaves out the other
+//!   status, read and discarded, so such a page takes up to 8 Queries of `limit` items (the
+//!   search's addresses' invitations of the other status: bounded by the page, not the
+//!   customer's size). The first page (no cursor) also counts, concurrently: two consistent
+//!   Queries with `Select=COUNT` of LSI1's pending and expired key ranges. A count reads (and
+//!   is billed for) every item of its range: ~0.6 KB an invitation (a 1 MB page of the count
+//!   holds ~1,670, measured), so at 100 open invitations one call of ~15 read units each; at
+//!   10,000 open ones ~6 MB, 6 calls of up to 1 MB one
+//!   after the other (~1,500 read units, the two ranges at once), tens of milliseconds; kept
+//!   outcomes are outside both ranges and cost nothing. Exact, since counters cannot follow the
+//!   clock: a pending invitation becomes expired, and an expired one unlisted, with no write
+//!   (see the README). One invitation (`GET .../invitations/{invitationId}`): GetItem of the
+//!   invitation, concurrently with the same GetItem (admin check) and Query (roles).
 //! - resend: one TransactWriteItems (quota, admin check, invitation's new link and sender,
 //!   the first inviter kept).
-//! - delete: one TransactWriteItems (admin check, delete invitation).
+//! - delete: one TransactWriteItems (admin check, the invitation updated to its kept `deleted`
+//!   outcome on condition it is open).
 //! - quota: GetItem (admin check) and GetItem (counter), concurrently.
-//! - roles: list = GetItem + two Queries (roles; seats and invitations for usage); create = one
+//! - roles: list = GetItem + two Queries (roles; seats and invitations for usage: the open
+//!   invitations' LSI1 key range, so kept outcomes are never read); create = one
 //!   TransactWriteItems; edit = GetItem (admin), UpdateItem (lock), Queries of the customer's
 //!   seats, invitations and roles, then one TransactWriteItems of the role alone (and its name
 //!   claims), whatever the number of holders; one that gives or takes `user-management` first
@@ -121,7 +141,8 @@
 //!   round trips. A token of the old form (`{keyId}.{mac}`, sent before tokens named their
 //!   invitation) first takes GetItem of its link item: 3.
 //! - accept: the first round trip is preview's BatchGetItem, beside GetItem of the session if one
-//!   is sent. The transaction (TransactWriteItems: invitation consumed, seat, membership, a check
+//!   is sent. The transaction (TransactWriteItems: invitation consumed: updated to its
+//!   kept `accepted` outcome; seat, membership, a check
 //!   per role, user and credential when new, for a session a check that the email's credential is
 //!   the session's account, admin set and counts when an admin role, session) then grants the
 //!   invitation's roles unread, on condition that each exists, is not being changed and grants no

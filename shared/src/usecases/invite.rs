@@ -65,7 +65,9 @@ pub async fn invite(
         match seats::holder(refused.item(&Part::Seat))? {
             Holder::Member => return Err(InvitationError::AlreadyMember),
             Holder::Invitation(held_by) => match invitations::find(store, &new.customer, &held_by).await? {
+                // Deleted (kept as an outcome, or removed by TTL): the seat is free to take over.
                 None => seat = Expected::Stale(held_by),
+                Some(kept) if !kept.is_open() => seat = Expected::Stale(held_by),
                 Some(existing) if existing.status(now) == InvitationStatus::Pending => {
                     return Err(InvitationError::AlreadyInvited(existing.id));
                 }
@@ -94,6 +96,7 @@ pub(super) fn fresh(key: &LinkKey, admin: &Admin, new: &NewInvitation, now: Offs
         send_count: 1,
         expires_at: now + LINK_LIFETIME,
         link: StoredLink::new(key, &new.customer, &id),
+        outcome: None,
     }
 }
 

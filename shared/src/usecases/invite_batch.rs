@@ -351,6 +351,7 @@ impl<'a> Batch<'a> {
                 }
                 match found.iter().find(|invitation| invitation.id == id) {
                     None => row.sending = Sending::Fresh(Expected::Stale(id)),
+                    Some(kept) if !kept.is_open() => row.sending = Sending::Fresh(Expected::Stale(id)),
                     Some(existing) if existing.status(self.now) == InvitationStatus::Pending => {
                         settled.push((index, InvitationError::AlreadyInvited(existing.id)));
                     }

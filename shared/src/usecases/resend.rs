@@ -1,6 +1,6 @@
 //! Sending an invitation again, and withdrawing (deleting) one.
 
-use crate::domain::{Admin, CustomerNumber, InvitationId, UserId};
+use crate::domain::{Admin, CustomerNumber, InvitationId};
 use crate::invitations::{self, InvitationError, LINK_LIFETIME, quota_exhausted};
 use crate::links::{LinkKey, StoredLink};
 use crate::memberships::admin_check;
@@ -64,18 +64,20 @@ pub async fn resend(
     }
 }
 
-/// Deletes an invitation; its link stops working at once (one transaction with the admin check).
-/// Its link item is left to expire: it finds no invitation any more.
+/// Deletes an invitation: kept as deleted by `admin` (for 365 days), its link dead at once (one
+/// transaction with the admin check). Its link item is left to expire: the invitation it finds
+/// has no link any more.
 pub async fn withdraw(
     store: &Store,
-    admin: &UserId,
+    admin: &Admin,
     customer: &CustomerNumber,
     id: &InvitationId,
+    now: OffsetDateTime,
 ) -> Result<(), InvitationError> {
     let mut transaction = Transaction::new(store);
     transaction
-        .add(Part::AdminCheck, admin_check(store, customer, admin)?)
-        .add(Part::Invitation, invitations::delete(store, customer, id)?);
+        .add(Part::AdminCheck, admin_check(store, customer, &admin.user_id)?)
+        .add(Part::Invitation, invitations::delete(store, customer, id, admin, now)?);
     match transaction.commit("delete an invitation").await {
         Ok(()) => Ok(()),
         Err(TransactionError::Refused(refused)) if refused.failed(&Part::AdminCheck) => Err(InvitationError::NotAdmin),

@@ -73,7 +73,7 @@ pub(super) async fn commit(
     transaction
         .add(
             Part::Invitation,
-            invitations::consume(store, invitation, &link.hash, now)?,
+            invitations::consume(store, invitation, &link.hash, user_id, now)?,
         )
         .add(
             Part::Seat,
