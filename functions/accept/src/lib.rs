@@ -7,7 +7,8 @@
 use cloudhub::App;
 use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy};
 use cloudhub::http::{
-    ApiError, bearer_token, caller, customer_in_path, invitation_in_path, json, json_body, routes, source_address,
+    ApiError, bearer_token, caller, customer_in_path, invitation_in_path, json, json_body, no_content, routes,
+    source_address,
 };
 use cloudhub::links::LinkToken;
 use cloudhub::memberships::RoleRef;
@@ -74,6 +75,7 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiEr
         routes::LINK_ACCEPT => accept(app, &request).await,
         routes::ME_INVITATIONS => my_invitations(app, &request).await,
         routes::ME_INVITATION_ACCEPT => accept_mine(app, &request).await,
+        routes::ME_INVITATION_DECLINE => decline_mine(app, &request).await,
         other => Err(routes::not_served(other)),
     }
 }
@@ -160,6 +162,20 @@ async fn my_invitations(app: &App, request: &Request) -> Result<Response<Body>, 
     let me = caller(request)?;
     let invitations = invitations::waiting(&app.store, &me.email, app.clock.now()).await?;
     Ok(json(StatusCode::OK, &MyInvitations { invitations }))
+}
+
+#[tracing::instrument(name = "Declining one's invitation", skip_all)]
+async fn decline_mine(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let me = caller(request)?;
+    let customer = customer_in_path(request)?;
+    let id = invitation_in_path(request)?;
+    let me = invitations::Me {
+        user_id: me.user_id,
+        email: me.email,
+        source: source_address(request),
+    };
+    invitations::decline_mine(&app.store, &me, &customer, &id, app.clock.now()).await?;
+    Ok(no_content())
 }
 
 #[derive(Serialize)]

@@ -189,3 +189,92 @@ async fn accepting_by_link_and_from_the_list_at_once_makes_one_membership() {
         assert_eq!(left.status, 200, "{left:?}");
     }
 }
+
+#[tokio::test]
+async fn declining_keeps_it_as_declined_kills_the_link_and_frees_the_address() {
+    let app = TestApp::with_demo_customer().await;
+    let (account, id, link, other) = invited_account(&app).await;
+    let admin = app.demo_admin().await;
+    // Someone else's: 404 and nothing changes.
+    let path = format!("/me/invitations/{}/{id}/decline", seed::CUSTOMER_NUMBER);
+    let before = app.all_items().await;
+    admin
+        .post_json(&path, &json!({}))
+        .await
+        .assert_problem(404, "invitation-not-found");
+    assert_eq!(app.all_items().await, before);
+
+    let declined = account.post_json(&path, &json!({})).await;
+    assert_eq!(declined.status, 204, "{declined:?}");
+    assert_eq!(ids(&account.get("/me/invitations").await.body), Vec::<&str>::new());
+    assert_eq!(account.me().await.body["invitationsWaiting"], 0);
+    app.anonymous()
+        .preview(&link)
+        .await
+        .assert_problem(404, "invitation-not-found");
+    account
+        .post_json(&path, &json!({}))
+        .await
+        .assert_problem(404, "invitation-not-found");
+    account
+        .post_json(
+            &format!("/me/invitations/{}/{id}/accept", seed::CUSTOMER_NUMBER),
+            &json!({}),
+        )
+        .await
+        .assert_problem(404, "invitation-not-found");
+
+    // The admins see it as declined; it is open nowhere, and the address can be invited again.
+    let listed = admin.list_invitations(seed::CUSTOMER_NUMBER, "?status=declined").await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(listed.body["invitations"][0]["id"], id.as_str(), "{listed:?}");
+    assert_eq!(listed.body["invitations"][0]["status"], "declined");
+    assert!(listed.body["invitations"][0]["declinedAt"].is_string());
+    let open = admin.list_invitations(seed::CUSTOMER_NUMBER, "").await;
+    assert!(
+        open.body["invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["id"] != id.as_str()),
+        "{open:?}"
+    );
+    let again = admin
+        .invite(seed::CUSTOMER_NUMBER, json!({ "email": other.admin_email }))
+        .await;
+    assert_eq!(again.status, 201, "{again:?}");
+}
+
+#[tokio::test]
+async fn declining_and_accepting_at_once_leaves_exactly_one_outcome() {
+    let app = TestApp::with_demo_customer().await;
+    let other = app.other_customer().await;
+    let account = app.user(&other.admin_email, &other.admin_password).await;
+    let admin = app.demo_admin().await;
+    for round in 0..5 {
+        let (id, link) = admin.invite_with_link(&other.admin_email, &[]).await;
+        let decline = format!("/me/invitations/{}/{id}/decline", seed::CUSTOMER_NUMBER);
+        let body = json!({ "password": other.admin_password, "account": "existing" });
+        let (empty, anon) = (json!({}), app.anonymous());
+        let (by_link, declined) = tokio::join!(anon.accept(&link, &body), account.post_json(&decline, &empty));
+        let outcomes = [by_link.status == 200, declined.status == 204];
+        assert_eq!(
+            outcomes.iter().filter(|won| **won).count(),
+            1,
+            "round {round}: {by_link:?} {declined:?}"
+        );
+        let shown = admin.get_invitation(seed::CUSTOMER_NUMBER, &id).await;
+        let status = shown.body["status"].as_str().unwrap_or_default().to_owned();
+        let expected = if outcomes[0] { "accepted" } else { "declined" };
+        assert_eq!(status, expected, "round {round}: {shown:?}");
+        if outcomes[0] {
+            let left = account
+                .post_json(
+                    &format!("/me/customers/{}/leave", seed::CUSTOMER_NUMBER),
+                    &json!({ "confirmCustomerNumber": seed::CUSTOMER_NUMBER }),
+                )
+                .await;
+            assert_eq!(left.status, 200, "{left:?}");
+        }
+    }
+}

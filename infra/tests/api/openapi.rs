@@ -153,7 +153,7 @@ fn every_invitation_shown_and_the_invite_answer_carry_its_roles_with_names() {
         "the list and getInvitation always show roles"
     );
     // Only a kept outcome's own fields depend on its status (accepted, deleted).
-    let outcome_fields: BTreeSet<String> = ["acceptedAt", "acceptedBy", "deletedAt", "deletedBy"]
+    let outcome_fields: BTreeSet<String> = ["acceptedAt", "acceptedBy", "declinedAt", "deletedAt", "deletedBy"]
         .into_iter()
         .map(str::to_owned)
         .collect();

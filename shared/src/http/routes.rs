@@ -84,6 +84,8 @@ pub const ME_INVITATIONS: Route = route("GET", "/me/invitations");
 pub const ME_INVITATION_ACCEPT: Route = route("POST", "/me/invitations/{customerId}/{invitationId}/accept");
 /// The caller deleting its own account.
 pub const ME_DELETE: Route = route("DELETE", "/me");
+/// The caller declining one of its invitations.
+pub const ME_INVITATION_DECLINE: Route = route("POST", "/me/invitations/{customerId}/{invitationId}/decline");
 /// The caller leaving a customer.
 pub const ME_LEAVE_CUSTOMER: Route = route("POST", "/me/customers/{customerId}/leave");
 /// The caller's settings (language).
@@ -115,6 +117,7 @@ pub const ROUTES: &[Route] = &[
     ME_LEAVE_CUSTOMER,
     ME_INVITATIONS,
     ME_INVITATION_ACCEPT,
+    ME_INVITATION_DECLINE,
     ME_SETTINGS,
     ME_TOUR_COMPLETE,
 ];

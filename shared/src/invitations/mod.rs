@@ -47,6 +47,7 @@ pub(crate) mod attr {
     pub(crate) const OUTCOME_AT: &str = "outcomeAt";
     pub(crate) const OUTCOME_BY: &str = "outcomeBy";
     pub(crate) const OUTCOME_BY_EMAIL: &str = "outcomeByEmail";
+    pub(crate) const EMAIL: &str = "email";
 }
 
 /// How long a link works after it was sent.
@@ -68,6 +69,13 @@ pub enum Outcome {
         /// The member's account.
         user_id: UserId,
     },
+    /// The invited account declined it (`user_id`, signed in with the invited email).
+    Declined {
+        /// When.
+        at: OffsetDateTime,
+        /// The account that declined.
+        user_id: UserId,
+    },
     /// An admin deleted (withdrew) it.
     Deleted {
         /// When.
@@ -83,7 +91,7 @@ impl Outcome {
     /// When it happened.
     pub fn at(&self) -> OffsetDateTime {
         match self {
-            Self::Accepted { at, .. } | Self::Deleted { at, .. } => *at,
+            Self::Accepted { at, .. } | Self::Declined { at, .. } | Self::Deleted { at, .. } => *at,
         }
     }
 
@@ -91,6 +99,7 @@ impl Outcome {
     pub fn kind(&self) -> OutcomeKind {
         match self {
             Self::Accepted { .. } => OutcomeKind::Accepted,
+            Self::Declined { .. } => OutcomeKind::Declined,
             Self::Deleted { .. } => OutcomeKind::Deleted,
         }
     }
@@ -102,6 +111,8 @@ impl Outcome {
 pub enum OutcomeKind {
     /// Accepted.
     Accepted,
+    /// Declined by the invited account.
+    Declined,
     /// Deleted by an admin.
     Deleted,
 }
@@ -111,6 +122,7 @@ impl OutcomeKind {
     pub const fn code(self) -> &'static str {
         match self {
             Self::Accepted => "accepted",
+            Self::Declined => "declined",
             Self::Deleted => "deleted",
         }
     }
@@ -126,6 +138,8 @@ pub enum ListedStatus {
     Expired,
     /// Accepted; kept for 365 days.
     Accepted,
+    /// Declined by the invited account; kept for 365 days.
+    Declined,
     /// Deleted by an admin; kept for 365 days.
     Deleted,
 }
@@ -186,6 +200,7 @@ impl Invitation {
     pub fn listed_status(&self, now: OffsetDateTime) -> ListedStatus {
         match (&self.outcome, self.status(now)) {
             (Some(Outcome::Accepted { .. }), _) => ListedStatus::Accepted,
+            (Some(Outcome::Declined { .. }), _) => ListedStatus::Declined,
             (Some(Outcome::Deleted { .. }), _) => ListedStatus::Deleted,
             (None, InvitationStatus::Pending) => ListedStatus::Pending,
             (None, InvitationStatus::Expired) => ListedStatus::Expired,
@@ -333,6 +348,7 @@ impl InvitationItem {
         let by = self.outcome_by?;
         Some(match self.outcome? {
             OutcomeKind::Accepted => Outcome::Accepted { at, user_id: by },
+            OutcomeKind::Declined => Outcome::Declined { at, user_id: by },
             OutcomeKind::Deleted => Outcome::Deleted {
                 at,
                 by,
@@ -422,6 +438,12 @@ pub struct InvitationView {
     /// The admin who deleted it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<InviterView>,
+    /// When the invited account declined it.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::domain::timestamp::serialize_option"
+    )]
+    pub declined_at: Option<OffsetDateTime>,
 }
 
 /// The member an accepted invitation made.
@@ -467,6 +489,7 @@ impl InvitationView {
             accepted_by: None,
             deleted_at: None,
             deleted_by: None,
+            declined_at: None,
         }
         .with_outcome(invitation.outcome.as_ref())
     }
@@ -478,6 +501,7 @@ impl InvitationView {
                 self.accepted_at = Some(*at);
                 self.accepted_by = Some(MemberView { user_id: *user_id });
             }
+            Some(Outcome::Declined { at, .. }) => self.declined_at = Some(*at),
             Some(Outcome::Deleted { at, by, by_email }) => {
                 self.deleted_at = Some(*at);
                 self.deleted_by = Some(InviterView {
@@ -744,7 +768,7 @@ fn record_outcome(
     let at = outcome.at();
     let kind = outcome.kind();
     let (by, by_email) = match outcome {
-        Outcome::Accepted { user_id, .. } => (user_id, None),
+        Outcome::Accepted { user_id, .. } | Outcome::Declined { user_id, .. } => (user_id, None),
         Outcome::Deleted { by, by_email, .. } => (by, Some(by_email)),
     };
     let mut update = store
@@ -791,6 +815,24 @@ pub(crate) fn delete(
     };
     record_outcome(store, customer, id, &outcome)?
         .condition_expression(OPEN)
+        .into_item()
+}
+
+/// Declines an open invitation for the account `user` signed in with `email`, kept as declined:
+/// only while it is addressed to `email` (else it refuses, like one that does not exist).
+pub(crate) fn decline(
+    store: &Store,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+    email: &Email,
+    user: UserId,
+    now: OffsetDateTime,
+) -> anyhow::Result<TransactWriteItem> {
+    let outcome = Outcome::Declined { at: now, user_id: user };
+    record_outcome(store, customer, id, &outcome)?
+        .condition_expression(format!("{OPEN} AND #email = :email"))
+        .expression_attribute_names("#email", attr::EMAIL)
+        .expression_attribute_values(":email", text(email))
         .into_item()
 }
 

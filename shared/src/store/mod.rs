@@ -77,7 +77,8 @@
 //!   one BatchGetItem of their customers and roles: 2 round trips. Accepting one
 //!   (`POST /me/invitations/{c}/{id}/accept`): one BatchGetItem (the invitation, its customer),
 //!   then accept's transaction with the session's credential check (2; 3 when a role makes an
-//!   admin).
+//!   admin). Declining one: one TransactWriteItems of one update (kept as declined, on
+//!   condition that it is open and addressed to the caller's email): 1.
 //! - admin check: in a transaction, a ConditionCheck of the caller's admin-set item; for reads,
 //!   one GetItem of it (beside the request's other reads).
 //! - invite: one TransactWriteItems (quota counter, admin check, a check per role, seat,

@@ -26,23 +26,26 @@ pub enum StatusFilter {
     Expired,
     /// Accepted in the last 365 days.
     Accepted,
+    /// Declined in the last 365 days.
+    Declined,
     /// Deleted in the last 365 days.
     Deleted,
 }
 
 impl StatusFilter {
-    /// Parses `pending`, `expired`, `accepted`, `deleted` or `all`.
+    /// Parses `pending`, `expired`, `accepted`, `declined`, `deleted` or `all`.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         match raw {
             "all" => Ok(Self::All),
             "pending" => Ok(Self::Pending),
             "expired" => Ok(Self::Expired),
             "accepted" => Ok(Self::Accepted),
+            "declined" => Ok(Self::Declined),
             "deleted" => Ok(Self::Deleted),
             other => Err(InvalidValue {
                 code: "invalid-status-filter",
                 reason: format!(
-                    "`{}` is not a status to filter by (pending, expired, all, accepted, deleted).",
+                    "`{}` is not a status to filter by (pending, expired, all, accepted, declined, deleted).",
                     other.chars().take(64).collect::<String>()
                 ),
             }),
@@ -56,6 +59,7 @@ impl StatusFilter {
             Self::Pending => "pending",
             Self::Expired => "expired",
             Self::Accepted => "accepted",
+            Self::Declined => "declined",
             Self::Deleted => "deleted",
         }
     }
@@ -63,6 +67,7 @@ impl StatusFilter {
     fn outcome(self) -> Option<OutcomeKind> {
         match self {
             Self::Accepted => Some(OutcomeKind::Accepted),
+            Self::Declined => Some(OutcomeKind::Declined),
             Self::Deleted => Some(OutcomeKind::Deleted),
             Self::All | Self::Pending | Self::Expired => None,
         }
@@ -78,7 +83,7 @@ impl StatusFilter {
             Self::All => (listed_from, keys::OPEN_LSI1_END.to_owned()),
             Self::Pending => (now_bound, keys::OPEN_LSI1_END.to_owned()),
             Self::Expired => (listed_from, now_bound),
-            Self::Accepted | Self::Deleted => {
+            Self::Accepted | Self::Declined | Self::Deleted => {
                 let code = self.outcome().map(OutcomeKind::code).unwrap_or_default();
                 (
                     keys::outcome_lsi1_prefix(code, now - KEPT_AFTER_OUTCOME),

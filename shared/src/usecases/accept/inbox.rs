@@ -10,6 +10,7 @@ use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, RoleId, So
 use crate::invitations::{self, Invitation, InvitationItem, InvitationStatus, InviterView};
 use crate::memberships::RoleRef;
 use crate::roles::RoleItem;
+use crate::store::transactions::{Part, Transaction, TransactionError};
 use crate::store::{Item, Store, decode, keys};
 use anyhow::Context as _;
 use serde::Serialize;
@@ -41,7 +42,7 @@ pub async fn waiting(store: &Store, email: &Email, now: OffsetDateTime) -> anyho
     let mut open: Vec<Invitation> = invitations::addressed_to(store, email)
         .await?
         .into_iter()
-        .filter(|invitation| invitation.status(now) == InvitationStatus::Pending)
+        .filter(|invitation| invitation.is_open() && invitation.status(now) == InvitationStatus::Pending)
         .collect();
     if open.is_empty() {
         return Ok(Vec::new());
@@ -107,7 +108,7 @@ pub async fn count_waiting(store: &Store, email: &Email, now: OffsetDateTime) ->
     Ok(invitations::addressed_to(store, email)
         .await?
         .iter()
-        .filter(|invitation| invitation.status(now) == InvitationStatus::Pending)
+        .filter(|invitation| invitation.is_open() && invitation.status(now) == InvitationStatus::Pending)
         .count())
 }
 
@@ -158,6 +159,33 @@ pub async fn accept_mine(
         .await
 }
 
+/// Declines invitation `id` of `customer` for the signed-in account: one TransactWriteItems of
+/// one conditional update that keeps it as declined (its link dead, its seat free for a new invitation, out of the
+/// inbox), only while it is open and addressed to the account's email; anything else is 404,
+/// never a hint that it exists. No email to anyone.
+pub async fn decline_mine(
+    store: &Store,
+    me: &Me,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+    now: OffsetDateTime,
+) -> Result<(), AcceptError> {
+    let mut transaction = Transaction::new(store);
+    transaction.add(
+        Part::Invitation,
+        invitations::decline(store, customer, id, &me.email, me.user_id, now)?,
+    );
+    match transaction.commit("decline an invitation").await {
+        Ok(()) => {
+            tracing::info!(invitation = %id, customer = %customer, "invitation declined");
+            Ok(())
+        }
+        Err(TransactionError::Refused(_)) => Err(AcceptError::NotFound),
+        Err(TransactionError::Contention) => Err(AcceptError::Contention),
+        Err(TransactionError::Other(error)) => Err(error.into()),
+    }
+}
+
 /// Invitation `id` of `customer` if it is addressed to the caller and pending, with its
 /// customer; anyone else's (or none) is 404, the caller's expired one 410.
 async fn mine(
@@ -180,7 +208,7 @@ async fn mine(
         }
     }
     let invitation = invitation
-        .filter(|invitation| invitation.email == me.email)
+        .filter(|invitation| invitation.email == me.email && invitation.is_open())
         .ok_or(AcceptError::NotFound)?;
     if invitation.status(now) != InvitationStatus::Pending {
         return Err(AcceptError::Expired);

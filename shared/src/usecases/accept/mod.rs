@@ -14,7 +14,7 @@ mod identify;
 mod inbox;
 mod preview;
 
-pub use inbox::{Me, Waiting, accept_mine, count_waiting, waiting};
+pub use inbox::{Me, Waiting, accept_mine, count_waiting, decline_mine, waiting};
 
 use commit::{Committed, Grant, Link};
 
