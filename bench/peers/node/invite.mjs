@@ -101,6 +101,8 @@ export const handler = async (event) => {
     linkNonce: nonce,
     linkHash: hash,
     ttl: epoch(expiresAt + 30 * DAY),
+    GSI1PK: `INVITATIONS#${customer}#open`,
+    GSI1SK: `INVITATION#${email}#${id}`,
     GSI2PK: `INVITEE#${email}`,
     GSI2SK: `INVITATION#${customer}#${id}`,
   };

@@ -123,6 +123,8 @@ def handler(event, context):
         "linkNonce": nonce,
         "linkHash": hash_,
         "ttl": ttl,
+        "GSI1PK": f"INVITATIONS#{customer}#open",
+        "GSI1SK": f"INVITATION#{email}#{invitation_id}",
         "GSI2PK": f"INVITEE#{email}",
         "GSI2SK": f"INVITATION#{customer}#{invitation_id}",
     }
