@@ -5,7 +5,7 @@
 //! invitations addressed to its email, accepted without the link.
 
 use cloudhub::App;
-use cloudhub::domain::{InvalidValue, Language, Password, PasswordPolicy};
+use cloudhub::domain::{CustomerNumber, InvalidValue, InvitationId, Language, Password, PasswordPolicy};
 use cloudhub::http::{
     ApiError, bearer_token, caller, customer_in_path, invitation_in_path, json, json_body, no_content, routes,
     source_address,
@@ -164,16 +164,23 @@ async fn my_invitations(app: &App, request: &Request) -> Result<Response<Body>, 
     Ok(json(StatusCode::OK, &MyInvitations { invitations }))
 }
 
+/// The signed-in account and the invitation the path names (`/me/invitations/{c}/{id}/...`).
+fn mine_in_path(request: &Request) -> Result<(invitations::Me, CustomerNumber, InvitationId), ApiError> {
+    let me = caller(request)?;
+    Ok((
+        invitations::Me {
+            user_id: me.user_id,
+            email: me.email,
+            source: source_address(request),
+        },
+        customer_in_path(request)?,
+        invitation_in_path(request)?,
+    ))
+}
+
 #[tracing::instrument(name = "Declining one's invitation", skip_all)]
 async fn decline_mine(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let me = caller(request)?;
-    let customer = customer_in_path(request)?;
-    let id = invitation_in_path(request)?;
-    let me = invitations::Me {
-        user_id: me.user_id,
-        email: me.email,
-        source: source_address(request),
-    };
+    let (me, customer, id) = mine_in_path(request)?;
     invitations::decline_mine(&app.store, &me, &customer, &id, app.clock.now()).await?;
     Ok(no_content())
 }
@@ -187,14 +194,7 @@ struct JoinedAnswer {
 
 #[tracing::instrument(name = "Accepting one's invitation", skip_all)]
 async fn accept_mine(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let me = caller(request)?;
-    let customer = customer_in_path(request)?;
-    let id = invitation_in_path(request)?;
-    let me = invitations::Me {
-        user_id: me.user_id,
-        email: me.email,
-        source: source_address(request),
-    };
+    let (me, customer, id) = mine_in_path(request)?;
     let accepted = invitations::accept_mine(&app.store, &me, &customer, &id, app.clock.now()).await?;
     Ok(json(
         StatusCode::OK,

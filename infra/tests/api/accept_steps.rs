@@ -10,7 +10,6 @@ use infra::seed;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NEW_PASSWORD: &str = "a long new password";
 
@@ -58,50 +57,15 @@ fn operations(calls: &[Call]) -> Vec<String> {
 
 /// A proxy to DynamoDB Local that records every call; returns its endpoint.
 async fn counting_proxy(upstream: &str, calls: Calls) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let upstream = upstream.trim_start_matches("http://").to_owned();
-    tokio::spawn(async move {
-        loop {
-            let (mut client, _) = listener.accept().await.unwrap();
-            let (upstream, calls) = (upstream.clone(), calls.clone());
-            tokio::spawn(async move {
-                while let Some((head, body)) = crate::moto::read_request_or_end(&mut client).await {
-                    let started = Instant::now();
-                    let operation = head
-                        .lines()
-                        .find_map(|line| {
-                            let (name, value) = line.split_once(':')?;
-                            name.eq_ignore_ascii_case("x-amz-target").then(|| value.to_owned())
-                        })
-                        .and_then(|target| target.trim().split('.').nth(1).map(str::to_owned))
-                        .unwrap_or_default();
-                    let head: String = head
-                        .lines()
-                        .filter(|line| !line.is_empty() && !line.to_lowercase().starts_with("connection:"))
-                        .map(|line| format!("{line}\r\n"))
-                        .collect();
-                    let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
-                    server
-                        .write_all(format!("{head}connection: close\r\n\r\n").as_bytes())
-                        .await
-                        .unwrap();
-                    server.write_all(&body).await.unwrap();
-                    let mut answer = Vec::new();
-                    server.read_to_end(&mut answer).await.unwrap();
-                    calls.0.lock().unwrap().push(Call {
-                        operation,
-                        started,
-                        ended: Instant::now(),
-                    });
-                    if client.write_all(&answer).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    endpoint
+    crate::helpers::dynamodb_proxy(upstream, move |operation, started| {
+        calls.0.lock().unwrap().push(Call {
+            operation: operation.to_owned(),
+            started,
+            ended: Instant::now(),
+        });
+        std::time::Duration::ZERO
+    })
+    .await
 }
 
 /// The same functions and tables as `app`, their DynamoDB calls through a counting proxy.

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn unique(name: &str) -> String {
+pub(crate) fn unique(name: &str) -> String {
     format!("{name}.{}@example.com", ulid::Ulid::new().to_string().to_lowercase())
 }
 
-fn to(emails: &[SentEmail], address: &str) -> Vec<SentEmail> {
+pub(crate) fn to(emails: &[SentEmail], address: &str) -> Vec<SentEmail> {
     emails.iter().filter(|e| e.to == [address]).cloned().collect()
 }
 

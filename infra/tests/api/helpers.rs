@@ -817,3 +817,58 @@ pub mod contract {
         );
     }
 }
+
+/// A proxy to DynamoDB at `upstream` on loopback; returns its endpoint. For every request it
+/// forwards, once the answer is in, it calls `seen` with the operation (`TransactWriteItems`, ...)
+/// and when the request arrived, and holds the answer back for as long as `seen` says.
+pub async fn dynamodb_proxy(
+    upstream: &str,
+    seen: impl Fn(&str, std::time::Instant) -> std::time::Duration + Send + Sync + 'static,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let seen = Arc::new(seen);
+    tokio::spawn(async move {
+        loop {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let (upstream, seen) = (upstream.clone(), seen.clone());
+            tokio::spawn(async move {
+                while let Some((head, body)) = crate::moto::read_request_or_end(&mut client).await {
+                    let started = std::time::Instant::now();
+                    let operation = head
+                        .lines()
+                        .find_map(|line| {
+                            let (name, value) = line.split_once(':')?;
+                            name.eq_ignore_ascii_case("x-amz-target")
+                                .then(|| value.trim().to_owned())
+                        })
+                        .and_then(|target| target.split('.').nth(1).map(str::to_owned))
+                        .unwrap_or_default();
+                    let head: String = head
+                        .lines()
+                        .filter(|line| !line.is_empty() && !line.to_lowercase().starts_with("connection:"))
+                        .map(|line| format!("{line}\r\n"))
+                        .collect();
+                    let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                    server
+                        .write_all(format!("{head}connection: close\r\n\r\n").as_bytes())
+                        .await
+                        .unwrap();
+                    server.write_all(&body).await.unwrap();
+                    let mut answer = Vec::new();
+                    server.read_to_end(&mut answer).await.unwrap();
+                    let hold = seen(&operation, started);
+                    if !hold.is_zero() {
+                        tokio::time::sleep(hold).await;
+                    }
+                    if client.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    endpoint
+}

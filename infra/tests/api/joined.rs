@@ -3,18 +3,11 @@
 //! unless they turned it off or are no admin of the customer any more.
 
 use crate::deliveries::{deliver, mailer, poller};
+use crate::emails::{to, unique};
 use crate::helpers::TestApp;
-use crate::moto::{Moto, SentEmail};
+use crate::moto::Moto;
 use infra::seed;
 use serde_json::{Value, json};
-
-fn unique(name: &str) -> String {
-    format!("{name}.{}@example.com", ulid::Ulid::new().to_string().to_lowercase())
-}
-
-fn to(emails: &[SentEmail], address: &str) -> Vec<SentEmail> {
-    emails.iter().filter(|e| e.to == [address]).cloned().collect()
-}
 
 /// The `MemberJoined` events of one user.
 fn joined_events<'a>(events: &'a [Value], user_id: &str) -> Vec<&'a Value> {

@@ -12,7 +12,6 @@ use infra::seed;
 use lambda_http::http::Method;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The most a request may take while a dependency hangs.
 const WITHIN: Duration = Duration::from_secs(5);
@@ -201,40 +200,14 @@ async fn with_secrets_manager_hanging_invite_and_preview_answer_503_within_secon
 /// A proxy to DynamoDB Local that holds back the answers to TransactWriteItems for `delay` (the
 /// write commits, the client gives up first) and passes everything else through.
 async fn slow_transactions(upstream: &str, delay: Duration) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let upstream = upstream.trim_start_matches("http://").to_owned();
-    tokio::spawn(async move {
-        loop {
-            let (mut client, _) = listener.accept().await.unwrap();
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                while let Some((head, body)) = crate::moto::read_request_or_end(&mut client).await {
-                    let transaction = head.to_lowercase().contains("dynamodb_20120810.transactwriteitems");
-                    let head: String = head
-                        .lines()
-                        .filter(|line| !line.is_empty() && !line.to_lowercase().starts_with("connection:"))
-                        .map(|line| format!("{line}\r\n"))
-                        .collect();
-                    let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
-                    server
-                        .write_all(format!("{head}connection: close\r\n\r\n").as_bytes())
-                        .await
-                        .unwrap();
-                    server.write_all(&body).await.unwrap();
-                    let mut answer = Vec::new();
-                    server.read_to_end(&mut answer).await.unwrap();
-                    if transaction {
-                        tokio::time::sleep(delay).await;
-                    }
-                    if client.write_all(&answer).await.is_err() {
-                        return;
-                    }
-                }
-            });
+    crate::helpers::dynamodb_proxy(upstream, move |operation, _| {
+        if operation == "TransactWriteItems" {
+            delay
+        } else {
+            Duration::ZERO
         }
-    });
-    endpoint
+    })
+    .await
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use super::commit::Link;
 use super::{Accept, AcceptError, Accepted, Acceptor, Proof};
 use crate::customers::CustomerItem;
 use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, RoleId, SourceAddress, UserId};
-use crate::invitations::{self, Invitation, InvitationItem, InvitationStatus, InviterView};
+use crate::invitations::{self, Invitation, InvitationStatus, InviterView};
 use crate::memberships::RoleRef;
 use crate::roles::RoleItem;
 use crate::store::transactions::{Part, Transaction, TransactionError};
@@ -195,19 +195,9 @@ async fn mine(
     id: &InvitationId,
     now: OffsetDateTime,
 ) -> Result<(Invitation, CustomerItem), AcceptError> {
-    let items = store
-        .batch_get(vec![invitations::key(customer, id), crate::customers::key(customer)])
-        .await
-        .context("Failed to read an invitation and its customer.")?;
-    let (mut invitation, mut customer_item) = (None, None);
-    for item in items {
-        if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
-            customer_item = Some(decode::<CustomerItem>(item, "a customer")?);
-        } else {
-            invitation = Some(Invitation::from(decode::<InvitationItem>(item, "an invitation")?));
-        }
-    }
+    let (invitation, customer_item) = super::invitation_and_customer(store, customer, id).await?;
     let invitation = invitation
+        .map(Invitation::from)
         .filter(|invitation| invitation.email == me.email && invitation.is_open())
         .ok_or(AcceptError::NotFound)?;
     if invitation.status(now) != InvitationStatus::Pending {

@@ -23,8 +23,8 @@ pub use preview::preview;
 use crate::accounts::{CredentialItem, User};
 use crate::customers::CustomerItem;
 use crate::domain::{
-    CompanyName, CustomerNumber, Email, InvalidValue, Language, Password, PasswordHash, Permission, SecretToken,
-    SourceAddress, TokenHash, UserId,
+    CompanyName, CustomerNumber, Email, InvalidValue, InvitationId, Language, Password, PasswordHash, Permission,
+    SecretToken, SourceAddress, TokenHash, UserId,
 };
 use crate::invitations::{Invitation, InvitationItem, InviterView, LinkState, open_link};
 use crate::links::LinkToken;
@@ -229,25 +229,35 @@ async fn open(store: &Store, token: &LinkToken, now: OffsetDateTime) -> anyhow::
             customer: None,
         });
     };
-    let items = store
-        .batch_get(vec![
-            crate::invitations::key(&customer_number, &id),
-            crate::customers::key(&customer_number),
-        ])
-        .await
-        .context("Failed to read an invitation and its customer.")?;
-    let (mut invitation, mut customer) = (None, None);
-    for item in items {
-        if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
-            customer = Some(decode::<CustomerItem>(item, "a customer")?);
-        } else {
-            invitation = Some(decode::<InvitationItem>(item, "an invitation")?);
-        }
-    }
+    let (invitation, customer) = invitation_and_customer(store, &customer_number, &id).await?;
     Ok(Opened {
         state: LinkState::of(invitation, &token.hash(), now),
         customer,
     })
+}
+
+/// Invitation `id` of `customer` and the customer, as stored: one consistent BatchGetItem.
+async fn invitation_and_customer(
+    store: &Store,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+) -> anyhow::Result<(Option<InvitationItem>, Option<CustomerItem>)> {
+    let items = store
+        .batch_get(vec![
+            crate::invitations::key(customer, id),
+            crate::customers::key(customer),
+        ])
+        .await
+        .context("Failed to read an invitation and its customer.")?;
+    let (mut invitation, mut customer_item) = (None, None);
+    for item in items {
+        if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
+            customer_item = Some(decode::<CustomerItem>(item, "a customer")?);
+        } else {
+            invitation = Some(decode::<InvitationItem>(item, "an invitation")?);
+        }
+    }
+    Ok((invitation, customer_item))
 }
 
 /// The keys of the invited email's credential and the invitation's roles (and of its customer,
