@@ -404,3 +404,25 @@ async fn a_link_token_is_parsed_in_both_forms_only() {
             .assert_problem(404, "invitation-not-found");
     }
 }
+
+#[tokio::test]
+async fn an_existing_account_invited_as_admin_accepts_with_its_password_without_the_hint() {
+    // The first transaction is refused twice over (an admin role, an existing credential): the
+    // credential decides, and the accept goes on as that account.
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
+    let other = app.other_customer().await;
+    let (_, link) = admin.invite_with_link(&other.admin_email, &["Administrator"]).await;
+    let accepted = app
+        .anonymous()
+        .accept(&link, &json!({ "password": other.admin_password }))
+        .await;
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    assert_eq!(accepted.body["accountCreated"], false);
+    let member = app.signed_in(&accepted);
+    assert_eq!(
+        member.list_invitations(seed::CUSTOMER_NUMBER, "").await.status,
+        200,
+        "an admin now"
+    );
+}

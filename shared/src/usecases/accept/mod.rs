@@ -482,10 +482,15 @@ impl Accept<'_> {
             read_context(self.store, self.invitation, Some(customer.clone())),
         );
         let context = context?;
+        let new_account = matches!(acceptor, Acceptor::New { .. });
         match committed {
             Ok(committed) => Ok(accepted(self.invitation, &context, committed)),
-            Err(AcceptError::RolesChanged) => self.commit(&context, acceptor).await,
-            Err(AcceptError::AccountExists) if matches!(acceptor, Acceptor::New { .. }) => {
+            // A refusal names a changed role before an existing credential: with a credential
+            // read, the email has an account, whatever the roles, so the password is its.
+            Err(AcceptError::RolesChanged) if !(new_account && context.credential.is_some()) => {
+                self.commit(&context, acceptor).await
+            }
+            Err(AcceptError::RolesChanged | AcceptError::AccountExists) if new_account => {
                 match (&context.credential, &self.proof.password) {
                     (Some(credential), Some(password)) => {
                         let acceptor = identify::by_password(
