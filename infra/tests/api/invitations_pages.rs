@@ -123,7 +123,7 @@ async fn bad_search_input_is_refused_and_a_cursor_serves_only_its_own_listing() 
     for (query, code) in [
         ("?email=", "invalid-search"),
         ("?email=a%20b", "invalid-search"),
-        ("?status=declined", "invalid-status-filter"),
+        ("?status=withdrawn", "invalid-status-filter"),
         ("?status=Accepted", "invalid-status-filter"),
         ("?email=a&email=b", "invalid-query"),
     ] {
