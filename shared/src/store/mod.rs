@@ -37,7 +37,8 @@
 //!
 //! **Sessions table** (`SessionsTable`, env `SESSIONS_TABLE_NAME`): key `PK` (string); TTL `ttl`.
 //! Index `ByEmail` (`email`, with `userId`; eventually consistent, sparse): an address's sessions
-//! and failed log-ins per source, which deleting its account ends without a Scan.
+//! and failed log-ins per source, which deleting its account finds by a Query of this index,
+//! never by reading the whole table.
 //!
 //! | item | PK |
 //! |---|---|
