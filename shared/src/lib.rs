@@ -64,6 +64,7 @@ pub mod schema;
 mod seats;
 pub mod sessions;
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -24,16 +24,7 @@ pub const ATTEMPTS: u32 = 4;
 /// The pause before the second attempt; doubled before each further one.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
-/// One stream record: the item before and after a write.
-#[derive(Debug, Clone)]
-pub struct Change {
-    /// The record's position in its shard.
-    pub sequence_number: String,
-    /// The item before the write (`None` for an insert).
-    pub old: Option<serde_dynamo::Item>,
-    /// The item after the write (`None` for a removal).
-    pub new: Option<serde_dynamo::Item>,
-}
+pub use cloudhub::stream::Change;
 
 /// Where events go.
 #[derive(Debug, Clone)]
