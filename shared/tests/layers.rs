@@ -12,6 +12,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("aws", 0),
     ("metrics", 0),
     ("telemetry", 0),
+    ("stream", 0),
     ("store", 1),
     ("schema", 1),
     ("customers", 2),
