@@ -151,3 +151,19 @@ export async function memberOf(adminToken, customer, email, { roles = [], passwo
 export async function horizontalOverflow(page) {
   return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }
+
+/** Invites `email` to `customer` through the API (no accept); the invitation. */
+export async function invite(adminToken, customer, email, { roles = [] } = {}) {
+  const roleIds = await Promise.all(roles.map((name) => roleId(adminToken, customer, name)));
+  const invited = await call("POST", `/customers/${customer}/invitations`, { token: adminToken, body: { email, roleIds } });
+  if (invited.status !== 201) throw new Error(JSON.stringify(invited));
+  return invited.body.invitation;
+}
+
+/** An account with no customer: invited to ACME, accepted, left again; its password. */
+export async function accountWithoutCustomer(adminToken, email, password = "a long new password") {
+  const token = await memberOf(adminToken, ACME, email, { password });
+  const left = await call("POST", `/me/customers/${ACME}/leave`, { token, body: { confirmCustomerNumber: ACME } });
+  if (left.status !== 200) throw new Error(JSON.stringify(left));
+  return { email, password };
+}

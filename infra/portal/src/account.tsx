@@ -18,13 +18,19 @@ export function WaitingInvitations(props: { session: Session; showEmpty?: boolea
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
   const waiting = session.me.invitationsWaiting;
 
+  // Nothing to ask for when /me counts none, unless this place lists them anyway.
+  const wanted = waiting > 0 || !!props.showEmpty;
   const reload = useCallback(async () => {
+    if (!wanted) {
+      setInvitations([]);
+      return;
+    }
     try {
       setInvitations((await ok(api.GET("/me/invitations"))).invitations);
     } catch (error) {
       if (isProblem(error)) setMessage({ kind: "error", text: sentence(error) });
     }
-  }, []);
+  }, [wanted]);
   useEffect(() => void reload(), [reload, waiting]);
 
   const accept = async (invitation: Waiting) => {
@@ -68,7 +74,10 @@ export function WaitingInvitations(props: { session: Session; showEmpty?: boolea
     }
   };
 
-  if (invitations === null) return message ? <Notice kind={message.kind}>{message.text}</Notice> : <Loading />;
+  if (invitations === null) {
+    if (message) return <Notice kind={message.kind}>{message.text}</Notice>;
+    return props.showEmpty ? <Loading /> : null;
+  }
   if (invitations.length === 0 && !props.showEmpty && !message) return null;
   return (
     <section class="waiting" aria-labelledby="waiting-title">

@@ -118,7 +118,7 @@ type InviteState =
 /** The addresses typed into the dialog: one, or several separated by commas, semicolons or lines. */
 function addressesIn(text: string): string[] {
   return text
-    .split(/[\s,;]+/)
+    .split(/[,;\n\r]+/)
     .map((address) => address.trim())
     .filter((address) => address.length > 0);
 }
