@@ -223,8 +223,9 @@ function NoAccess(props: { session: Session }) {
         </button>
       </header>
       <h1>{t("noaccess.title")}</h1>
-      <p>{t("noaccess.body")}</p>
-      {me.noAccessDetail && <p class="muted">{me.noAccessDetail}</p>}
+      {/* The portal words `noAccessCode` itself: the API's own sentence knows nothing of the
+          invitations and the deletion offered right here. */}
+      <p data-code={me.noAccessCode}>{t("noaccess.body")}</p>
       <WaitingInvitations session={props.session} />
       <h2>{t("nav.settings")}</h2>
       <LanguageSwitch
