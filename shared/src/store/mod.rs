@@ -97,7 +97,8 @@
 //!   one BatchGetItem of the invitations that held rows' seats, if any.
 //! - list: one Query of LSI1 (a key range per status: pending, expired, both, accepted,
 //!   deleted; no filter), concurrently with GetItem (admin check) and a Query of the customer's
-//!   roles (names): a page reads `limit` items at 100 as at 10,000 invitations. Searched by
+//!   roles (names): a page reads `limit` + 1 items at 100 as at 10,000 invitations (the one
+//!   more tells a full last page from one that has a next). Searched by
 //!   email: one Query of GSI1 instead (the prefix's key range in the group's partition: open,
 //!   accepted or deleted), whose filter leaves out only open invitations past their 30 days not
 //!   yet removed by TTL; with `pending` or `expired` the filter also leaves out the other
