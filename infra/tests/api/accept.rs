@@ -494,7 +494,11 @@ async fn twenty_concurrent_accepts_of_one_link_make_one_account_and_one_membersh
     }
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| [201, 404, 409].contains(s)), "{responses:?}");
+    // Every loser hears that the link was used.
+    assert!(statuses.iter().all(|s| [201, 404, 409, 410].contains(s)), "{responses:?}");
+    for lost in responses.iter().filter(|r| r.status == 410) {
+        lost.assert_problem(410, "invitation-accepted");
+    }
     let items = app.all_items().await;
     assert_eq!(items.with_sk("USER").with_attr("email", "anna@example.com").len(), 1);
     assert_eq!(items.with_pk("EMAIL#anna@example.com").with_sk("CREDENTIAL").len(), 1);
@@ -592,7 +596,10 @@ async fn twenty_concurrent_accepts_by_an_existing_user_make_one_membership() {
     }
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| [200, 404, 409].contains(s)), "{responses:?}");
+    assert!(statuses.iter().all(|s| [200, 404, 409, 410].contains(s)), "{responses:?}");
+    for lost in responses.iter().filter(|r| r.status == 410) {
+        lost.assert_problem(410, "invitation-accepted");
+    }
     let memberships = app
         .all_items()
         .await

@@ -94,7 +94,7 @@ fn public_routes_are_throttled_cors_allows_only_the_portal_and_sessions_are_neve
         );
     }
     let public: Vec<_> = routes.iter().filter(|route| !route.authorized).collect();
-    assert_eq!(public.len(), 3, "log-in, preview, accept: {public:?}");
+    assert_eq!(public.len(), 4, "log-in, preview, accept, renewal request: {public:?}");
     for route in public {
         let key = format!("{} {}", route.method, route.path);
         assert!(
