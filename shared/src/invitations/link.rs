@@ -1,10 +1,11 @@
 //! Opening a link: finds the invitation a token was made for. A token names its invitation's key
 //! (`{keyId}.{customer}.{invitationId}.{mac}`), so the invitation is read directly; a token sent
 //! before tokens named it (`{keyId}.{mac}`) is found through its link item, written by the sends
-//! of that time and kept as long as its invitation is listed. Whether a link still works is
-//! decided by the invitation (its current hash, its expiry), never by the TTL: an expired link
-//! says "expired" (410) as long as the invitation is listed, instead of "not found". (The tokens
-//! themselves and their keys are [`crate::links`].)
+//! of that time and kept until its TTL. Whether a link still works, and why not, is decided by the
+//! invitation (its current hash and the previous ones, its outcome, its expiry), never by the
+//! TTL: a link that stopped working says why (410) as long as the invitation is listed, instead
+//! of "not found"; a token the invitation never held learns nothing. (The tokens themselves and
+//! their keys are [`crate::links`].)
 
 use super::{Invitation, InvitationItem, InvitationStatus, Outcome, find_item};
 use crate::domain::{CustomerNumber, InvitationId, TokenHash};

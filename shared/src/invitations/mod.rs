@@ -2,12 +2,14 @@
 //!
 //! Pending while its link is valid (24 hours from the last send), expired after, and listed for
 //! 30 days after expiry, when DynamoDB's TTL removes it. Each send draws a new link nonce; the
-//! invitation keeps the hash of its current link, so older links die with every resend.
+//! invitation keeps the hash of its current link, so older links die with every resend, and the
+//! hashes of the links the last four sends replaced, so those say "superseded" ([`LinkState`]).
 //!
-//! **Outcomes.** Accepting and deleting do not remove the invitation: the write they already
-//! make turns it into a kept outcome ([`Outcome`]: accepted, deleted; a later declined fits the
-//! same attributes), with no link any more (its nonce and hash are removed, so no token can be
-//! rebuilt or match), out of the open key ranges (`LSI1SK` becomes `OUTCOME#{outcome}#{at}#{id}`,
+//! **Outcomes.** Accepting, declining and deleting do not remove the invitation: the write they
+//! already make turns it into a kept outcome ([`Outcome`]: accepted, declined, deleted), with no
+//! live link any more (its nonce is removed, so no token can be rebuilt; its hashes stay, so its
+//! links say what happened, and nothing accepts them: every write that uses a link requires the
+//! invitation open), out of the open key ranges (`LSI1SK` becomes `OUTCOME#{outcome}#{at}#{id}`,
 //! `GSI1PK` names the outcome), and with a TTL 365 days after the outcome. Every read that looks
 //! for open invitations reads the open key ranges or checks [`Invitation::is_open`]. This
 //! module owns the invitation item and every condition and write on it; [`link`] owns the link
@@ -198,8 +200,8 @@ pub struct Invitation {
     pub send_count: u32,
     /// When the current link stops working.
     pub expires_at: OffsetDateTime,
-    /// The current link, as stored (never its token). A kept outcome has none (empty nonce and
-    /// hash, which match no token).
+    /// The current link, as stored (never its token). A kept outcome has no nonce (no token can
+    /// be rebuilt) but keeps the hash, which only says why its link stopped working.
     pub link: StoredLink,
     /// What became of it; `None` while it is open.
     pub outcome: Option<Outcome>,
