@@ -180,7 +180,9 @@ impl DomainEvent {
             "MemberLeft" => serde_json::from_value(detail).map(Self::MemberLeft).map_err(wrong),
             "MemberJoined" => serde_json::from_value(detail).map(Self::MemberJoined).map_err(wrong),
             "AccountDeleted" => serde_json::from_value(detail).map(Self::AccountDeleted).map_err(wrong),
-            "RenewalRequested" => serde_json::from_value(detail).map(Self::RenewalRequested).map_err(wrong),
+            "RenewalRequested" => serde_json::from_value(detail)
+                .map(Self::RenewalRequested)
+                .map_err(wrong),
             other => Err(UnknownEvent(other.to_owned())),
         }?;
         if event.event_key() != event.expected_key() {
@@ -566,7 +568,9 @@ mod tests {
         let mut expired = invitation("nonce-one", 1);
         let mut asked = expired.clone();
         asked["renewalRequestedAt"] = json!(1_795_685_400_000_i64);
-        let event = from_change(item(expired.clone()), item(asked.clone())).unwrap().unwrap();
+        let event = from_change(item(expired.clone()), item(asked.clone()))
+            .unwrap()
+            .unwrap();
         assert_eq!(event.detail_type(), "RenewalRequested");
         assert_eq!(event.event_key(), "renewal#01KAWDEM0ADM1N000000000001#1795685400000");
         assert!(!event.detail().contains("anna@example.com") && !event.detail().contains("secret-hash"));

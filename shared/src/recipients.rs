@@ -167,18 +167,24 @@ pub async fn renewal_asked(
                 Some(serde_dynamo::from_item::<_, InvitationItem>(item).context("A stored invitation is malformed.")?);
         }
     }
-    Ok(found_customer.zip(found_invitation).map(|(customer, stored)| RenewalAsked {
-        requested_at: stored.renewal_requested_at,
-        invitation: Invitation::from(stored),
-        company_name: customer.company_name,
-    }))
+    Ok(found_customer
+        .zip(found_invitation)
+        .map(|(customer, stored)| RenewalAsked {
+            requested_at: stored.renewal_requested_at,
+            invitation: Invitation::from(stored),
+            company_name: customer.company_name,
+        }))
 }
 
 /// Who is asked for a new link: the admin who sent the invitation last, while that account
 /// exists and is an admin of `customer` (one GetItem of the user beside one of its admin-set
 /// item); else every admin of the customer ([`admins`]: two round trips more).
 #[tracing::instrument(name = "Reading the admins to ask for a new link", skip_all, fields(customer = %customer))]
-pub async fn admins_to_ask(store: &Store, customer: &CustomerNumber, sender: &UserId) -> anyhow::Result<Vec<Recipient>> {
+pub async fn admins_to_ask(
+    store: &Store,
+    customer: &CustomerNumber,
+    sender: &UserId,
+) -> anyhow::Result<Vec<Recipient>> {
     let (user, admin) = tokio::try_join!(
         store.get::<AdminUser>(item_key(keys::user(sender), keys::USER_SK.into()), "an account"),
         crate::customers::is_admin(store, customer, sender),

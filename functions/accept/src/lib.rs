@@ -163,7 +163,12 @@ struct RenewalRequested {
 async fn request_renewal(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
     let token = token_in_path(app, request).await?;
     invitations::request_renewal(&app.store, &token, app.clock.now()).await?;
-    Ok(json(StatusCode::ACCEPTED, &RenewalRequested { renewal_requested: true }))
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &RenewalRequested {
+            renewal_requested: true,
+        },
+    ))
 }
 
 #[derive(Serialize)]

@@ -495,7 +495,10 @@ async fn twenty_concurrent_accepts_of_one_link_make_one_account_and_one_membersh
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     // Every loser hears that the link was used.
-    assert!(statuses.iter().all(|s| [201, 404, 409, 410].contains(s)), "{responses:?}");
+    assert!(
+        statuses.iter().all(|s| [201, 404, 409, 410].contains(s)),
+        "{responses:?}"
+    );
     for lost in responses.iter().filter(|r| r.status == 410) {
         lost.assert_problem(410, "invitation-accepted");
     }
@@ -554,7 +557,13 @@ async fn losers_of_overlapping_new_account_accepts_hear_the_link_is_used_and_cou
             );
             let code = response.body["code"].as_str().unwrap_or_default();
             assert!(
-                ["invitation-accepted", "invitation-not-found", "account-exists", "already-member"].contains(&code),
+                [
+                    "invitation-accepted",
+                    "invitation-not-found",
+                    "account-exists",
+                    "already-member"
+                ]
+                .contains(&code),
                 "round {round}: {response:?}"
             );
         }
@@ -596,7 +605,10 @@ async fn twenty_concurrent_accepts_by_an_existing_user_make_one_membership() {
     }
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| [200, 404, 409, 410].contains(s)), "{responses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 404, 409, 410].contains(s)),
+        "{responses:?}"
+    );
     for lost in responses.iter().filter(|r| r.status == 410) {
         lost.assert_problem(410, "invitation-accepted");
     }

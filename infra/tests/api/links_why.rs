@@ -79,7 +79,10 @@ async fn a_withdrawn_a_declined_and_an_expired_link_say_so_while_listed_then_are
     let (withdrawn_id, withdrawn) = admin.invite_with_link("ben@example.com", &[]).await;
     assert_eq!(admin.resend(CUSTOMER_NUMBER, &withdrawn_id).await.status, 200);
     let withdrawn_current = app.link_of(CUSTOMER_NUMBER, &withdrawn_id).await.reveal().to_owned();
-    assert_eq!(admin.delete_invitation(CUSTOMER_NUMBER, &withdrawn_id).await.status, 204);
+    assert_eq!(
+        admin.delete_invitation(CUSTOMER_NUMBER, &withdrawn_id).await.status,
+        204
+    );
     for link in [&withdrawn, &withdrawn_current] {
         assert_link_answers(&app, link, 410, "invitation-withdrawn").await;
     }
@@ -104,7 +107,8 @@ async fn a_withdrawn_a_declined_and_an_expired_link_say_so_while_listed_then_are
     assert_link_answers(&app, &expired, 404, "invitation-not-found").await;
     // Outcomes are listed for 365 days, and say why as long.
     assert_link_answers(&app, &withdrawn, 410, "invitation-withdrawn").await;
-    app.clock.advance(Duration::days(365) - LINK_LIFETIME - LISTED_AFTER_EXPIRY);
+    app.clock
+        .advance(Duration::days(365) - LINK_LIFETIME - LISTED_AFTER_EXPIRY);
     assert_link_answers(&app, &withdrawn, 404, "invitation-not-found").await;
     assert_link_answers(&app, &declined, 404, "invitation-not-found").await;
 }

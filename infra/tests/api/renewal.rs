@@ -83,7 +83,10 @@ async fn an_expired_links_holder_asks_and_the_admin_who_sent_it_gets_one_email_i
     let renewals = renewal_events(&events, &id);
     assert_eq!(renewals.len(), 1, "{events:#?}");
     let text = renewals[0].to_string();
-    assert!(!text.contains(&anna) && !text.contains(SECOND_ADMIN) && !text.contains(&link), "{text}");
+    assert!(
+        !text.contains(&anna) && !text.contains(SECOND_ADMIN) && !text.contains(&link),
+        "{text}"
+    );
     assert!(
         events
             .iter()
@@ -95,7 +98,11 @@ async fn an_expired_links_holder_asks_and_the_admin_who_sent_it_gets_one_email_i
     let first = deliver(&mailer, renewals[0]).await.unwrap();
     assert_eq!(first.sent, 1, "{first:?}");
     let again = deliver(&mailer, renewals[0]).await.unwrap();
-    assert_eq!((again.sent, again.already_sent), (0, 1), "once, however often delivered");
+    assert_eq!(
+        (again.sent, again.already_sent),
+        (0, 1),
+        "once, however often delivered"
+    );
     let sent = moto.sent_emails().await;
     let mails = to(&sent, SECOND_ADMIN);
     assert_eq!(mails.len(), 1, "{sent:#?}");
@@ -108,7 +115,10 @@ async fn an_expired_links_holder_asks_and_the_admin_who_sent_it_gets_one_email_i
         "a button to the invitation: {}",
         mails[0].html
     );
-    assert!(to(&sent, seed::ADMIN_EMAIL).is_empty(), "the other admin did not send it");
+    assert!(
+        to(&sent, seed::ADMIN_EMAIL).is_empty(),
+        "the other admin did not send it"
+    );
     assert!(to(&sent, &anna).is_empty(), "nothing to the holder");
 
     // Once the admin sends it again, the request's email is no longer owed (a late delivery).
@@ -157,7 +167,13 @@ async fn a_link_that_is_not_expired_gets_the_answer_a_preview_would_and_nothing_
     let admin = app.demo_admin().await;
     let (id, live) = admin.invite_with_link("anna@example.com", &[]).await;
     let (withdrawn_id, withdrawn) = admin.invite_with_link("ben@example.com", &[]).await;
-    assert_eq!(admin.delete_invitation(seed::CUSTOMER_NUMBER, &withdrawn_id).await.status, 204);
+    assert_eq!(
+        admin
+            .delete_invitation(seed::CUSTOMER_NUMBER, &withdrawn_id)
+            .await
+            .status,
+        204
+    );
     let before = app.all_items().await;
     ask(&app, &live).await.assert_problem(409, "invitation-not-expired");
     ask(&app, &withdrawn).await.assert_problem(410, "invitation-withdrawn");
@@ -213,7 +229,11 @@ async fn two_requests_at_once_make_one_202_and_one_email() {
             answers.push(task.await.unwrap());
         }
         let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
-        assert_eq!(statuses.iter().filter(|s| **s == 202).count(), 1, "round {round}: {answers:?}");
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 202).count(),
+            1,
+            "round {round}: {answers:?}"
+        );
         for refused in answers.iter().filter(|a| a.status != 202) {
             refused.assert_problem(429, "renewal-already-requested");
         }

@@ -542,9 +542,17 @@ mod tests {
                 },
             )
             .unwrap();
-            assert!(mail.subject.contains("anna@example.com") && mail.subject.contains(asks), "{}", mail.subject);
+            assert!(
+                mail.subject.contains("anna@example.com") && mail.subject.contains(asks),
+                "{}",
+                mail.subject
+            );
             assert!(mail.text.contains(url) && mail.text.contains(resend), "{}", mail.text);
-            assert!(mail.html.contains(&url.replace('/', "&#x2f;")), "a button to the invitation: {}", mail.html);
+            assert!(
+                mail.html.contains(&url.replace('/', "&#x2f;")),
+                "a button to the invitation: {}",
+                mail.html
+            );
             snapshot(&format!("renewal_requested.{}", language.code()), &mail);
         }
     }

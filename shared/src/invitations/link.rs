@@ -69,9 +69,13 @@ impl Ended {
 impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Superseded => "This invitation link was replaced by a newer one: use the link in your latest invitation email.",
+            Self::Superseded => {
+                "This invitation link was replaced by a newer one: use the link in your latest invitation email."
+            }
             Self::Accepted => "This invitation was accepted already: log in to CloudHub.",
-            Self::Declined => "This invitation was declined. Ask an admin of the customer for a new one if you changed your mind.",
+            Self::Declined => {
+                "This invitation was declined. Ask an admin of the customer for a new one if you changed your mind."
+            }
             Self::Withdrawn => "This invitation was withdrawn by an admin of the customer.",
         })
     }
@@ -129,5 +133,9 @@ pub async fn open_link(store: &Store, token: &LinkToken, now: OffsetDateTime) ->
     let Some((customer, id)) = invitation_of(store, token).await? else {
         return Ok(LinkState::Dead);
     };
-    Ok(LinkState::of(find_item(store, &customer, &id).await?, &token.hash(), now))
+    Ok(LinkState::of(
+        find_item(store, &customer, &id).await?,
+        &token.hash(),
+        now,
+    ))
 }

@@ -929,7 +929,11 @@ pub(crate) fn consume(
 
 /// What the invitation a failed write found (as stored, if it exists) says of the link `hash`
 /// at `now`: used, withdrawn, declined, replaced, expired, or (a concurrent change undone) live.
-pub(crate) fn link_state_of(invitation: Option<&Item>, hash: &TokenHash, now: OffsetDateTime) -> anyhow::Result<LinkState> {
+pub(crate) fn link_state_of(
+    invitation: Option<&Item>,
+    hash: &TokenHash,
+    now: OffsetDateTime,
+) -> anyhow::Result<LinkState> {
     let item = invitation
         .map(|item| crate::store::decode::<InvitationItem>(item.clone(), "an invitation"))
         .transpose()?;
