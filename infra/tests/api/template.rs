@@ -522,7 +522,11 @@ fn every_event_that_owes_an_email_has_a_rule_to_the_mailer_whose_failures_reach_
     ];
     for kind in kinds {
         let refused = cloudhub::events::DomainEvent::parse(kind, serde_json::json!({})).unwrap_err();
-        assert_ne!(refused.to_string(), format!("Not a CloudHub event: {kind}"), "{kind} is an event");
+        assert_ne!(
+            refused.to_string(),
+            format!("Not a CloudHub event: {kind}"),
+            "{kind} is an event"
+        );
     }
     let template = template();
     let events = template["Resources"]["MailerFunction"]["Properties"]["Events"]
@@ -546,6 +550,9 @@ fn every_event_that_owes_an_email_has_a_rule_to_the_mailer_whose_failures_reach_
     );
     for (name, _) in events {
         let rule = format!("MailerFunction{}", name.as_str().unwrap());
-        assert!(policy.contains(&rule), "{rule} may not reach the mail dead-letter queue");
+        assert!(
+            policy.contains(&rule),
+            "{rule} may not reach the mail dead-letter queue"
+        );
     }
 }
