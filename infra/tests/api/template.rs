@@ -99,7 +99,7 @@ fn public_routes_are_throttled_cors_allows_only_the_portal_and_sessions_are_neve
         );
     }
     let public: Vec<_> = routes.iter().filter(|route| !route.authorized).collect();
-    assert_eq!(public.len(), 3, "log-in, preview, accept: {public:?}");
+    assert_eq!(public.len(), 4, "log-in, preview, accept, renewal request: {public:?}");
     for route in public {
         let key = format!("{} {}", route.method, route.path);
         assert!(
@@ -560,5 +560,54 @@ fn the_publishers_stream_filter_admits_every_item_that_owes_an_email() {
     }
     for sk in ["CUSTOMER", "CREDENTIAL", "DELIVERY", "EMAIL#anna@example.com"] {
         assert!(!admits(sk), "{sk} wakes the publisher for nothing");
+    }
+}
+
+#[test]
+fn every_event_that_owes_an_email_has_a_rule_to_the_mailer_whose_failures_reach_its_dead_letter_queue() {
+    // Every detail type `cloudhub::events::DomainEvent` knows (parse tells a known type with a
+    // bad detail from an unknown type by its message).
+    let kinds = [
+        "InvitationSent",
+        "UserRegistered",
+        "MemberLeft",
+        "MemberJoined",
+        "AccountDeleted",
+        "RenewalRequested",
+    ];
+    for kind in kinds {
+        let refused = cloudhub::events::DomainEvent::parse(kind, serde_json::json!({})).unwrap_err();
+        assert_ne!(
+            refused.to_string(),
+            format!("Not a CloudHub event: {kind}"),
+            "{kind} is an event"
+        );
+    }
+    let template = template();
+    let events = template["Resources"]["MailerFunction"]["Properties"]["Events"]
+        .as_mapping()
+        .unwrap();
+    let ruled: BTreeSet<String> = events
+        .iter()
+        .filter(|(_, event)| event["Type"] == "EventBridgeRule")
+        .flat_map(|(_, event)| {
+            event["Properties"]["Pattern"]["detail-type"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|kind| kind.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ruled, kinds.iter().map(|k| (*k).to_owned()).collect::<BTreeSet<_>>());
+    let policy = format!(
+        "{:?}",
+        template["Resources"]["MailDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    );
+    for (name, _) in events {
+        let rule = format!("MailerFunction{}", name.as_str().unwrap());
+        assert!(
+            policy.contains(&rule),
+            "{rule} may not reach the mail dead-letter queue"
+        );
     }
 }

@@ -9,7 +9,7 @@
 
 use super::ApiError;
 use crate::domain::{InvalidValue, RoleId};
-use crate::invitations::InvitationError;
+use crate::invitations::{Ended, InvitationError};
 use crate::links::KeysUnavailable;
 use crate::memberships::TourError;
 use crate::roles::RoleError;
@@ -137,6 +137,16 @@ impl From<AcceptError> for ApiError {
             AcceptError::Expired => ApiError::Gone {
                 code: "invitation-expired",
                 detail,
+            },
+            AcceptError::Ended(ended) => ApiError::Gone {
+                code: ended.code(),
+                detail,
+            },
+            AcceptError::NotExpired => conflict("invitation-not-expired", detail),
+            AcceptError::RenewalAlreadyRequested { retry_after_secs } => ApiError::AskedAlready {
+                code: "renewal-already-requested",
+                detail,
+                retry_after_secs,
             },
             AcceptError::SessionExpired => ApiError::SessionExpired,
             AcceptError::InvalidSession => ApiError::InvalidSession,
@@ -330,6 +340,12 @@ pub fn every_refusal() -> Vec<ApiError> {
         [
             AcceptError::NotFound,
             AcceptError::Expired,
+            AcceptError::Ended(Ended::Superseded),
+            AcceptError::Ended(Ended::Accepted),
+            AcceptError::Ended(Ended::Declined),
+            AcceptError::Ended(Ended::Withdrawn),
+            AcceptError::NotExpired,
+            AcceptError::RenewalAlreadyRequested { retry_after_secs: 3600 },
             AcceptError::AlreadyMember,
             AcceptError::AccountExists,
             AcceptError::WrongAccount,

@@ -76,6 +76,8 @@ pub const USERS_ASSIGN_ROLES: Route = route("PUT", "/customers/{customerId}/user
 pub const LINK_PREVIEW: Route = route("GET", "/invitations/{token}");
 /// Accepting an invitation link.
 pub const LINK_ACCEPT: Route = route("POST", "/invitations/{token}/accept");
+/// Asking for a new link in place of an expired one.
+pub const LINK_RENEWAL_REQUEST: Route = route("POST", "/invitations/{token}/renewal-request");
 /// The caller's own account.
 pub const ME: Route = route("GET", "/me");
 /// The invitations addressed to the caller's email, across customers.
@@ -112,6 +114,7 @@ pub const ROUTES: &[Route] = &[
     USERS_ASSIGN_ROLES,
     LINK_PREVIEW,
     LINK_ACCEPT,
+    LINK_RENEWAL_REQUEST,
     ME_DELETE,
     ME,
     ME_LEAVE_CUSTOMER,

@@ -25,9 +25,9 @@
 //! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
-//! | invitation, open (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#open`, `GSI1SK`=`INVITATION#{email}#{id}`; `GSI2PK`=`INVITEE#{email}`, `GSI2SK`=`INVITATION#{number}#{id}` (invitations stored before the inbox or the search have none) | expiry + 30 days |
-//! | invitation, kept outcome (the same item, updated by accept or delete: `outcome` accepted or deleted, `outcomeAt`, `outcomeBy` user id, `outcomeByEmail` for a delete; no link nonce or hash; a later `declined` fits the same attributes and key forms) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`OUTCOME#{outcome}#{at ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#{outcome}`, `GSI1SK` as open; no `GSI2PK`/`GSI2SK` (out of the invitee's inbox) | outcome + 365 days |
-//! | invitation link of a token sent before tokens named their invitation (no longer written; kept while its invitation is listed, so such an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
+//! | invitation, open (link key id, nonce and hash, `previousLinkHash1..4` the links the last four sends replaced (newest first; empty where none), role ids, send count, `invitedBy` last sender, `firstInvitedBy`, `renewalRequestedAt` epoch ms when the expired link's holder last asked for a new one) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#open`, `GSI1SK`=`INVITATION#{email}#{id}`; `GSI2PK`=`INVITEE#{email}`, `GSI2SK`=`INVITATION#{number}#{id}` (invitations stored before the inbox or the search have none) | expiry + 30 days |
+//! | invitation, kept outcome (the same item, updated by accept, decline or delete: `outcome` accepted, declined or deleted, `outcomeAt`, `outcomeBy` user id, `outcomeByEmail` for a delete; no link nonce, so no token can be rebuilt, but the link hash and the previous ones kept, so that its links say what became of it) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`OUTCOME#{outcome}#{at ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#{outcome}`, `GSI1SK` as open; no `GSI2PK`/`GSI2SK` (out of the invitee's inbox) | outcome + 365 days |
+//! | invitation link of a token sent before tokens named their invitation (no longer written, nor deleted by an accept; kept until its TTL, so such a link says why it stopped working, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile (`notifyOnAccept: false` when turned off) | `USER#{userId}` | `USER` | | |
 //! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; `invitedBy` and `invitationId` of the invitation it was made by; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
@@ -116,7 +116,8 @@
 //!   clock alone (see the README). One invitation (`GET .../invitations/{invitationId}`): GetItem of the
 //!   invitation, concurrently with the same GetItem (admin check) and Query (roles).
 //! - resend: one TransactWriteItems (quota, admin check, invitation's new link and sender,
-//!   the first inviter kept).
+//!   the first inviter kept, the replaced link's hash shifted into `previousLinkHash1..4` by
+//!   `if_not_exists` on the item as it was: no read).
 //! - delete: one TransactWriteItems (admin check, the invitation updated to its kept `deleted`
 //!   outcome on condition it is open).
 //! - quota: GetItem (admin check) and GetItem (counter), concurrently.
@@ -143,7 +144,15 @@
 //!   (`{keyId}.{customer}.{invitationId}.{mac}`), so one BatchGetItem of the invitation and its
 //!   customer, then one BatchGetItem of the email's credential and the invitation's roles: 2
 //!   round trips. A token of the old form (`{keyId}.{mac}`, sent before tokens named their
-//!   invitation) first takes GetItem of its link item: 3.
+//!   invitation) first takes GetItem of its link item: 3. A link that is not live is answered
+//!   from the first round trip alone (why it stopped working: the invitation's outcome, or its
+//!   previous link hashes, or its expiry): 1.
+//! - renewal request (`POST /invitations/{token}/renewal-request`): one conditional UpdateItem
+//!   of the invitation the token names (`renewalRequestedAt` set, on condition that the token's
+//!   hash is the current link's, the invitation open, its link expired but still listed, and
+//!   no request in the 24 hours before), returning the old item when refused, which says why
+//!   (live, ended, asked already): 1 round trip, refused or not. A token of the old form: its
+//!   link item first (GetItem): 2.
 //! - accept: the first round trip is preview's BatchGetItem, beside GetItem of the session if one
 //!   is sent. The transaction (TransactWriteItems: invitation consumed: updated to its
 //!   kept `accepted` outcome; seat, membership, a check
@@ -185,7 +194,10 @@
 //!   set, then BatchGetItem (their users: address and language); member joined = GetItem (the
 //!   membership, naming the admin who sent the invitation) beside a Query of the customer's
 //!   roles (names), then GetItem (that admin's user: address, language, `notifyOnAccept`) beside
-//!   GetItem (its admin-set item: still an admin?); account deleted = GetItem (the record); then
+//!   GetItem (its admin-set item: still an admin?); renewal requested = BatchGetItem (customer,
+//!   invitation), then GetItem (its last sender's user) beside GetItem (that sender's admin-set
+//!   item), and when that account is gone or no admin, the member-left email's two reads of
+//!   every admin; account deleted = GetItem (the record); then
 //!   per recipient PutItem (claim), the send, UpdateItem (sent).
 //! - recorder (stream, [`crate::recorder`]): no reads. Per batch of records (up to 100), one
 //!   TransactWriteItems per up to 100 items: a Put of each record's marker (`RECORDED#{seq}`,

@@ -41,8 +41,6 @@ pub(crate) enum Part {
     Seat,
     /// An invitation.
     Invitation,
-    /// An invitation's link item.
-    Link,
     /// A user's membership in a customer.
     Membership(UserId),
     /// A user's profile.
