@@ -179,7 +179,17 @@ const en = {
   "problem.invitation-expired":
     "This invitation link has expired: links work for one day. Please ask the admin who invited you to send the invitation again.",
   "problem.invitation-not-found":
-    "This invitation link does not work any more: it was used already, the invitation was withdrawn, or a newer invitation email replaced it.",
+    "This is not a link of a CloudHub invitation. Please check that you opened the whole link from the email.",
+  "problem.invitation-superseded":
+    "A newer invitation email replaced this link. Please open the link in your latest invitation email.",
+  "problem.invitation-accepted": "This invitation has been accepted already. Log in to use CloudHub.",
+  "problem.invitation-withdrawn": "An admin withdrew this invitation. Please ask them if you should be invited again.",
+  "problem.invitation-declined": "This invitation was declined. Please ask the admin to invite you again if that was a mistake.",
+  "problem.invitation-not-expired": "This link still works: open it again to accept the invitation.",
+  "problem.renewal-already-requested":
+    "You asked for a new link already. If the admin has not sent one, you can ask again from {retry}.",
+  "link.renew": "Ask for a new link",
+  "link.renew.sent": "The admin who invited you has been asked to send the invitation again. The new link comes by email.",
   "problem.wrong-account": "You are logged in with another account than the one this invitation is for.",
   "problem.account-exists": "An account with this email address exists already: log in with its password.",
   "problem.credentials-required": "Please enter your password.",
@@ -436,7 +446,17 @@ const de: Record<Key, string> = {
   "problem.invitation-expired":
     "Dieser Einladungslink ist abgelaufen: Links gelten einen Tag. Bitten Sie den Admin, der Sie eingeladen hat, die Einladung erneut zu senden.",
   "problem.invitation-not-found":
-    "Dieser Einladungslink funktioniert nicht mehr: Er wurde schon benutzt, die Einladung wurde zurückgezogen, oder eine neuere Einladungs-E-Mail hat ihn ersetzt.",
+    "Dies ist kein Link einer CloudHub-Einladung. Bitte prüfen Sie, ob Sie den ganzen Link aus der E-Mail geöffnet haben.",
+  "problem.invitation-superseded":
+    "Eine neuere Einladungs-E-Mail hat diesen Link ersetzt. Bitte öffnen Sie den Link in Ihrer neuesten Einladungs-E-Mail.",
+  "problem.invitation-accepted": "Diese Einladung wurde schon angenommen. Melden Sie sich an, um CloudHub zu nutzen.",
+  "problem.invitation-withdrawn": "Ein Admin hat diese Einladung zurückgezogen. Fragen Sie ihn, ob Sie erneut eingeladen werden sollen.",
+  "problem.invitation-declined": "Diese Einladung wurde abgelehnt. Bitten Sie den Admin, Sie erneut einzuladen, falls das ein Versehen war.",
+  "problem.invitation-not-expired": "Dieser Link gilt noch: Öffnen Sie ihn erneut, um die Einladung anzunehmen.",
+  "problem.renewal-already-requested":
+    "Sie haben schon um einen neuen Link gebeten. Falls der Admin noch keinen geschickt hat, können Sie ab {retry} erneut darum bitten.",
+  "link.renew": "Um einen neuen Link bitten",
+  "link.renew.sent": "Der Admin, der Sie eingeladen hat, wurde gebeten, die Einladung erneut zu senden. Der neue Link kommt per E-Mail.",
   "problem.wrong-account": "Sie sind mit einem anderen Konto angemeldet als dem, für das diese Einladung gilt.",
   "problem.account-exists": "Zu dieser E-Mail-Adresse gibt es schon ein Konto: Melden Sie sich mit seinem Passwort an.",
   "problem.credentials-required": "Bitte geben Sie Ihr Passwort ein.",
