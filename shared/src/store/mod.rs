@@ -192,6 +192,7 @@
 //!   claims, user, credential, membership, seat), all conditional on not existing yet.
 
 pub(crate) mod keys;
+pub mod stamp;
 pub(crate) mod transactions;
 
 use anyhow::Context as _;
@@ -362,6 +363,17 @@ impl Store {
     /// A transaction's put of an item whose key must not exist yet.
     pub(crate) fn put_new(&self, item: impl Serialize) -> anyhow::Result<TransactWriteItem> {
         self.put(item)?
+            .condition_expression("attribute_not_exists(PK)")
+            .into_item()
+    }
+
+    /// A transaction's put of an item whose key must not exist yet, with `stamp` on it (a
+    /// change the activity log records).
+    pub(crate) fn put_new_stamped(&self, item: impl Serialize, stamp: &stamp::Stamp) -> anyhow::Result<TransactWriteItem> {
+        let item = stamp.on_item(serde_dynamo::to_item(item).context("Failed to serialise an item.")?)?;
+        aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.tables.data)
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK)")
             .into_item()
     }
