@@ -159,6 +159,16 @@ pub(crate) const LINK_SK: &str = "LINK";
 
 pub(crate) const ROLE_SK_PREFIX: &str = "ROLE#";
 
+/// A customer's activity log: its entries by time.
+pub(crate) fn activity(customer: &CustomerNumber) -> String {
+    format!("ACTIVITY#{customer}")
+}
+
+/// GSI1's partition of a customer's entries about one address.
+pub(crate) fn activity_of_email(customer: &CustomerNumber, email: &Email) -> String {
+    format!("ACTIVITY#{customer}#{email}")
+}
+
 /// The record of a role's deletion (for the activity log), in its customer's partition. Its
 /// prefix is not `ROLE_SK_PREFIX`'s, so the Query of a customer's roles never reads it.
 pub(crate) fn role_deletion_sk(role: &crate::domain::RoleId, at: time::OffsetDateTime) -> String {
