@@ -644,6 +644,134 @@ fn csv_field(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    fn store() -> Store {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("eu-central-1"))
+            .build();
+        Store::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            crate::store::Tables {
+                data: "data".into(),
+                sessions: "sessions".into(),
+            },
+        )
+    }
+
+    fn image(value: Value) -> Option<serde_dynamo::Item> {
+        Some(serde_dynamo::to_item(value).unwrap())
+    }
+
+    fn stamp(id: &str, kind: &str) -> Value {
+        json!({
+            "id": id, "kind": kind, "actorId": "01KAWDEM0ADM1N000000000000",
+            "actorEmail": "admin@acme.example", "requestId": "req-1", "at": "2026-11-24T09:30:00Z"
+        })
+    }
+
+    fn invitation(change: Option<Value>) -> Value {
+        let mut item = json!({
+            "PK": "CUSTOMER#100234", "SK": "INVITATION#01KAWDEM0ADM1N000000000001",
+            "id": "01KAWDEM0ADM1N000000000001", "email": "anna@example.com",
+            "roleIds": ["01KAWDEM0R01E000000000000B"], "linkNonce": "bm9uY2U", "linkHash": "aGFzaA",
+            "sendCount": 1
+        });
+        if let Some(change) = change {
+            item["change"] = change;
+        }
+        item
+    }
+
+    /// The items `writes` puts for `change`, as JSON.
+    fn written(change: &Change) -> Vec<Value> {
+        writes(&store(), change)
+            .unwrap()
+            .into_iter()
+            .map(|write| {
+                let item = write.put().unwrap().item().clone();
+                serde_dynamo::from_item(item).unwrap()
+            })
+            .collect()
+    }
+
+    fn change(old: Option<Value>, new: Option<Value>) -> Change {
+        Change {
+            sequence_number: "100".into(),
+            old: old.and_then(image),
+            new: new.and_then(image),
+        }
+    }
+
+    #[test]
+    fn a_stamped_write_owes_one_entry_keyed_by_its_stamp_and_nothing_secret() {
+        let sent = change(None, Some(invitation(Some(stamp("01KAWDEM0CHANGE00000000001", "invitation-sent")))));
+        let entries = written(&sent);
+        assert_eq!(entries.len(), 1);
+        let entry = &entries[0];
+        assert_eq!(entry["PK"], "ACTIVITY#100234");
+        assert_eq!(entry["SK"], "001795512600000#01KAWDEM0CHANGE00000000001");
+        assert_eq!(entry["LSI1SK"], "invitation-sent#001795512600000#01KAWDEM0CHANGE00000000001");
+        assert_eq!(entry["GSI1PK"], "ACTIVITY#100234#anna@example.com");
+        assert_eq!(entry["actor"]["email"], "admin@acme.example");
+        assert_eq!(entry["subject"]["invitationId"], "01KAWDEM0ADM1N000000000001");
+        assert_eq!(entry["requestId"], "req-1");
+        let text = entry.to_string();
+        for secret in ["bm9uY2U", "aGFzaA", "linkNonce", "linkHash"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        // Delivered again, the record owes the very same item.
+        assert_eq!(written(&sent), entries);
+    }
+
+    #[test]
+    fn records_without_a_new_stamp_owe_nothing() {
+        let stamped = invitation(Some(stamp("01KAWDEM0CHANGE00000000001", "invitation-sent")));
+        let mut touched = stamped.clone();
+        touched["roleIds"] = json!([]);
+        for record in [
+            // A write that left the earlier stamp in place.
+            change(Some(stamped.clone()), Some(touched)),
+            // Writes of items the log does not cover.
+            change(None, Some(invitation(None))),
+            change(None, Some(json!({ "PK": "CUSTOMER#100234", "SK": "CUSTOMER", "name": 7 }))),
+            // A removal.
+            change(Some(stamped), None),
+        ] {
+            assert!(written(&record).is_empty(), "{record:?}");
+        }
+    }
+
+    #[test]
+    fn an_edit_records_the_role_before_and_after() {
+        let role = |name: &str, permissions: Value, change: Option<Value>| {
+            let mut item = json!({
+                "PK": "CUSTOMER#100234", "SK": "ROLE#01KAWDEM0R01E000000000000B",
+                "id": "01KAWDEM0R01E000000000000B", "name": name, "permissions": permissions, "revision": 1
+            });
+            if let Some(change) = change {
+                item["change"] = change;
+            }
+            item
+        };
+        let edited = change(
+            Some(role("Buyer", json!(["orders"]), None)),
+            Some(role(
+                "Purchasing",
+                json!(["orders", "invoices"]),
+                Some(stamp("01KAWDEM0CHANGE00000000002", "role-edited")),
+            )),
+        );
+        let entries = written(&edited);
+        assert_eq!(entries[0]["before"], json!({ "name": "Buyer", "permissions": ["orders"] }));
+        assert_eq!(
+            entries[0]["after"],
+            json!({ "name": "Purchasing", "permissions": ["orders", "invoices"] })
+        );
+        assert_eq!(entries[0]["subject"]["roleName"], "Purchasing");
+        assert!(entries[0].get("GSI1PK").is_none(), "a role's entry is about no address");
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_kept_as_text() {

@@ -16,7 +16,12 @@
 //!   across customers (`INVITEE#{email}`, `INVITATION#{number}#{id}`: `GET /me/invitations`).
 //! - `LSI1` (`PK`, `LSI1SK`), strongly consistent: a customer's open invitations ordered by when
 //!   their link expires, so "pending" and "expired" are key ranges, and its kept outcomes
-//!   (`OUTCOME#{accepted|deleted}#{at ms}#{id}`) ordered by when, each a key range of its own.
+//!   (`OUTCOME#{accepted|deleted}#{at ms}#{id}`) ordered by when, each a key range of its own;
+//!   and a customer's activity entries by kind (`{kind}#{at ms}#{id}`: `?kind=` is a key range).
+//!   An LSI caps each partition key's items at 10 GB: an `ACTIVITY#` partition holds a year of
+//!   one customer's entries (~0.5 KB each: 20 million).
+//! - GSI1 also holds a customer's activity entries about one address (`ACTIVITY#{number}#{email}`,
+//!   `{at ms}#{id}`: `?email=` is a partition).
 //!
 //! | item | PK | SK | other keys | TTL |
 //! |---|---|---|---|---|
@@ -34,6 +39,14 @@
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
 //! | a deleted account's record (`account`: address, language, the customers its memberships were of with their last revision; `userId`): what the deletion's emails are read from | `USER#{userId}` | `DELETED` | | deletion + 14 days |
 //! | email delivery (`status` sending or sent, `claimedUntil`) | `DELIVERY#{eventKey}#{recipient}` | `DELIVERY` | | 14 days |
+//! | activity entry (`kind`, `at`, `actor` {userId, email}, `subject` {email, userId, invitationId, roleId, roleName}, `requestId`, `before`/`after` {name, permissions, roleIds}); written by the recorder from the stream only | `ACTIVITY#{number}` | `{at ms}#{stamp id}` | `LSI1SK`=`{kind}#{at ms}#{stamp id}`; with a subject address `GSI1PK`=`ACTIVITY#{number}#{email}`, `GSI1SK`=SK | at + 365 days |
+//! | a role's deletion record (the role as it was, stamped): a removal's stream record has no actor, so the deletion's transaction puts this beside it for the activity log | `CUSTOMER#{number}` | `ROLEDELETED#{roleId}#{at ms}` | | 2 days |
+//!
+//! **Stamps.** Every write the activity log covers (invitation sent, resent, deleted, accepted,
+//! declined; membership left, roles assigned; role created, edited; a role's deletion record)
+//! sets `change` on its item in the same write: kind, actor id and email, API Gateway's request
+//! id, time, and an id new with every stamped write ([`stamp`]). Other writes leave it as it
+//! was, so a stream record whose old and new `change.id` are equal owes no entry.
 //!
 //! **Sessions table** (`SessionsTable`, env `SESSIONS_TABLE_NAME`): key `PK` (string); TTL `ttl`.
 //! Index `ByEmail` (`email`, with `userId`; eventually consistent, sparse): an address's sessions
@@ -172,6 +185,16 @@
 //!   attempt. 4 round trips without customers, 5 with. Over 100 items: before it, one more
 //!   TransactWriteItems (and read of the partition) per 25 active memberships left, or 100 left
 //!   ones removed.
+//! - activity (`GET /customers/{c}/activity`): GetItem (admin check) beside one Query: of the
+//!   `ACTIVITY#{number}` partition by time (unfiltered), of LSI1's kind range (`kind`), or of
+//!   GSI1's address partition (`email`; with `kind` too, a filter on kind, so it reads that
+//!   address's entries of the range: bounded by one address's activity, not the customer's);
+//!   newest first, `limit` items: 1 round trip. A page is read on (one more Query each) only
+//!   when DynamoDB's 1 MB page ends first: a CSV page of 1,000 entries (~0.5 KB each) may take
+//!   a second. The stamps cost no request path a round trip: they ride on the write the request
+//!   already makes (a role's deletion: one item more in its last transaction).
+//! - recorder (stream): per record, no reads; [`crate::activity::writes`] is pure and adds the
+//!   Put of the entry (if the record owes one) to the recorder's one transaction.
 //! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation) and, concurrently, a Query of the
