@@ -79,6 +79,7 @@ FUNCTIONS = [
     ("accept", "accept-preview-unknown-link.json"),
     ("leave-customer", "leave-customer-last-admin.json"),
     ("publisher", "publisher-invitation-created.json"),
+    ("recorder", "recorder-invitation-created.json"),
     ("mailer", "mailer-user-registered.json"),
     ("not-found", "not-found-unknown-path.json"),
     ("logout", "logout.json"),
@@ -906,6 +907,7 @@ class Bench:
         for size in (small_size, large_size):
             if size > small_size:
                 self.seed_invitations("BENCH-L", template, small_size - 1, size - small_size)
+            self.await_counts("BENCH-L", size)
             sizes[size] = [self.measure(f"invitations page ({size:,} invitations)", "list", list_events, 200)]
             if any(len(answer.get("invitations", [])) < 20 for answer in sizes[size][0]["answers"]):
                 raise RuntimeError("invitations page: the seeded invitations are not listed")
@@ -916,6 +918,20 @@ class Bench:
                                                 search_events, 200, "`?email=guest-00001`: 10 matches"))
                 if size > small_size:
                     self.pair("invitations page, email search", sizes[small_size][1], sizes[size][1], "invitation")
+
+    def await_counts(self, customer, pending):
+        """Waits until the invitations page counts `pending` (the local stack's recorder reads the
+        seeded invitations from the stream), and logs how long that took."""
+        started = time.monotonic()
+        while True:
+            status, page = self.stack.request("GET", f"/customers/{customer}/invitations?limit=1")
+            counts = (page or {}).get("counts") or {}
+            if status == 200 and counts.get("pending") == pending:
+                break
+            if time.monotonic() - started > 600:
+                raise RuntimeError(f"invitations page: counts {counts} never reached {pending} pending")
+            time.sleep(0.2)
+        log(f"the recorder counted {pending:,} pending invitations {time.monotonic() - started:.1f} s after they were written")
 
     def users_pages(self, n):
         """The users table's page (50, the default) unfiltered, searched by email prefix, and filtered

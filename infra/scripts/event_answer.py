@@ -21,6 +21,7 @@ def matches(kind: str, value: str, answer: str) -> bool:
         "caller": lambda: got.get("isAuthorized") is True and context.get("userId") == value,
         "failure": lambda: got.get("isAuthorized") is True and context.get("failure") == value,
         "published": lambda: got.get("batchItemFailures") == [],
+        "recorded": lambda: got.get("batchItemFailures") == [],
         "mailed": lambda: got.get("sent") == int(value),
     }
     return checks[kind]()

@@ -1,17 +1,44 @@
-//! Email delivery on the local stack: what Lambda's stream mapping and EventBridge do in AWS.
+//! The data table's stream on the local stack: what Lambda's stream mappings and EventBridge do
+//! in AWS.
 //!
 //! A [`StreamPoller`] reads the data table's stream from DynamoDB Local (aws-sdk-dynamodbstreams)
-//! and hands each batch of records to the publisher's own [`publisher::publish`], like the
-//! stream mapping: when a record's event is not published, the poller resumes at that record
-//! next time. With [`publisher::Bus::Local`], each event goes in EventBridge's envelope to the
+//! and hands each batch of records to a [`Consumer`], like a stream mapping: the publisher's own
+//! [`publisher::publish`], or the recorder's [`cloudhub::recorder::record`]. When a record is
+//! not handled, the poller resumes at that record next time. Each consumer has its own poller,
+//! as each function has its own mapping. With [`publisher::Bus::Local`], each event goes in EventBridge's envelope to the
 //! mailer's own [`mailer::handle`], retried twice on failure like an asynchronous invocation.
 
 use anyhow::Context as _;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use cloudhub::store::Store;
 use lambda_runtime::{Context, LambdaEvent};
 use publisher::{Bus, Change};
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// What a stream mapping hands records to.
+pub trait Consumer {
+    /// Handles `changes` in order; the sequence number of the first one not handled, if any
+    /// (it and every later one are handed over again).
+    fn consume(&self, changes: Vec<Change>) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// The publisher: events on the bus.
+impl Consumer for Bus {
+    fn consume(&self, changes: Vec<Change>) -> impl Future<Output = Option<String>> + Send {
+        publisher::publish(self, changes)
+    }
+}
+
+/// The recorder: the table's derived items (the invitation counters).
+#[derive(Clone, Debug)]
+pub struct Recorder(pub Store);
+
+impl Consumer for Recorder {
+    async fn consume(&self, changes: Vec<Change>) -> Option<String> {
+        cloudhub::recorder::record(&self.0, &changes).await
+    }
+}
 
 /// How often the local stack looks at the stream.
 pub const POLL_EVERY: Duration = Duration::from_millis(200);
@@ -90,8 +117,8 @@ impl StreamPoller {
             .context("No shard iterator was returned.")
     }
 
-    /// Reads what is new and publishes it on `bus`.
-    pub async fn poll_once(&mut self, bus: &Bus) -> anyhow::Result<Polled> {
+    /// Reads what is new and hands it to `consumer` (the publisher's [`Bus`], the [`Recorder`]).
+    pub async fn poll_once(&mut self, consumer: &impl Consumer) -> anyhow::Result<Polled> {
         let mut shards = Vec::new();
         let mut start = None;
         loop {
@@ -145,7 +172,7 @@ impl StreamPoller {
                 })
                 .collect();
             polled.records += changes.len();
-            let position = match publisher::publish(bus, changes).await {
+            let position = match consumer.consume(changes).await {
                 Some(failed) => {
                     polled.failed = true;
                     Position::At(
@@ -163,6 +190,19 @@ impl StreamPoller {
 
 /// Asynchronous invocations are tried three times in all.
 const MAILER_ATTEMPTS: u32 = 3;
+
+/// Starts the local stack's recorder: polls `poller` and hands every record to the recorder.
+pub fn spawn_recorder(mut poller: StreamPoller, store: Store) -> tokio::task::JoinHandle<()> {
+    let recorder = Recorder(store);
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = poller.poll_once(&recorder).await {
+                tracing::warn!(error = format!("{error:#}"), "reading the stream failed");
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    })
+}
 
 /// Starts the local stack's delivery: polls `poller` and feeds every event to `mailer`.
 pub fn spawn(mut poller: StreamPoller, mailer: mailer::Mailer) -> tokio::task::JoinHandle<()> {

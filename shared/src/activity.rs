@@ -180,7 +180,10 @@ pub fn writes(store: &Store, change: &Change) -> anyhow::Result<Vec<TransactWrit
 
 /// The entry a record makes, with its customer, if any.
 fn entry_of(change: &Change) -> anyhow::Result<Option<(CustomerNumber, Entry)>> {
-    let Some(new) = change.new.as_ref() else {
+    // The deployed recorder hands an absent image over as an empty one.
+    let present = |image: &Option<serde_dynamo::Item>| image.clone().filter(|image| !image.is_empty());
+    let (new, old) = (present(&change.new), present(&change.old));
+    let Some(new) = new.as_ref() else {
         // A removal: nothing on the removed item names who removed it (a role's deletion is
         // recorded by the record its transaction puts beside it).
         return Ok(None);
@@ -192,7 +195,7 @@ fn entry_of(change: &Change) -> anyhow::Result<Option<(CustomerNumber, Entry)>> 
     let Some(stamp) = new.change.clone() else {
         return Ok(None);
     };
-    let old = change.old.as_ref().map(Image::read).transpose()?;
+    let old = old.as_ref().map(Image::read).transpose()?;
     if old.as_ref().and_then(|old| old.change.as_ref()).map(|s| &s.id) == Some(&stamp.id) {
         // A write that left an earlier stamp in place: not one the log covers.
         return Ok(None);
@@ -709,6 +712,10 @@ mod tests {
         let sent = change(None, Some(invitation(Some(stamp("01KAWDEM0CHANGE00000000001", "invitation-sent")))));
         let entries = written(&sent);
         assert_eq!(entries.len(), 1);
+        // An insert as the deployed recorder hands it over: an empty old image.
+        let mut handed_over = sent.clone();
+        handed_over.old = image(json!({}));
+        assert_eq!(written(&handed_over), entries);
         let entry = &entries[0];
         assert_eq!(entry["PK"], "ACTIVITY#100234");
         assert_eq!(entry["SK"], "001795512600000#01KAWDEM0CHANGE00000000001");
@@ -736,8 +743,9 @@ mod tests {
             // Writes of items the log does not cover.
             change(None, Some(invitation(None))),
             change(None, Some(json!({ "PK": "CUSTOMER#100234", "SK": "CUSTOMER", "name": 7 }))),
-            // A removal.
-            change(Some(stamped), None),
+            // A removal, also as the deployed recorder hands it over (an empty new image).
+            change(Some(stamped.clone()), None),
+            change(Some(stamped), Some(json!({}))),
         ] {
             assert!(written(&record).is_empty(), "{record:?}");
         }

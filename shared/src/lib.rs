@@ -33,7 +33,7 @@
 //! | 17 log-in throttle | [`sessions`] |
 //! | 19 roles with no ceiling on holders; the last admin kept | [`memberships`] (role ids, `resolve`), [`customers`] (the admin set), [`usecases::roles`] |
 //! | 19 bulk invite, one result per row, exact quota | [`usecases::invite_batch`] |
-//! | 19 the invitations table: key ranges per status and email search, exact counts, bound cursors | [`usecases::list`] |
+//! | 19 the invitations table: key ranges per status and email search, exact counts, bound cursors | [`usecases::list`], [`invitation_counts`] (counters per expiry minute), [`recorder`] (kept from the stream, once per record) |
 //! | 20 accepted and deleted invitations kept with their outcome for 365 days, open nowhere | [`invitations`] (`Outcome`, `KEPT_AFTER_OUTCOME`, `is_open`; `consume` and `delete` write it), [`usecases::list`] |
 //! | 20 the admin who sent an invitation is told when it is accepted (unless turned off) | [`events`] (`MemberJoined`), [`recipients`] (`arrival`, `inviter_to_tell`), `emails` (`member_joined`), [`accounts`] (`Settings`) |
 //! | 20 the activity log, from the stream, exactly once per change | [`store::stamp`] (who, when, which request: on the item the change writes), [`activity`] (`writes`, `page`, `to_csv`), `roles` (a deletion's record) |
@@ -54,6 +54,7 @@ pub mod domain;
 pub mod emails;
 pub mod events;
 pub mod http;
+pub mod invitation_counts;
 pub mod invitations;
 pub mod links;
 pub mod memberships;
@@ -61,6 +62,7 @@ pub mod metrics;
 pub mod notices;
 pub mod quota;
 pub mod recipients;
+pub mod recorder;
 pub mod roles;
 #[cfg(feature = "bootstrap")]
 pub mod schema;

@@ -92,6 +92,10 @@ async fn main() -> anyhow::Result<()> {
     if options.deliver_emails {
         infra::delivery::spawn(poller, mailer);
     }
+    // The invitation counters: the table's stream → the recorder, always (the invitations
+    // table's counts are read from them).
+    let recording = StreamPoller::new(&client, local_streams_client(&options.dynamodb_endpoint), &tables.data).await?;
+    infra::delivery::spawn_recorder(recording, store.clone());
 
     let seeded = seed::demo(&store, time::OffsetDateTime::now_utc()).await?;
     let origins = options

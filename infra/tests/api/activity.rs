@@ -9,30 +9,14 @@ use lambda_http::http::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-/// Every record of the data table's stream so far, fed through `activity::writes`, each
-/// record's writes applied in one transaction, as the recorder does.
+/// Every record of the data table's stream so far through the recorder (as the deployed one
+/// reads them); the number of activity entries then stored.
 async fn record_activity(app: &TestApp) -> usize {
-    let changes = stream_changes(app).await;
-    let mut written = 0;
-    for change in &changes {
-        let writes = cloudhub::activity::writes(&app.app.store, change).unwrap();
-        if writes.is_empty() {
-            continue;
-        }
-        written += writes.len();
-        app.app
-            .store
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .unwrap();
-    }
-    written
+    app.recorded().await;
+    app.all_items().await.with_pk_prefix("ACTIVITY#").len()
 }
 
-/// Every record of the data table's stream, oldest first.
+/// Every record of the data table's stream, oldest first (to hand them to the recorder again).
 async fn stream_changes(app: &TestApp) -> Vec<cloudhub::stream::Change> {
     use aws_sdk_dynamodbstreams::types::ShardIteratorType;
     let streams = infra::delivery::local_streams_client(&cloudhub::testing::endpoint());
@@ -292,11 +276,78 @@ async fn a_record_delivered_again_writes_nothing_new() {
     let app = TestApp::with_demo_customer().await;
     every_kind_of_change(&app).await;
     assert_eq!(record_activity(&app).await, STORY_ENTRIES);
-    let once = app.all_items().await.with_pk_prefix("ACTIVITY#");
-    assert_eq!(once.len(), STORY_ENTRIES);
-    // The whole stream again: the same entries, under the same keys, nothing more.
-    assert_eq!(record_activity(&app).await, STORY_ENTRIES);
-    assert_eq!(app.all_items().await.with_pk_prefix("ACTIVITY#"), once);
+    let once = app.all_items().await;
+    // The whole stream handed over again, in one batch and record by record: nothing changes.
+    let changes = stream_changes(&app).await;
+    assert_eq!(cloudhub::recorder::record(&app.app.store, &changes).await, None);
+    for change in &changes {
+        assert_eq!(
+            cloudhub::recorder::record(&app.app.store, std::slice::from_ref(change)).await,
+            None
+        );
+    }
+    assert_eq!(app.all_items().await, once);
+    // Without the recorder's markers too, an entry's key comes from its record alone.
+    for change in &changes {
+        let writes = cloudhub::activity::writes(&app.app.store, change).unwrap();
+        if !writes.is_empty() {
+            app.app
+                .store
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(app.all_items().await.with_pk_prefix("ACTIVITY#"), once.with_pk_prefix("ACTIVITY#"));
+}
+
+#[tokio::test]
+async fn the_deployed_recorder_is_handed_every_item_that_carries_a_stamp() {
+    let app = TestApp::with_demo_customer().await;
+    every_kind_of_change(&app).await;
+    let template: serde_norway::Value =
+        serde_norway::from_str(include_str!("../../../template.yaml")).unwrap();
+    let filters = template["Resources"]["RecorderFunction"]["Properties"]["Events"]["DataStream"]["Properties"]
+        ["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let prefixes: Vec<String> = filters
+        .iter()
+        .flat_map(|filter| {
+            let pattern: Value = serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap();
+            pattern["dynamodb"]["Keys"]["SK"]["S"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["prefix"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Every stamped write, as the stream carries it (a deletion's record may be gone already:
+    // its TTL is two days after the test clock's time, long past).
+    let stamped: Vec<Value> = stream_changes(&app)
+        .await
+        .into_iter()
+        .filter_map(|change| change.new)
+        .map(|image| serde_dynamo::from_item::<_, Value>(image).unwrap())
+        .filter(|image| image.get("change").is_some())
+        .collect();
+    let kinds: BTreeSet<&str> = stamped
+        .iter()
+        .map(|image| image["change"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 10, "{kinds:?}");
+    for image in &stamped {
+        let sk = image["SK"].as_str().unwrap();
+        assert!(
+            prefixes.iter().any(|prefix| sk.starts_with(prefix.as_str())),
+            "the recorder's filter ({prefixes:?}) leaves out {sk}"
+        );
+    }
 }
 
 #[tokio::test]

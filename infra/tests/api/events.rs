@@ -15,6 +15,8 @@ enum Expect {
     Published(Vec<String>),
     /// The mailer sends this many emails.
     Mailed(usize),
+    /// The recorder reports no failure, and counts this many open invitations more.
+    Recorded(u32),
 }
 
 /// File, function, and what it answers, from `infra/events.tsv`.
@@ -33,6 +35,7 @@ fn expectations() -> Vec<(String, String, Expect)> {
                 "failure" => Expect::Failure(value.into()),
                 "published" => Expect::Published(value.split(',').map(str::to_owned).collect()),
                 "mailed" => Expect::Mailed(value.parse().unwrap()),
+                "recorded" => Expect::Recorded(value.parse().unwrap()),
                 other => panic!("events.tsv: unknown expectation {other}"),
             };
             (file.to_owned(), function.to_owned(), expect)
@@ -63,6 +66,24 @@ async fn every_sample_event_answers_as_its_name_says() {
                     published.push(envelope.detail_type);
                 }
                 assert_eq!(published, *kinds, "{file}");
+            }
+            ("recorder", Expect::Recorded(count)) => {
+                use crate::helpers::NowForTests as _;
+                let event = serde_json::from_str(&payload).unwrap();
+                let store = &app.app.store;
+                let customer = cloudhub::domain::CustomerNumber::parse(infra::seed::CUSTOMER_NUMBER).unwrap();
+                let now = app.clock.now_for_tests();
+                let before = cloudhub::invitation_counts::read(store, &customer, now).await.unwrap();
+                let response = recorder::handle(store, lambda_runtime::LambdaEvent::new(event, Default::default()))
+                    .await
+                    .unwrap();
+                assert!(response.batch_item_failures.is_empty(), "{file}: {response:?}");
+                let after = cloudhub::invitation_counts::read(store, &customer, now).await.unwrap();
+                assert_eq!(
+                    after.pending + after.expired,
+                    before.pending + before.expired + count,
+                    "{file}: {before:?} → {after:?}"
+                );
             }
             ("mailer", Expect::Mailed(count)) => {
                 let event = serde_json::from_str(&payload).unwrap();

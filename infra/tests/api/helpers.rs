@@ -32,6 +32,8 @@ pub struct TestAppInner {
     pub app: App,
     pub clock: Arc<ManualClock>,
     pub gateway: Gateway,
+    /// Where [`TestApp::recorded`] has read the stream to.
+    recording: std::sync::Mutex<Option<infra::delivery::StreamPoller>>,
 }
 
 impl Deref for TestApp {
@@ -95,7 +97,38 @@ impl TestApp {
 
     /// A gateway that need not be over `app` (say, over a store that hangs).
     pub fn from_parts(app: App, clock: Arc<ManualClock>, gateway: Gateway) -> Self {
-        Self(Arc::new(TestAppInner { app, clock, gateway }))
+        Self(Arc::new(TestAppInner {
+            app,
+            clock,
+            gateway,
+            recording: std::sync::Mutex::new(None),
+        }))
+    }
+
+    /// Hands every stream record written so far to the recorder, as the deployed one does
+    /// within its delay: the invitation counters are then up to date.
+    pub async fn recorded(&self) {
+        use infra::delivery::{Recorder, StreamPoller, local_streams_client};
+        let taken = self.recording.lock().unwrap().take();
+        let mut poller = match taken {
+            Some(poller) => poller,
+            None => StreamPoller::new(
+                self.app.store.client(),
+                local_streams_client(&cloudhub::testing::endpoint()),
+                &self.app.store.tables().data,
+            )
+            .await
+            .unwrap(),
+        };
+        let recorder = Recorder(self.app.store.clone());
+        loop {
+            let polled = poller.poll_once(&recorder).await.unwrap();
+            assert!(!polled.failed, "the recorder failed a record");
+            if polled.records == 0 {
+                break;
+            }
+        }
+        *self.recording.lock().unwrap() = Some(poller);
     }
 
     /// Someone with no session, from the default source address.

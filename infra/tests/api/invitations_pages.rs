@@ -87,6 +87,7 @@ async fn the_list_counts_pending_and_expired_invitations_exactly_whatever_the_fi
     let late = admin.invite_to_demo("late@example.com").await;
     let gone = admin.invite_to_demo("gone@example.com").await;
     assert_eq!(admin.delete_invitation(CUSTOMER_NUMBER, &gone).await.status, 204);
+    app.recorded().await;
     let (_, first) = all_pages(&admin, "").await;
     assert_eq!(first["counts"], json!({ "pending": 4, "expired": 0 }), "{first}");
 
@@ -183,6 +184,7 @@ async fn at_thousands_of_invitations_the_counts_stay_exact_and_a_search_finds_it
         cloudhub::testing::add_invitations_at_scale(store, &customer, &admin, "q", 1500, now),
         cloudhub::testing::add_invitations_at_scale(store, &customer, &admin, "e", 300, now - Duration::days(2)),
     );
+    app.recorded().await;
     let caller = app.demo_admin().await;
     let first = caller.list_invitations(CUSTOMER_NUMBER, "").await;
     assert_eq!(first.body["counts"], json!({ "pending": 3000, "expired": 300 }));

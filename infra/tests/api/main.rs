@@ -17,6 +17,7 @@ mod deliveries;
 mod emails;
 mod events;
 mod helpers;
+mod invitation_counts;
 mod invitation_outcomes;
 mod invitations;
 mod invitations_pages;

@@ -53,7 +53,12 @@ fn every_function_is_an_arm64_rust_build_with_json_logs_tracing_and_its_own_reta
         .map(|(id, _)| id)
         .collect();
     let functions = resources_of(&template, "AWS::Serverless::Function");
-    assert_eq!(functions.len(), 16);
+    // One function per crate under functions/, each built from its own.
+    let crates = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().join("Cargo.toml").exists())
+        .count();
+    assert_eq!(functions.len(), crates);
     let mut used = BTreeSet::new();
     for (id, function) in functions {
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
@@ -375,6 +380,16 @@ fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition
     );
     assert_eq!(leading_keys("MeFunction", "dynamodb:BatchWriteItem"), [sessions_keys]);
     assert_eq!(leading_keys("LogoutFunction", "dynamodb:DeleteItem"), ["- SESSION#*"]);
+    // The recorder: its markers, the activity log's entries, and the counters in the customers'
+    // partitions; nothing else.
+    assert_eq!(
+        leading_keys("RecorderFunction", "dynamodb:PutItem"),
+        ["- RECORDED#*", "- ACTIVITY#*"]
+    );
+    assert_eq!(
+        leading_keys("RecorderFunction", "dynamodb:UpdateItem"),
+        ["- CUSTOMER#*"]
+    );
 }
 
 #[test]
@@ -463,6 +478,56 @@ fn requests_no_route_takes_go_to_the_not_found_function_which_knows_every_route(
         known, in_template,
         "cloudhub::http::routes::ROUTES is template.yaml's routes"
     );
+}
+
+#[test]
+fn the_recorder_reads_the_stream_of_what_it_derives_from_and_writes_only_markers_entries_and_counters() {
+    let template = template();
+    let recorder = &template["Resources"]["RecorderFunction"];
+    assert!(recorder["Properties"]["Role"] != Value::Null, "no managed stream role");
+    let granted: BTreeSet<&str> = statements(&template, recorder)
+        .into_iter()
+        .flat_map(actions)
+        .filter(|action| action.starts_with("dynamodb:"))
+        .collect();
+    assert_eq!(
+        granted,
+        BTreeSet::from([
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem"
+        ])
+    );
+    let patterns = stream_filters(&template, "RecorderFunction");
+    assert_eq!(
+        patterns,
+        [serde_json::json!({ "dynamodb": { "Keys": { "SK": { "S": [
+            { "prefix": "INVITATION#" },
+            { "prefix": "MEMBERSHIP#" },
+            { "prefix": "ROLE#" },
+            { "prefix": "ROLEDELETED#" }
+        ] } } } })],
+        "invitations move a counter (cloudhub::invitation_counts); invitations, memberships, roles \
+         and roles' deletion records carry the activity log's stamps (cloudhub::store::stamp)"
+    );
+}
+
+fn stream_filters(template: &Value, function: &str) -> Vec<serde_json::Value> {
+    template["Resources"][function]["Properties"]["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .flat_map(|event| {
+            event["Properties"]["FilterCriteria"]["Filters"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|filter| serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap())
+        .collect()
 }
 
 #[test]

@@ -201,3 +201,6 @@ pub(crate) fn delivery(event_key: &str, recipient: &Email) -> String {
 }
 
 pub(crate) const DELIVERY_SK: &str = "DELIVERY";
+
+/// A stream record the recorder applied: `RECORDED#{sequence number}` / `{PK}|{SK}` of its item.
+pub(crate) const RECORDED_PREFIX: &str = "RECORDED#";

@@ -116,15 +116,16 @@
 //!   yet removed by TTL; with `pending` or `expired` the filter also leaves out the other
 //!   status, read and discarded, so such a page takes up to 8 Queries of `limit` items (the
 //!   search's addresses' invitations of the other status: bounded by the page, not the
-//!   customer's size). The first page (no cursor) also counts, concurrently: two consistent
-//!   Queries with `Select=COUNT` of LSI1's pending and expired key ranges. A count reads (and
-//!   is billed for) every item of its range: ~0.6 KB an invitation (a 1 MB page of the count
-//!   holds ~1,670, measured), so at 100 open invitations one call of ~15 read units each; at
-//!   10,000 open ones ~6 MB, 6 calls of up to 1 MB one
-//!   after the other (~1,500 read units, the two ranges at once), tens of milliseconds; kept
-//!   outcomes are outside both ranges and cost nothing. Exact, since counters cannot follow the
-//!   clock: a pending invitation becomes expired, and an expired one unlisted, with no write
-//!   (see the README). One invitation (`GET .../invitations/{invitationId}`): GetItem of the
+//!   customer's size). The first page (no cursor) also counts, concurrently
+//!   ([`crate::invitation_counts`]): a Query of the customer's counter items from the hour of 30
+//!   days ago on (one item per hour in which open invitations expire, with a count per minute:
+//!   at most ~770 items of ~0.4 KB, one call whatever the number of invitations) and two
+//!   Queries of one minute's LSI1 key range each (the minutes now and 30 days ago fall in,
+//!   whose invitations are read, keys only, to count them to the millisecond). Still one round
+//!   trip; the counters are written by the recorder from the stream, not by any request.
+//!   Exact once the recorder has read the writes (within its delay; the README's "Invitation
+//!   counts"), since a pending invitation becomes expired, and an expired one unlisted, by the
+//!   clock alone (see the README). One invitation (`GET .../invitations/{invitationId}`): GetItem of the
 //!   invitation, concurrently with the same GetItem (admin check) and Query (roles).
 //! - resend: one TransactWriteItems (quota, admin check, invitation's new link and sender,
 //!   the first inviter kept).
@@ -208,6 +209,11 @@
 //!   roles (names), then GetItem (that admin's user: address, language, `notifyOnAccept`) beside
 //!   GetItem (its admin-set item: still an admin?); account deleted = GetItem (the record); then
 //!   per recipient PutItem (claim), the send, UpdateItem (sent).
+//! - recorder (stream, [`crate::recorder`]): no reads. Per batch of records (up to 100), one
+//!   TransactWriteItems per up to 100 items: a Put of each record's marker (`RECORDED#{seq}`,
+//!   conditional on not existing: a record handed over again is refused there and skipped) and
+//!   an UpdateItem (ADD) of each counter item its invitations' expiry hours touch. 100 invites
+//!   of one minute: ~2 transactions; a refused one is retried record by record.
 //! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
 //!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a
 //!   link names a key the function does not know, at most every 10 seconds).

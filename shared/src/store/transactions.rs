@@ -59,6 +59,10 @@ pub(crate) enum Part {
     Session,
     /// The record an account deletion leaves.
     DeletedAccount,
+    /// A stream record's marker: that the recorder applied it.
+    Recorded,
+    /// An item the recorder derives from a change (an invitation counter).
+    Derived,
     /// One part of one row of a batch (say, the seat of the batch's row 3): a batch's rows
     /// have the same parts, told apart by the row's index.
     Row(usize, Box<Part>),

@@ -8,7 +8,6 @@ use crate::invitations::{
 use crate::memberships::{RoleRef, is_admin};
 use crate::roles;
 use crate::store::{Store, decode, keys, text};
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -127,15 +126,7 @@ pub struct ListedInvitation {
     pub roles: Vec<RoleRef>,
 }
 
-/// How many of the customer's invitations are pending and expired (listed) now, whatever the
-/// filter and search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    /// Links still valid.
-    pub pending: u32,
-    /// Links expired in the last 30 days.
-    pub expired: u32,
-}
+pub use crate::invitation_counts::Counts;
 
 /// One page of the list: newest send (or newest outcome) first, or by email when searched.
 #[derive(Debug, Clone)]
@@ -216,9 +207,9 @@ enum Source {
 /// filter that leaves out only open invitations no longer listed (not yet removed by TTL);
 /// searched with `pending` or `expired`, the filter also leaves out the other of the two, so a
 /// page may take more Queries (at most [`QUERIES_PER_PAGE`]). The first page (no cursor) also
-/// counts the pending and expired invitations: two Queries with `Select=COUNT` of LSI1's key
-/// ranges (see `store`'s documentation for their cost). Beside them, the admin check and the
-/// role names, all in the same round trip.
+/// counts the pending and expired invitations ([`crate::invitation_counts::read`]: the counter
+/// items and the two bounds' minutes; see `store`'s documentation for their cost). Beside them,
+/// the admin check and the role names, all in the same round trip.
 pub async fn list(
     store: &Store,
     admin: &UserId,
@@ -273,7 +264,7 @@ pub async fn list(
         roles::list(store, customer),
         async {
             if first_page {
-                counts(store, customer, now).await.map(Some)
+                crate::invitation_counts::read(store, customer, now).await.map(Some)
             } else {
                 Ok(None)
             }
@@ -396,31 +387,6 @@ fn position(source: &Source, item: &InvitationItem) -> Option<(String, String)> 
         Source::ByEmail { .. } => item.gsi1sk.clone()?,
     };
     Some((keys::invitation_sk(&item.id), at))
-}
-
-/// How many invitations are pending and expired now: a consistent Query with `Select=COUNT` of
-/// each status's LSI1 key range (all pages: each reads up to 1 MB of the range), at once.
-async fn counts(store: &Store, customer: &CustomerNumber, now: OffsetDateTime) -> anyhow::Result<Counts> {
-    let count = |status: StatusFilter| async move {
-        let (low, high) = status.range(now);
-        let pages = store
-            .query()
-            .index_name(keys::LSI1)
-            .select(Select::Count)
-            .key_condition_expression("PK = :pk AND LSI1SK BETWEEN :low AND :high")
-            .expression_attribute_values(":pk", AttributeValue::S(keys::customer(customer)))
-            .expression_attribute_values(":low", AttributeValue::S(low))
-            .expression_attribute_values(":high", AttributeValue::S(high))
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(crate::aws::sdk_error("Failed to count invitations."))?;
-        let total: i64 = pages.iter().map(|page| i64::from(page.count())).sum();
-        anyhow::Ok(u32::try_from(total).unwrap_or(u32::MAX))
-    };
-    let (pending, expired) = tokio::try_join!(count(StatusFilter::Pending), count(StatusFilter::Expired))?;
-    Ok(Counts { pending, expired })
 }
 
 /// One invitation of a customer as the list shows it: a consistent GetItem of the invitation,
