@@ -384,7 +384,7 @@ fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition
     // partitions; nothing else.
     assert_eq!(
         leading_keys("RecorderFunction", "dynamodb:PutItem"),
-        ["- RECORDED#*", "- ACTIVITY#*"]
+        ["- RECORDED#*\n- ACTIVITY#*"]
     );
     assert_eq!(
         leading_keys("RecorderFunction", "dynamodb:UpdateItem"),

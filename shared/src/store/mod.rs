@@ -194,8 +194,6 @@
 //!   when DynamoDB's 1 MB page ends first: a CSV page of 1,000 entries (~0.5 KB each) may take
 //!   a second. The stamps cost no request path a round trip: they ride on the write the request
 //!   already makes (a role's deletion: one item more in its last transaction).
-//! - recorder (stream): per record, no reads; [`crate::activity::writes`] is pure and adds the
-//!   Put of the entry (if the record owes one) to the recorder's one transaction.
 //! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation) and, concurrently, a Query of the
@@ -212,8 +210,10 @@
 //! - recorder (stream, [`crate::recorder`]): no reads. Per batch of records (up to 100), one
 //!   TransactWriteItems per up to 100 items: a Put of each record's marker (`RECORDED#{seq}`,
 //!   conditional on not existing: a record handed over again is refused there and skipped) and
-//!   an UpdateItem (ADD) of each counter item its invitations' expiry hours touch. 100 invites
-//!   of one minute: ~2 transactions; a refused one is retried record by record.
+//!   an UpdateItem (ADD) of each counter item its invitations' expiry hours touch, and a Put of
+//!   each activity entry a record owes ([`crate::activity::writes`], pure: a stamped write's
+//!   record owes one). 100 invites of one minute: ~3 transactions (100 markers, 100 entries, the
+//!   counters); a refused one is retried record by record.
 //! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
 //!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a
 //!   link names a key the function does not know, at most every 10 seconds).
