@@ -16,9 +16,9 @@
 //! consistent; one subject's address is a partition of GSI1 (`ACTIVITY#{customer}#{email}`),
 //! eventually consistent, and with a kind too, a filter on that address's entries.
 
+use crate::domain::RoleRef;
 use crate::domain::{CustomerNumber, Email, InvalidValue, Permission, RoleId, RoleName, UserId};
 use crate::memberships::is_admin;
-use crate::domain::RoleRef;
 use crate::store::stamp::{self, Stamp};
 use crate::store::{Item, Store, decode, keys, text};
 use crate::stream::Change;
@@ -302,9 +302,7 @@ impl Image {
     }
 
     fn customer(&self) -> Option<CustomerNumber> {
-        self.customer_number
-            .clone()
-            .or_else(|| keys::customer_of_pk(&self.pk))
+        self.customer_number.clone().or_else(|| keys::customer_of_pk(&self.pk))
     }
 
     fn role_ids(&self) -> BTreeSet<RoleId> {
@@ -444,7 +442,9 @@ fn range(query: &ActivityQuery, now: OffsetDateTime) -> (String, String) {
     let from = query.from.map_or(oldest, |from| from.max(oldest));
     let low = format!("{:015}#", millis(from));
     // "{to}" sorts before every position at that millisecond: `to` is exclusive.
-    let high = query.to.map_or_else(|| "~".to_owned(), |to| format!("{:015}", millis(to)));
+    let high = query
+        .to
+        .map_or_else(|| "~".to_owned(), |to| format!("{:015}", millis(to)));
     (low, high)
 }
 
@@ -709,7 +709,10 @@ mod tests {
 
     #[test]
     fn a_stamped_write_owes_one_entry_keyed_by_its_stamp_and_nothing_secret() {
-        let sent = change(None, Some(invitation(Some(stamp("01KAWDEM0CHANGE00000000001", "invitation-sent")))));
+        let sent = change(
+            None,
+            Some(invitation(Some(stamp("01KAWDEM0CHANGE00000000001", "invitation-sent")))),
+        );
         let entries = written(&sent);
         assert_eq!(entries.len(), 1);
         // An insert as the deployed recorder hands it over: an empty old image.
@@ -719,7 +722,10 @@ mod tests {
         let entry = &entries[0];
         assert_eq!(entry["PK"], "ACTIVITY#100234");
         assert_eq!(entry["SK"], "001795512600000#01KAWDEM0CHANGE00000000001");
-        assert_eq!(entry["LSI1SK"], "invitation-sent#001795512600000#01KAWDEM0CHANGE00000000001");
+        assert_eq!(
+            entry["LSI1SK"],
+            "invitation-sent#001795512600000#01KAWDEM0CHANGE00000000001"
+        );
         assert_eq!(entry["GSI1PK"], "ACTIVITY#100234#anna@example.com");
         assert_eq!(entry["actor"]["email"], "admin@acme.example");
         assert_eq!(entry["subject"]["invitationId"], "01KAWDEM0ADM1N000000000001");
@@ -742,7 +748,10 @@ mod tests {
             change(Some(stamped.clone()), Some(touched)),
             // Writes of items the log does not cover.
             change(None, Some(invitation(None))),
-            change(None, Some(json!({ "PK": "CUSTOMER#100234", "SK": "CUSTOMER", "name": 7 }))),
+            change(
+                None,
+                Some(json!({ "PK": "CUSTOMER#100234", "SK": "CUSTOMER", "name": 7 })),
+            ),
             // A removal, also as the deployed recorder hands it over (an empty new image).
             change(Some(stamped.clone()), None),
             change(Some(stamped), Some(json!({}))),
@@ -772,7 +781,10 @@ mod tests {
             )),
         );
         let entries = written(&edited);
-        assert_eq!(entries[0]["before"], json!({ "name": "Buyer", "permissions": ["orders"] }));
+        assert_eq!(
+            entries[0]["before"],
+            json!({ "name": "Buyer", "permissions": ["orders"] })
+        );
         assert_eq!(
             entries[0]["after"],
             json!({ "name": "Purchasing", "permissions": ["orders", "invoices"] })

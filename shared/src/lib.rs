@@ -42,8 +42,8 @@
 //! | 21 deleting one's own account (confirmed; refused while a customer's last admin) | [`usecases::delete_account`], [`deleted_accounts`] (the record its emails are read from), [`sessions`] (`end_all_of`) |
 
 pub mod access;
-pub mod activity;
 pub mod accounts;
+pub mod activity;
 pub mod aws;
 pub mod clock;
 pub mod customers;

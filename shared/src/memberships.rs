@@ -9,8 +9,8 @@
 
 use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Permission, RoleId, UserId};
 use crate::roles::RoleItem;
-use crate::store::{IntoTransactionItem as _, Item, Store, item_key, keys, number, text, time_text, value};
 use crate::store::stamp::{self, ChangeKind};
+use crate::store::{IntoTransactionItem as _, Item, Store, item_key, keys, number, text, time_text, value};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -118,7 +118,10 @@ async fn every_kind_of_change(app: &TestApp) -> Story {
     let buyer = app.demo_role("Buyer").await;
 
     let invited = admin
-        .invite(CUSTOMER_NUMBER, json!({ "email": "anna@example.com", "roleIds": [buyer] }))
+        .invite(
+            CUSTOMER_NUMBER,
+            json!({ "email": "anna@example.com", "roleIds": [buyer] }),
+        )
         .await;
     assert_eq!(invited.status, 201, "{invited:?}");
     requests.push(("invitation-sent", request_id(&invited)));
@@ -263,7 +266,10 @@ async fn each_covered_change_makes_one_entry_with_its_actor_subject_and_request_
     assert_eq!(deleted["subject"]["roleId"], edited["subject"]["roleId"]);
     assert_eq!(deleted["before"]["name"], "Warehouse North");
     let assigned = one_of(listed, "roles-assigned");
-    assert_eq!(assigned["subject"], json!({ "userId": ben, "email": "ben@example.com" }));
+    assert_eq!(
+        assigned["subject"],
+        json!({ "userId": ben, "email": "ben@example.com" })
+    );
     assert_eq!(assigned["before"]["roleIds"], json!([app.demo_role("Buyer").await]));
     assert_eq!(assigned["after"]["roleIds"].as_array().unwrap().len(), 2);
     let left = one_of(listed, "member-left");
@@ -301,20 +307,23 @@ async fn a_record_delivered_again_writes_nothing_new() {
                 .unwrap();
         }
     }
-    assert_eq!(app.all_items().await.with_pk_prefix("ACTIVITY#"), once.with_pk_prefix("ACTIVITY#"));
+    assert_eq!(
+        app.all_items().await.with_pk_prefix("ACTIVITY#"),
+        once.with_pk_prefix("ACTIVITY#")
+    );
 }
 
 #[tokio::test]
 async fn the_deployed_recorder_is_handed_every_item_that_carries_a_stamp() {
     let app = TestApp::with_demo_customer().await;
     every_kind_of_change(&app).await;
-    let template: serde_norway::Value =
-        serde_norway::from_str(include_str!("../../../template.yaml")).unwrap();
-    let filters = template["Resources"]["RecorderFunction"]["Properties"]["Events"]["DataStream"]["Properties"]
-        ["FilterCriteria"]["Filters"]
-        .as_sequence()
-        .unwrap()
-        .clone();
+    let template: serde_norway::Value = serde_norway::from_str(include_str!("../../../template.yaml")).unwrap();
+    let filters =
+        template["Resources"]["RecorderFunction"]["Properties"]["Events"]["DataStream"]["Properties"]["FilterCriteria"]
+            ["Filters"]
+            .as_sequence()
+            .unwrap()
+            .clone();
     let prefixes: Vec<String> = filters
         .iter()
         .flat_map(|filter| {
@@ -355,9 +364,7 @@ async fn writes_the_log_does_not_cover_make_no_entry() {
     let app = TestApp::with_demo_customer().await;
     let admin = app.demo_admin().await;
     // Seeding, log-in, settings, a tour step, quota reads: none is an entry.
-    admin
-        .put_json("/me/settings", &json!({ "language": "de" }))
-        .await;
+    admin.put_json("/me/settings", &json!({ "language": "de" })).await;
     admin.quota(CUSTOMER_NUMBER).await;
     assert_eq!(record_activity(&app).await, 0);
     let listed = admin.get(&log_path("")).await;
@@ -385,10 +392,19 @@ async fn the_log_filters_by_kind_and_by_address_and_pages_with_a_cursor() {
     let about_ben = admin.get(&log_path("?email=Ben@Example.com")).await;
     assert_eq!(
         kinds(&about_ben),
-        vec!["member-left", "roles-assigned", "invitation-accepted", "invitation-sent"]
+        vec![
+            "member-left",
+            "roles-assigned",
+            "invitation-accepted",
+            "invitation-sent"
+        ]
     );
     assert_eq!(
-        kinds(&admin.get(&log_path("?email=ben@example.com&kind=invitation-sent")).await),
+        kinds(
+            &admin
+                .get(&log_path("?email=ben@example.com&kind=invitation-sent"))
+                .await
+        ),
         vec!["invitation-sent"]
     );
     assert!(kinds(&admin.get(&log_path("?email=nobody@example.com")).await).is_empty());
@@ -452,15 +468,19 @@ async fn a_time_range_exports_as_csv() {
     );
     let text = exported.body.as_str().unwrap().to_owned();
     let lines: Vec<&str> = text.split("\r\n").filter(|line| !line.is_empty()).collect();
-    assert!(lines[0].starts_with("time,kind,actorUserId,actorEmail,subjectEmail"), "{text}");
+    assert!(
+        lines[0].starts_with("time,kind,actorUserId,actorEmail,subjectEmail"),
+        "{text}"
+    );
     let kinds: Vec<&str> = lines[1..].iter().map(|line| line.split(',').nth(1).unwrap()).collect();
     assert_eq!(kinds, vec!["role-deleted", "roles-assigned", "role-edited"], "{text}");
     // JSON in a field is quoted, its quotes doubled.
-    assert!(text.contains(r#""{""name"":""Warehouse"",""permissions"":[""orders""]}""#), "{text}");
+    assert!(
+        text.contains(r#""{""name"":""Warehouse"",""permissions"":[""orders""]}""#),
+        "{text}"
+    );
 
-    let same = admin
-        .get(&log_path(&format!("?format=csv&from={from}&to={to}")))
-        .await;
+    let same = admin.get(&log_path(&format!("?format=csv&from={from}&to={to}"))).await;
     assert_eq!(same.body, exported.body);
     // format=json wins over the Accept header.
     let json_page = admin
@@ -482,10 +502,7 @@ async fn only_the_customers_admins_read_its_log() {
     let member = app.member_of_demo("buyer@example.com", &["Buyer"]).await;
     member.get(&log_path("")).await.assert_problem(403, "not-an-admin");
     let other_admin = &story.other_admin;
-    other_admin
-        .get(&log_path(""))
-        .await
-        .assert_problem(403, "not-an-admin");
+    other_admin.get(&log_path("")).await.assert_problem(403, "not-an-admin");
     app.anonymous()
         .get(&log_path(""))
         .await
@@ -507,10 +524,7 @@ async fn bad_filters_ranges_limits_and_cursors_are_refused_with_codes() {
         ("?email=not-an-address", "invalid-email"),
         ("?from=yesterday", "invalid-range"),
         ("?to=2026-13-01T00:00:00Z", "invalid-range"),
-        (
-            "?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
-            "invalid-range",
-        ),
+        ("?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "invalid-range"),
         ("?limit=0", "invalid-limit"),
         ("?limit=101", "invalid-limit"),
         ("?format=csv&limit=1001", "invalid-limit"),

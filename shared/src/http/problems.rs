@@ -8,6 +8,7 @@
 //! `409 role-busy`.
 
 use super::ApiError;
+use crate::activity::ActivityError;
 use crate::domain::{InvalidValue, RoleId};
 use crate::invitations::InvitationError;
 use crate::links::KeysUnavailable;
@@ -17,7 +18,6 @@ use crate::sessions::{LoginLimit, Refusal};
 use crate::usecases::accept::AcceptError;
 use crate::usecases::delete_account::DeleteAccountError;
 use crate::usecases::leave::LeaveError;
-use crate::activity::ActivityError;
 use crate::usecases::list::ListError;
 use crate::usecases::members::MemberError;
 use crate::usecases::roles::RoleChangeError;

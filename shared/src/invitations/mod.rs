@@ -881,11 +881,11 @@ pub(crate) fn consume(
         &outcome,
         &invitation.email,
     )?
-        .condition_expression("#hash = :link AND LSI1SK > :now AND attribute_not_exists(#outcome)")
-        .expression_attribute_values(":link", text(link.as_str()))
-        .expression_attribute_values(":now", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .into_item()
+    .condition_expression("#hash = :link AND LSI1SK > :now AND attribute_not_exists(#outcome)")
+    .expression_attribute_values(":link", text(link.as_str()))
+    .expression_attribute_values(":now", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
+    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+    .into_item()
 }
 
 /// Whether the invitation a failed [`consume`] found still has `link` as its current link

@@ -172,7 +172,10 @@ pub(crate) fn activity_of_email(customer: &CustomerNumber, email: &Email) -> Str
 /// The record of a role's deletion (for the activity log), in its customer's partition. Its
 /// prefix is not `ROLE_SK_PREFIX`'s, so the Query of a customer's roles never reads it.
 pub(crate) fn role_deletion_sk(role: &crate::domain::RoleId, at: time::OffsetDateTime) -> String {
-    format!("{ROLE_DELETION_SK_PREFIX}{role}#{}", at.unix_timestamp_nanos() / 1_000_000)
+    format!(
+        "{ROLE_DELETION_SK_PREFIX}{role}#{}",
+        at.unix_timestamp_nanos() / 1_000_000
+    )
 }
 
 pub(crate) const ROLE_DELETION_SK_PREFIX: &str = "ROLEDELETED#";

@@ -398,7 +398,11 @@ impl Store {
 
     /// A transaction's put of an item whose key must not exist yet, with `stamp` on it (a
     /// change the activity log records).
-    pub(crate) fn put_new_stamped(&self, item: impl Serialize, stamp: &stamp::Stamp) -> anyhow::Result<TransactWriteItem> {
+    pub(crate) fn put_new_stamped(
+        &self,
+        item: impl Serialize,
+        stamp: &stamp::Stamp,
+    ) -> anyhow::Result<TransactWriteItem> {
         let item = stamp.on_item(serde_dynamo::to_item(item).context("Failed to serialise an item.")?)?;
         aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.tables.data)

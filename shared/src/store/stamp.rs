@@ -30,10 +30,7 @@ pub async fn within_request<F: Future>(request_id: String, work: F) -> F::Output
 
 /// The id of the request the current task serves, if any.
 fn current_request_id() -> Option<String> {
-    REQUEST_ID
-        .try_with(|id| id.clone())
-        .ok()
-        .filter(|id| !id.is_empty())
+    REQUEST_ID.try_with(|id| id.clone()).ok().filter(|id| !id.is_empty())
 }
 
 /// What kind of change an activity entry records.
