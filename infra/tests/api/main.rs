@@ -7,6 +7,7 @@
 mod accept;
 mod accept_steps;
 mod access;
+mod activity;
 mod bad_input;
 mod batch;
 mod big_roles;

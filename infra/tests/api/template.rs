@@ -380,8 +380,12 @@ fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition
     );
     assert_eq!(leading_keys("MeFunction", "dynamodb:BatchWriteItem"), [sessions_keys]);
     assert_eq!(leading_keys("LogoutFunction", "dynamodb:DeleteItem"), ["- SESSION#*"]);
-    // The recorder: its markers, and the counters in the customers' partitions; nothing else.
-    assert_eq!(leading_keys("RecorderFunction", "dynamodb:PutItem"), ["- RECORDED#*"]);
+    // The recorder: its markers, the activity log's entries, and the counters in the customers'
+    // partitions; nothing else.
+    assert_eq!(
+        leading_keys("RecorderFunction", "dynamodb:PutItem"),
+        ["- RECORDED#*\n- ACTIVITY#*"]
+    );
     assert_eq!(
         leading_keys("RecorderFunction", "dynamodb:UpdateItem"),
         ["- CUSTOMER#*"]
@@ -477,7 +481,7 @@ fn requests_no_route_takes_go_to_the_not_found_function_which_knows_every_route(
 }
 
 #[test]
-fn the_recorder_reads_the_stream_of_invitations_only_and_writes_only_its_markers_and_counters() {
+fn the_recorder_reads_the_stream_of_what_it_derives_from_and_writes_only_markers_entries_and_counters() {
     let template = template();
     let recorder = &template["Resources"]["RecorderFunction"];
     assert!(recorder["Properties"]["Role"] != Value::Null, "no managed stream role");
@@ -500,8 +504,14 @@ fn the_recorder_reads_the_stream_of_invitations_only_and_writes_only_its_markers
     let patterns = stream_filters(&template, "RecorderFunction");
     assert_eq!(
         patterns,
-        [serde_json::json!({ "dynamodb": { "Keys": { "SK": { "S": [{ "prefix": "INVITATION#" }] } } } })],
-        "only invitations move a counter (cloudhub::invitation_counts)"
+        [serde_json::json!({ "dynamodb": { "Keys": { "SK": { "S": [
+            { "prefix": "INVITATION#" },
+            { "prefix": "MEMBERSHIP#" },
+            { "prefix": "ROLE#" },
+            { "prefix": "ROLEDELETED#" }
+        ] } } } })],
+        "invitations move a counter (cloudhub::invitation_counts); invitations, memberships, roles \
+         and roles' deletion records carry the activity log's stamps (cloudhub::store::stamp)"
     );
 }
 

@@ -8,6 +8,7 @@
 //! `409 role-busy`.
 
 use super::ApiError;
+use crate::activity::ActivityError;
 use crate::domain::{InvalidValue, RoleId};
 use crate::invitations::{Ended, InvitationError};
 use crate::links::KeysUnavailable;
@@ -35,6 +36,8 @@ pub enum AdminArea {
     Roles,
     /// The User Management table and role assignments.
     Users,
+    /// The activity log.
+    Activity,
 }
 
 impl From<AdminArea> for ApiError {
@@ -45,6 +48,7 @@ impl From<AdminArea> for ApiError {
             AdminArea::Quota => "send invitations or see their quota",
             AdminArea::Roles => "manage its roles",
             AdminArea::Users => "manage its users",
+            AdminArea::Activity => "read its activity log",
         };
         ApiError::Forbidden {
             code: "not-an-admin",
@@ -122,6 +126,16 @@ impl From<ListError> for ApiError {
             ListError::NotAdmin => AdminArea::InvitationList.into(),
             ListError::Invalid(invalid) => ApiError::InvalidQuery(invalid),
             ListError::Unexpected(error) => ApiError::Unexpected(error),
+        }
+    }
+}
+
+impl From<ActivityError> for ApiError {
+    fn from(error: ActivityError) -> Self {
+        match error {
+            ActivityError::NotAdmin => AdminArea::Activity.into(),
+            ActivityError::Invalid(invalid) => ApiError::InvalidQuery(invalid),
+            ActivityError::Unexpected(error) => ApiError::Unexpected(error),
         }
     }
 }
@@ -317,6 +331,7 @@ pub fn every_refusal() -> Vec<ApiError> {
             AdminArea::Quota,
             AdminArea::Roles,
             AdminArea::Users,
+            AdminArea::Activity,
         ]
         .map(ApiError::from),
     );
@@ -336,6 +351,7 @@ pub fn every_refusal() -> Vec<ApiError> {
     );
     all.push(ListError::NotAdmin.into());
     all.push(ListError::Invalid(InvalidValue::new("invalid-cursor", "x")).into());
+    all.push(ActivityError::NotAdmin.into());
     all.extend(
         [
             AcceptError::NotFound,

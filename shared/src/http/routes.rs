@@ -46,6 +46,8 @@ const fn route(method: &'static str, path: &'static str) -> Route {
 pub const AUTH_LOGIN: Route = route("POST", "/auth/login");
 /// Logging out: the session ends.
 pub const AUTH_LOGOUT: Route = route("POST", "/auth/logout");
+/// A customer's activity log.
+pub const ACTIVITY_LIST: Route = route("GET", "/customers/{customerId}/activity");
 /// A customer's invitation quota.
 pub const INVITATION_QUOTA: Route = route("GET", "/customers/{customerId}/invitation-quota");
 /// Listing a customer's invitations.
@@ -99,6 +101,7 @@ pub const ME_TOUR_COMPLETE: Route = route("POST", "/me/tour/complete");
 pub const ROUTES: &[Route] = &[
     AUTH_LOGIN,
     AUTH_LOGOUT,
+    ACTIVITY_LIST,
     INVITATION_QUOTA,
     INVITATIONS_LIST,
     INVITATIONS_CREATE,

@@ -22,6 +22,7 @@ pub use link::{Ended, LinkState, open_link};
 
 use crate::domain::{Admin, CustomerNumber, Email, InvitationId, Language, RoleId, TokenHash, UserId};
 use crate::links::{KeyId, Keyring, LinkNonce, LinkToken, StoredLink};
+use crate::store::stamp::{self, ChangeKind};
 use crate::store::{
     IntoTransactionItem as _, Item, Store, epoch_seconds, item_key, keys, number, text, time_text, value,
 };
@@ -693,9 +694,15 @@ pub(crate) fn key(customer: &CustomerNumber, id: &InvitationId) -> Item {
     item_key(keys::customer(customer), keys::invitation_sk(id))
 }
 
-/// A new invitation, where none of that id is.
+/// A new invitation, where none of that id is; the activity log's "sent" by its sender.
 pub(crate) fn put_new(store: &Store, invitation: &Invitation) -> anyhow::Result<TransactWriteItem> {
-    store.put_new(InvitationItem::new(invitation))
+    let stamp = stamp::stamped_by(
+        ChangeKind::InvitationSent,
+        invitation.invited_by,
+        &invitation.invited_by_email,
+        invitation.last_sent_at,
+    );
+    store.put_new_stamped(InvitationItem::new(invitation), &stamp)
 }
 
 /// The names of what every send of an invitation sets: its link, sender, expiry and count.
@@ -736,7 +743,7 @@ pub(crate) fn send_again(
     now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
     let expires_at = now + LINK_LIFETIME;
-    store
+    let update = store
         .update(key(customer, id))
         // An invitation stored before the first inviter was kept has it only in invitedBy;
         // right-hand sides read the item as it was before this update.
@@ -745,7 +752,7 @@ pub(crate) fn send_again(
              #nonce = :nonce, #hash = :hash, #ttl = :ttl, \
              #firstBy = if_not_exists(#firstBy, #by), \
              #firstByEmail = if_not_exists(#firstByEmail, #byEmail), \
-             #by = :by, #byEmail = :byEmail, {SHIFT_PREVIOUS_LINKS} ADD #count :one",
+             #by = :by, #byEmail = :byEmail, #change = :change, {SHIFT_PREVIOUS_LINKS} ADD #count :one",
         ))
         .condition_expression(OPEN)
         .set_expression_attribute_names(Some(with_outcome_name(names(SEND_NAMES))))
@@ -759,7 +766,9 @@ pub(crate) fn send_again(
         .expression_attribute_values(":ttl", number(epoch_seconds(expires_at + LISTED_AFTER_EXPIRY)))
         .expression_attribute_values(":one", number(1))
         .expression_attribute_values(":by", text(sender.user_id))
-        .expression_attribute_values(":byEmail", text(&sender.email))
+        .expression_attribute_values(":byEmail", text(&sender.email));
+    stamp::stamped_by(ChangeKind::InvitationResent, sender.user_id, &sender.email, now)
+        .onto(update)?
         .into_item()
 }
 
@@ -785,7 +794,8 @@ pub(crate) fn replace_expired(
             "SET #roles = :roles, #by = :by, #byEmail = :byEmail, #firstBy = :firstBy, \
              #firstByEmail = :firstByEmail, #sent = :sent, #expires = :expires, LSI1SK = :lsi, \
              #key = :key, #nonce = :nonce, #hash = :hash, #ttl = :ttl, #count = :count, \
-             GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, {SHIFT_PREVIOUS_LINKS}{set_language}{remove_language}"
+             GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, {SHIFT_PREVIOUS_LINKS}, {}{set_language}{remove_language}",
+            stamp::SET
         ))
         .condition_expression(format!("{OPEN} AND #hash = :previous"))
         .set_expression_attribute_names(Some(names))
@@ -809,7 +819,14 @@ pub(crate) fn replace_expired(
     if let Some(language) = invitation.language {
         update = update.expression_attribute_values(":language", text(language.code()));
     }
-    update.into_item()
+    stamp::stamped_by(
+        ChangeKind::InvitationSent,
+        invitation.invited_by,
+        &invitation.invited_by_email,
+        invitation.last_sent_at,
+    )
+    .onto(update)?
+    .into_item()
 }
 
 /// An invitation that exists and is open, and has none of these attributes yet.
@@ -833,6 +850,7 @@ fn record_outcome(
     customer: &CustomerNumber,
     id: &InvitationId,
     outcome: &Outcome,
+    actor_email: &Email,
 ) -> anyhow::Result<aws_sdk_dynamodb::types::builders::UpdateBuilder> {
     let at = outcome.at();
     let kind = outcome.kind();
@@ -854,7 +872,13 @@ fn record_outcome(
         .expression_attribute_values(":gsi1pk", text(keys::invitations_gsi1pk(customer, kind.code())))
         .expression_attribute_values(":ttl", number(epoch_seconds(at + KEPT_AFTER_OUTCOME)));
     let set = "SET #outcome = :outcome, #outcomeAt = :outcomeAt, #outcomeBy = :outcomeBy, \
-               LSI1SK = :lsi, GSI1PK = :gsi1pk, #ttl = :ttl";
+               LSI1SK = :lsi, GSI1PK = :gsi1pk, #ttl = :ttl, #change = :change";
+    let change = match kind {
+        OutcomeKind::Accepted => ChangeKind::InvitationAccepted,
+        OutcomeKind::Declined => ChangeKind::InvitationDeclined,
+        OutcomeKind::Deleted => ChangeKind::InvitationDeleted,
+    };
+    update = stamp::stamped_by(change, *by, actor_email, at).onto(update)?;
     update = match by_email {
         Some(email) => update
             .update_expression(format!(
@@ -881,7 +905,7 @@ pub(crate) fn delete(
         by: admin.user_id,
         by_email: admin.email.clone(),
     };
-    record_outcome(store, customer, id, &outcome)?
+    record_outcome(store, customer, id, &outcome, &admin.email)?
         .condition_expression(OPEN)
         .into_item()
 }
@@ -897,7 +921,7 @@ pub(crate) fn decline(
     now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
     let outcome = Outcome::Declined { at: now, user_id: user };
-    record_outcome(store, customer, id, &outcome)?
+    record_outcome(store, customer, id, &outcome, email)?
         .condition_expression(format!("{OPEN} AND #email = :email"))
         .expression_attribute_names("#email", attr::EMAIL)
         .expression_attribute_values(":email", text(email))
@@ -918,13 +942,19 @@ pub(crate) fn consume(
         at: now,
         user_id: member,
     };
-    record_outcome(store, &invitation.customer_number, &invitation.id, &outcome)?
-        .condition_expression("#hash = :link AND LSI1SK > :now AND attribute_not_exists(#outcome)")
-        .expression_attribute_names("#hash", attr::LINK_HASH)
-        .expression_attribute_values(":link", text(link.as_str()))
-        .expression_attribute_values(":now", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .into_item()
+    record_outcome(
+        store,
+        &invitation.customer_number,
+        &invitation.id,
+        &outcome,
+        &invitation.email,
+    )?
+    .condition_expression("#hash = :link AND LSI1SK > :now AND attribute_not_exists(#outcome)")
+    .expression_attribute_names("#hash", attr::LINK_HASH)
+    .expression_attribute_values(":link", text(link.as_str()))
+    .expression_attribute_values(":now", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
+    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+    .into_item()
 }
 
 /// What the invitation a failed write found (as stored, if it exists) says of the link `hash`

@@ -16,7 +16,12 @@
 //!   across customers (`INVITEE#{email}`, `INVITATION#{number}#{id}`: `GET /me/invitations`).
 //! - `LSI1` (`PK`, `LSI1SK`), strongly consistent: a customer's open invitations ordered by when
 //!   their link expires, so "pending" and "expired" are key ranges, and its kept outcomes
-//!   (`OUTCOME#{accepted|deleted}#{at ms}#{id}`) ordered by when, each a key range of its own.
+//!   (`OUTCOME#{accepted|deleted}#{at ms}#{id}`) ordered by when, each a key range of its own;
+//!   and a customer's activity entries by kind (`{kind}#{at ms}#{id}`: `?kind=` is a key range).
+//!   An LSI caps each partition key's items at 10 GB: an `ACTIVITY#` partition holds a year of
+//!   one customer's entries (~0.5 KB each: 20 million).
+//! - GSI1 also holds a customer's activity entries about one address (`ACTIVITY#{number}#{email}`,
+//!   `{at ms}#{id}`: `?email=` is a partition).
 //!
 //! | item | PK | SK | other keys | TTL |
 //! |---|---|---|---|---|
@@ -34,6 +39,14 @@
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
 //! | a deleted account's record (`account`: address, language, the customers its memberships were of with their last revision; `userId`): what the deletion's emails are read from | `USER#{userId}` | `DELETED` | | deletion + 14 days |
 //! | email delivery (`status` sending or sent, `claimedUntil`) | `DELIVERY#{eventKey}#{recipient}` | `DELIVERY` | | 14 days |
+//! | activity entry (`kind`, `at`, `actor` {userId, email}, `subject` {email, userId, invitationId, roleId, roleName}, `requestId`, `before`/`after` {name, permissions, roleIds}); written by the recorder from the stream only | `ACTIVITY#{number}` | `{at ms}#{stamp id}` | `LSI1SK`=`{kind}#{at ms}#{stamp id}`; with a subject address `GSI1PK`=`ACTIVITY#{number}#{email}`, `GSI1SK`=SK | at + 365 days |
+//! | a role's deletion record (the role as it was, stamped): a removal's stream record has no actor, so the deletion's transaction puts this beside it for the activity log | `CUSTOMER#{number}` | `ROLEDELETED#{roleId}#{at ms}` | | 2 days |
+//!
+//! **Stamps.** Every write the activity log covers (invitation sent, resent, deleted, accepted,
+//! declined; membership left, roles assigned; role created, edited; a role's deletion record)
+//! sets `change` on its item in the same write: kind, actor id and email, API Gateway's request
+//! id, time, and an id new with every stamped write ([`stamp`]). Other writes leave it as it
+//! was, so a stream record whose old and new `change.id` are equal owes no entry.
 //!
 //! **Sessions table** (`SessionsTable`, env `SESSIONS_TABLE_NAME`): key `PK` (string); TTL `ttl`.
 //! Index `ByEmail` (`email`, with `userId`; eventually consistent, sparse): an address's sessions
@@ -183,6 +196,14 @@
 //!   attempt. 4 round trips without customers, 5 with. Over 100 items: before it, one more
 //!   TransactWriteItems (and read of the partition) per 25 active memberships left, or 100 left
 //!   ones removed.
+//! - activity (`GET /customers/{c}/activity`): GetItem (admin check) beside one Query: of the
+//!   `ACTIVITY#{number}` partition by time (unfiltered), of LSI1's kind range (`kind`), or of
+//!   GSI1's address partition (`email`; with `kind` too, a filter on kind, so it reads that
+//!   address's entries of the range: bounded by one address's activity, not the customer's);
+//!   newest first, `limit` items: 1 round trip. A page is read on (one more Query each) only
+//!   when DynamoDB's 1 MB page ends first: a CSV page of 1,000 entries (~0.5 KB each) may take
+//!   a second. The stamps cost no request path a round trip: they ride on the write the request
+//!   already makes (a role's deletion: one item more in its last transaction).
 //! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation) and, concurrently, a Query of the
@@ -202,8 +223,10 @@
 //! - recorder (stream, [`crate::recorder`]): no reads. Per batch of records (up to 100), one
 //!   TransactWriteItems per up to 100 items: a Put of each record's marker (`RECORDED#{seq}`,
 //!   conditional on not existing: a record handed over again is refused there and skipped) and
-//!   an UpdateItem (ADD) of each counter item its invitations' expiry hours touch. 100 invites
-//!   of one minute: ~2 transactions; a refused one is retried record by record.
+//!   an UpdateItem (ADD) of each counter item its invitations' expiry hours touch, and a Put of
+//!   each activity entry a record owes ([`crate::activity::writes`], pure: a stamped write's
+//!   record owes one). 100 invites of one minute: ~3 transactions (100 markers, 100 entries, the
+//!   counters); a refused one is retried record by record.
 //! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
 //!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a
 //!   link names a key the function does not know, at most every 10 seconds).
@@ -211,6 +234,7 @@
 //!   claims, user, credential, membership, seat), all conditional on not existing yet.
 
 pub(crate) mod keys;
+pub mod stamp;
 pub(crate) mod transactions;
 
 use anyhow::Context as _;
@@ -381,6 +405,21 @@ impl Store {
     /// A transaction's put of an item whose key must not exist yet.
     pub(crate) fn put_new(&self, item: impl Serialize) -> anyhow::Result<TransactWriteItem> {
         self.put(item)?
+            .condition_expression("attribute_not_exists(PK)")
+            .into_item()
+    }
+
+    /// A transaction's put of an item whose key must not exist yet, with `stamp` on it (a
+    /// change the activity log records).
+    pub(crate) fn put_new_stamped(
+        &self,
+        item: impl Serialize,
+        stamp: &stamp::Stamp,
+    ) -> anyhow::Result<TransactWriteItem> {
+        let item = stamp.on_item(serde_dynamo::to_item(item).context("Failed to serialise an item.")?)?;
+        aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.tables.data)
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK)")
             .into_item()
     }
