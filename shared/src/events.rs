@@ -12,6 +12,8 @@
 //! - `MemberJoined`: a membership became `active` by an accepted invitation (new, or revived
 //!   after leaving): the admin who sent it is owed an email.
 //! - `AccountDeleted`: an account deletion's record inserted (its final transaction committed).
+//! - `RenewalRequested`: an open invitation's `renewalRequestedAt` set anew (the holder of its
+//!   expired link asked for a new one): the admin who sent it is owed an email.
 //!
 //! An event only says which item changed and which change it was: no address, name, text or link
 //! material travels on the bus. The mailer reads every recipient and every word from the table's
@@ -89,6 +91,24 @@ pub struct AccountDeleted {
     pub user_id: UserId,
 }
 
+/// The admin who sent an invitation (or every admin) is owed an email: the holder of its expired
+/// link asked for a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewalRequested {
+    /// `renewal#{invitationId}#{requestedAt}`: one per request.
+    pub event_key: String,
+    /// The customer.
+    pub customer_number: CustomerNumber,
+    /// The invitation.
+    pub invitation_id: InvitationId,
+    /// When it was asked for (epoch milliseconds); owed only while the invitation still records
+    /// this request.
+    pub requested_at: i64,
+    /// The invitation's send count then; owed only while no admin has sent it again since.
+    pub send_count: u32,
+}
+
 /// A domain event, as put on the bus (`detail-type` is the variant's name, `detail` its fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainEvent {
@@ -102,6 +122,8 @@ pub enum DomainEvent {
     MemberJoined(MemberJoined),
     /// See [`AccountDeleted`].
     AccountDeleted(AccountDeleted),
+    /// See [`RenewalRequested`].
+    RenewalRequested(RenewalRequested),
 }
 
 /// An event whose `detail-type` or `detail` CloudHub does not know.
@@ -118,6 +140,7 @@ impl DomainEvent {
             Self::MemberLeft(_) => "MemberLeft",
             Self::MemberJoined(_) => "MemberJoined",
             Self::AccountDeleted(_) => "AccountDeleted",
+            Self::RenewalRequested(_) => "RenewalRequested",
         }
     }
 
@@ -129,6 +152,7 @@ impl DomainEvent {
             Self::MemberLeft(e) => &e.event_key,
             Self::MemberJoined(e) => &e.event_key,
             Self::AccountDeleted(e) => &e.event_key,
+            Self::RenewalRequested(e) => &e.event_key,
         }
     }
 
@@ -140,6 +164,7 @@ impl DomainEvent {
             Self::MemberLeft(e) => serde_json::to_string(e),
             Self::MemberJoined(e) => serde_json::to_string(e),
             Self::AccountDeleted(e) => serde_json::to_string(e),
+            Self::RenewalRequested(e) => serde_json::to_string(e),
         };
         value.expect("events serialise")
     }
@@ -155,6 +180,9 @@ impl DomainEvent {
             "MemberLeft" => serde_json::from_value(detail).map(Self::MemberLeft).map_err(wrong),
             "MemberJoined" => serde_json::from_value(detail).map(Self::MemberJoined).map_err(wrong),
             "AccountDeleted" => serde_json::from_value(detail).map(Self::AccountDeleted).map_err(wrong),
+            "RenewalRequested" => serde_json::from_value(detail)
+                .map(Self::RenewalRequested)
+                .map_err(wrong),
             other => Err(UnknownEvent(other.to_owned())),
         }?;
         if event.event_key() != event.expected_key() {
@@ -173,12 +201,17 @@ impl DomainEvent {
             Self::MemberLeft(e) => left_key(&e.user_id, &e.customer_number, e.revision),
             Self::MemberJoined(e) => joined_key(&e.user_id, &e.customer_number, e.revision),
             Self::AccountDeleted(e) => deleted_key(&e.user_id),
+            Self::RenewalRequested(e) => renewal_key(&e.invitation_id, e.requested_at),
         }
     }
 }
 
 fn invitation_key(id: &InvitationId, send_count: u32) -> String {
     format!("invitation#{id}#{send_count}")
+}
+
+fn renewal_key(id: &InvitationId, requested_at: i64) -> String {
+    format!("renewal#{id}#{requested_at}")
 }
 
 fn user_key(id: &UserId) -> String {
@@ -220,6 +253,8 @@ struct Image {
     outcome: Option<String>,
     #[serde(default)]
     invited_by: Option<UserId>,
+    #[serde(default)]
+    renewal_requested_at: Option<i64>,
 }
 
 /// The event a change of one item owes, if any. `old` and `new` are the item's images before
@@ -253,6 +288,20 @@ pub fn from_change(
             return Ok(None);
         }
         let send_count = new.send_count.context("An invitation has no send count.")?;
+        // A renewal request only sets its time (no send, no link); every send keeps it.
+        let asked = new.renewal_requested_at;
+        if asked.is_some() && asked != old.as_ref().and_then(|old| old.renewal_requested_at) {
+            let id: InvitationId = InvitationId::parse(new.id.as_deref().unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!("An invitation's id is malformed: {e}"))?;
+            let requested_at = asked.unwrap_or_default();
+            return Ok(Some(DomainEvent::RenewalRequested(RenewalRequested {
+                event_key: renewal_key(&id, requested_at),
+                customer_number: new.customer_number.context("An invitation has no customer.")?,
+                invitation_id: id,
+                requested_at,
+                send_count,
+            })));
+        }
         if old.as_ref().and_then(|old| old.send_count) == Some(send_count) {
             return Ok(None);
         }
@@ -512,6 +561,34 @@ mod tests {
         // Nor does a user item's removal.
         let user = json!({ "PK": "USER#01KAWDEM0ADM1N000000000002", "SK": "USER", "id": "01KAWDEM0ADM1N000000000002" });
         assert_eq!(from_change(item(user), None).unwrap(), None);
+    }
+
+    #[test]
+    fn a_renewal_request_owes_the_admins_an_email_once_and_a_later_send_owes_only_the_invitation() {
+        let mut expired = invitation("nonce-one", 1);
+        let mut asked = expired.clone();
+        asked["renewalRequestedAt"] = json!(1_795_685_400_000_i64);
+        let event = from_change(item(expired.clone()), item(asked.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.detail_type(), "RenewalRequested");
+        assert_eq!(event.event_key(), "renewal#01KAWDEM0ADM1N000000000001#1795685400000");
+        assert!(!event.detail().contains("anna@example.com") && !event.detail().contains("secret-hash"));
+        assert_eq!(
+            DomainEvent::parse("RenewalRequested", serde_json::from_str(&event.detail()).unwrap()).unwrap(),
+            event
+        );
+        let mut forged: serde_json::Value = serde_json::from_str(&event.detail()).unwrap();
+        forged["eventKey"] = json!("renewal#01KAWDEM0ADM1N000000000001#1");
+        assert!(DomainEvent::parse("RenewalRequested", forged).is_err());
+        // The admin's resend keeps the request's time: only the invitation email is owed.
+        let mut resent = invitation("nonce-two", 2);
+        resent["renewalRequestedAt"] = json!(1_795_685_400_000_i64);
+        let sent = from_change(item(asked.clone()), item(resent)).unwrap().unwrap();
+        assert_eq!(sent.detail_type(), "InvitationSent");
+        // Nor is anything owed when the request is taken off with an outcome.
+        expired["outcome"] = json!("deleted");
+        assert_eq!(from_change(item(asked), item(expired)).unwrap(), None);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! 3. The aggregates, each owning its items' conditions and writes: [`customers`] (the admin
 //!    count), [`seats`], [`memberships`], [`accounts`], [`sessions`], [`quota`], [`roles`] (with
 //!    its lock), [`links`] (tokens and keys), [`invitations`] (with its link item),
-//!    [`deliveries`], [`deleted_accounts`]; read models over them: [`access`], [`recipients`], [`events`], [`notices`].
+//!    [`deliveries`], [`deleted_accounts`]; read models over them: [`access`], [`recipients`], [`events`], [`notices`],
+//!    [`activity`] (the log, from the stream).
 //! 4. [`usecases`]: one module per request's rule, composed of the aggregates.
 //! 5. [`http`]: requests, callers, answers, and the one map from refusals to problems.
 //!
@@ -35,12 +36,14 @@
 //! | 19 the invitations table: key ranges per status and email search, exact counts, bound cursors | [`usecases::list`], [`invitation_counts`] (counters per expiry minute), [`recorder`] (kept from the stream, once per record) |
 //! | 20 accepted and deleted invitations kept with their outcome for 365 days, open nowhere | [`invitations`] (`Outcome`, `KEPT_AFTER_OUTCOME`, `is_open`; `consume` and `delete` write it), [`usecases::list`] |
 //! | 20 the admin who sent an invitation is told when it is accepted (unless turned off) | [`events`] (`MemberJoined`), [`recipients`] (`arrival`, `inviter_to_tell`), `emails` (`member_joined`), [`accounts`] (`Settings`) |
+//! | 20 the activity log, from the stream, exactly once per change | [`store::stamp`] (who, when, which request: on the item the change writes), [`activity`] (`writes`, `page`, `to_csv`), `roles` (a deletion's record) |
 //! | 21 the invitations addressed to the signed-in account, accepted without the link | [`usecases::accept`] (`waiting`, `count_waiting`, `accept_mine`), [`invitations`] (`addressed_to`) |
 //! | 19 preview in 2 round trips, accept in 2 (3 with a password): tokens name their invitation | [`links`], [`invitations`] (`open_link`), [`usecases::accept`] |
 //! | 21 deleting one's own account (confirmed; refused while a customer's last admin) | [`usecases::delete_account`], [`deleted_accounts`] (the record its emails are read from), [`sessions`] (`end_all_of`) |
 
 pub mod access;
 pub mod accounts;
+pub mod activity;
 pub mod aws;
 pub mod clock;
 pub mod customers;

@@ -9,6 +9,7 @@
 
 use crate::domain::{CompanyName, CustomerNumber, Email, InvitationId, Permission, RoleId, UserId};
 use crate::roles::RoleItem;
+use crate::store::stamp::{self, ChangeKind};
 use crate::store::{IntoTransactionItem as _, Item, Store, item_key, keys, number, text, time_text, value};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
@@ -259,15 +260,18 @@ const UNCHANGED: &str = "(#revision = :seen OR (attribute_not_exists(#revision) 
 
 /// Sets a membership's roles, if it is active and unchanged since it was read (and drops what
 /// a membership stored before role ids kept instead).
+/// Stamped for the activity log as roles assigned by `admin`.
 pub(crate) fn set_roles(
     store: &Store,
     membership: &MembershipItem,
     role_ids: &BTreeSet<RoleId>,
+    admin: &crate::domain::Admin,
+    now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
     let expression = if role_ids.is_empty() {
-        "SET #revision = :next REMOVE #roleIds, #roles, #permissions"
+        "SET #revision = :next, #change = :change REMOVE #roleIds, #roles, #permissions"
     } else {
-        "SET #roleIds = :roleIds, #revision = :next REMOVE #roles, #permissions"
+        "SET #roleIds = :roleIds, #revision = :next, #change = :change REMOVE #roles, #permissions"
     };
     let mut update = store
         .update(key(&membership.user_id, &membership.customer_number))
@@ -285,7 +289,9 @@ pub(crate) fn set_roles(
     if !role_ids.is_empty() {
         update = update.expression_attribute_values(":roleIds", value(role_ids)?);
     }
-    update.into_item()
+    stamp::stamped_by(ChangeKind::RolesAssigned, admin.user_id, &admin.email, now)
+        .onto(update)?
+        .into_item()
 }
 
 /// Who joins a customer, with what.
@@ -350,15 +356,16 @@ pub(crate) fn join(store: &Store, joining: &Joining<'_>, now: OffsetDateTime) ->
     update.into_item()
 }
 
-/// Marks an active membership left, if unchanged since it was read.
+/// Marks an active membership left, if unchanged since it was read; stamped for the activity
+/// log as the member's leaving (by itself, or by deleting its account).
 pub(crate) fn mark_left(
     store: &Store,
     membership: &MembershipItem,
     now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
-    store
+    let update = store
         .update(key(&membership.user_id, &membership.customer_number))
-        .update_expression("SET #status = :left, #leftAt = :now ADD #revision :one")
+        .update_expression("SET #status = :left, #leftAt = :now, #change = :change ADD #revision :one")
         .condition_expression(format!("#status = :active AND {UNCHANGED}"))
         .expression_attribute_names("#status", attr::STATUS)
         .expression_attribute_names("#leftAt", attr::LEFT_AT)
@@ -368,7 +375,9 @@ pub(crate) fn mark_left(
         .expression_attribute_values(":now", time_text(now)?)
         .expression_attribute_values(":one", number(1))
         .expression_attribute_values(":seen", number(membership.revision))
-        .expression_attribute_values(":zero", number(0))
+        .expression_attribute_values(":zero", number(0));
+    stamp::stamped_by(ChangeKind::MemberLeft, membership.user_id, &membership.email, now)
+        .onto(update)?
         .into_item()
 }
 

@@ -133,6 +133,71 @@ pub async fn inviter_to_tell(
         }))
 }
 
+/// An invitation whose expired link's holder asked for a new one, as that email needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalAsked {
+    /// The invitation as it is now (open or not, sent again or not).
+    pub invitation: Invitation,
+    /// The customer's company name.
+    pub company_name: CompanyName,
+    /// When a new link was last asked for (epoch milliseconds), if ever.
+    pub requested_at: Option<i64>,
+}
+
+/// The invitation and its customer, if both exist: one consistent BatchGetItem.
+#[tracing::instrument(name = "Reading an invitation asked to be renewed", skip_all, fields(customer = %customer))]
+pub async fn renewal_asked(
+    store: &Store,
+    customer: &CustomerNumber,
+    invitation: &InvitationId,
+) -> anyhow::Result<Option<RenewalAsked>> {
+    let items = store
+        .batch_get(vec![
+            item_key(keys::customer(customer), keys::CUSTOMER_SK.into()),
+            item_key(keys::customer(customer), keys::invitation_sk(invitation)),
+        ])
+        .await?;
+    let (mut found_customer, mut found_invitation) = (None, None);
+    for item in items {
+        if item.get(keys::SK).and_then(|sk| sk.as_s().ok()).map(String::as_str) == Some(keys::CUSTOMER_SK) {
+            found_customer =
+                Some(serde_dynamo::from_item::<_, CustomerItem>(item).context("A stored customer is malformed.")?);
+        } else {
+            found_invitation =
+                Some(serde_dynamo::from_item::<_, InvitationItem>(item).context("A stored invitation is malformed.")?);
+        }
+    }
+    Ok(found_customer
+        .zip(found_invitation)
+        .map(|(customer, stored)| RenewalAsked {
+            requested_at: stored.renewal_requested_at,
+            invitation: Invitation::from(stored),
+            company_name: customer.company_name,
+        }))
+}
+
+/// Who is asked for a new link: the admin who sent the invitation last, while that account
+/// exists and is an admin of `customer` (one GetItem of the user beside one of its admin-set
+/// item); else every admin of the customer ([`admins`]: two round trips more).
+#[tracing::instrument(name = "Reading the admins to ask for a new link", skip_all, fields(customer = %customer))]
+pub async fn admins_to_ask(
+    store: &Store,
+    customer: &CustomerNumber,
+    sender: &UserId,
+) -> anyhow::Result<Vec<Recipient>> {
+    let (user, admin) = tokio::try_join!(
+        store.get::<AdminUser>(item_key(keys::user(sender), keys::USER_SK.into()), "an account"),
+        crate::customers::is_admin(store, customer, sender),
+    )?;
+    match user.filter(|_| admin) {
+        Some(user) => Ok(vec![Recipient {
+            email: user.email,
+            language: user.language,
+        }]),
+        None => admins(store, customer).await,
+    }
+}
+
 /// The invitation and its customer, if both exist (one consistent BatchGetItem), beside it the
 /// customer's roles for their names (one consistent Query, in the same round trip: the
 /// invitation names its roles only by id), and, when the admin chose no language, the language

@@ -1,6 +1,7 @@
 //! The recorder: what the data table's stream owes the table itself. For each record it writes
 //! the derived items the change owes ([`invitation_counts`](crate::invitation_counts): the open
-//! invitations per expiry minute) together with a marker of the record, in one transaction: a
+//! invitations per expiry minute; [`activity`](crate::activity): the log's entry of a covered
+//! change) together with a marker of the record, in one transaction: a
 //! record delivered again finds its marker and changes nothing, so each change is applied
 //! exactly once, however often Lambda hands it over.
 //!
@@ -33,8 +34,7 @@ struct Owed {
 fn owed(store: &Store, change: &Change, now: OffsetDateTime) -> anyhow::Result<Option<Owed>> {
     let mut deltas = Deltas::new();
     invitation_counts::add_deltas(change, &mut deltas)?;
-    // Other derived items a change owes (the activity log's entries) join here.
-    let writes: Vec<TransactWriteItem> = Vec::new();
+    let writes: Vec<TransactWriteItem> = crate::activity::writes(store, change)?;
     if deltas.is_empty() && writes.is_empty() {
         return Ok(None);
     }

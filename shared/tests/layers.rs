@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("deleted_accounts", 2),
     ("invitation_counts", 2),
     ("access", 3),
+    ("activity", 3),
     ("notices", 3),
     ("recipients", 3),
     ("events", 3),

@@ -1,5 +1,5 @@
-//! The invited person's side. `GET /invitations/{token}` and `POST /invitations/{token}/accept`
-//! are public (the link is the credential); accepting as an existing account may carry that
+//! The invited person's side. `GET /invitations/{token}`, `POST /invitations/{token}/accept` and
+//! `POST /invitations/{token}/renewal-request` are public (the link is the credential); accepting as an existing account may carry that
 //! account's session, which this function checks itself. `GET /me/invitations` and
 //! `POST /me/invitations/{customerId}/{invitationId}/accept` are the signed-in account's: the
 //! invitations addressed to its email, accepted without the link.
@@ -73,6 +73,7 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiEr
     match routes::route_of(&request)? {
         routes::LINK_PREVIEW => preview(app, &request).await,
         routes::LINK_ACCEPT => accept(app, &request).await,
+        routes::LINK_RENEWAL_REQUEST => request_renewal(app, &request).await,
         routes::ME_INVITATIONS => my_invitations(app, &request).await,
         routes::ME_INVITATION_ACCEPT => accept_mine(app, &request).await,
         routes::ME_INVITATION_DECLINE => decline_mine(app, &request).await,
@@ -147,6 +148,25 @@ async fn accept(app: &App, request: &Request) -> Result<Response<Body>, ApiError
                 restricted: cloudhub::domain::is_restricted(&accepted.permissions),
                 roles: accepted.roles,
             },
+        },
+    ))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RenewalRequested {
+    renewal_requested: bool,
+}
+
+/// An expired link's holder asks the admins for a new one. It takes no body (one is ignored).
+#[tracing::instrument(name = "Asking for a new invitation link", skip_all)]
+async fn request_renewal(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let token = token_in_path(app, request).await?;
+    invitations::request_renewal(&app.store, &token, app.clock.now()).await?;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &RenewalRequested {
+            renewal_requested: true,
         },
     ))
 }

@@ -1,7 +1,12 @@
 //! `GET /customers/{customerId}/invitations?status=&email=&limit=&cursor=`: the Invitations
 //! table, newest send first (by email when searched), one DynamoDB Query per page, with the
 //! counts per status on the first page; and
-//! `GET /customers/{customerId}/invitations/{invitationId}`: one invitation as the list shows it.
+//! `GET /customers/{customerId}/invitations/{invitationId}`: one invitation as the list shows it;
+//! and `GET /customers/{customerId}/activity?kind=&email=&from=&to=&limit=&cursor=&format=`: the
+//! customer's activity log, newest first, one Query per page, as JSON or as CSV
+//! (`format=csv` or `Accept: text/csv`).
+
+mod activity;
 
 use cloudhub::App;
 use cloudhub::domain::InvalidValue;
@@ -25,12 +30,13 @@ struct ListAnswer {
     counts: Option<Counts>,
 }
 
-/// Handles `GET /customers/{customerId}/invitations` and
-/// `GET /customers/{customerId}/invitations/{invitationId}`.
+/// Handles `GET /customers/{customerId}/invitations`,
+/// `GET /customers/{customerId}/invitations/{invitationId}` and `GET /customers/{customerId}/activity`.
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, ApiError> {
     match routes::route_of(&request)? {
         routes::INVITATIONS_LIST => list(app, &request).await,
         routes::INVITATIONS_SHOW => show(app, &request).await,
+        routes::ACTIVITY_LIST => activity::page(app, &request).await,
         other => Err(routes::not_served(other)),
     }
 }

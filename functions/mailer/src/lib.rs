@@ -23,6 +23,9 @@
 //!   membership is active and still at the event's revision, and when that admin's account is
 //!   gone, is no admin of the customer any more (then nobody is told: the other admins did not
 //!   send it), or turned these emails off (`notifyOnAccept`).
+//! - `RenewalRequested` → to the admin who sent the invitation last, in their language, or to
+//!   every admin of the customer when that account is gone or no admin of it any more; skipped
+//!   unless the invitation is open, still records that request, and was not sent again since.
 //! - `AccountDeleted` → the "account deleted" email to the address the deletion's record holds,
 //!   in the account's language; skipped when there is no such record (any more).
 
@@ -261,6 +264,41 @@ async fn compose(mailer: &Mailer, event: &DomainEvent) -> anyhow::Result<Result<
                 },
             )?;
             Ok(Ok(vec![(recipient.email, mail)]))
+        }
+        DomainEvent::RenewalRequested(asked) => {
+            let Some(found) = recipients::renewal_asked(&mailer.store, &asked.customer_number, &asked.invitation_id)
+                .await?
+                .filter(|found| found.invitation.is_open() && found.requested_at == Some(asked.requested_at))
+            else {
+                return Ok(Err("renewal-not-requested"));
+            };
+            let invitation = &found.invitation;
+            if invitation.send_count != asked.send_count {
+                return Ok(Err("invitation-sent-again"));
+            }
+            let admins =
+                recipients::admins_to_ask(&mailer.store, &asked.customer_number, &invitation.invited_by).await?;
+            let invitation_url = mailer.portal(&format!(
+                "/customers/{}/invitations/{}",
+                invitation.customer_number, invitation.id
+            ));
+            admins
+                .into_iter()
+                .map(|admin| {
+                    let mail = emails::renewal_requested(
+                        admin.language,
+                        &emails::RenewalRequested {
+                            invitee: &invitation.email,
+                            company_name: &found.company_name,
+                            customer_number: &invitation.customer_number,
+                            expired_at: invitation.expires_at,
+                            invitation_url: &invitation_url,
+                        },
+                    )?;
+                    Ok((admin.email, mail))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+                .map(Ok)
         }
         DomainEvent::AccountDeleted(deleted) => {
             let Some(record) = recipients::deleted_account(&mailer.store, &deleted.user_id, mailer.clock.now()).await?

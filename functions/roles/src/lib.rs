@@ -83,7 +83,7 @@ async fn edit(app: &App, request: &Request) -> Result<Response<Body>, ApiError> 
     let changed: NewRole = json_body::<RoleBody>(request)?.try_into()?;
     let edited = change::edit(
         &app.store,
-        &caller.user_id,
+        &caller.as_admin(),
         &customer,
         &role_id,
         changed.name,
@@ -119,7 +119,7 @@ async fn delete(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     };
     let affected = change::delete(
         &app.store,
-        &caller.user_id,
+        &caller.as_admin(),
         &customer,
         &role_id,
         holding,
@@ -156,6 +156,14 @@ async fn create(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let caller = caller(request)?;
     let customer = customer_in_path(request)?;
     let new: NewRole = json_body::<RoleBody>(request)?.try_into()?;
-    let role = roles::create(&app.store, &caller.user_id, &customer, new.name, new.permissions).await?;
+    let role = roles::create(
+        &app.store,
+        &caller.as_admin(),
+        &customer,
+        new.name,
+        new.permissions,
+        app.clock.now(),
+    )
+    .await?;
     Ok(json(StatusCode::CREATED, &role))
 }

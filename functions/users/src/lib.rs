@@ -126,8 +126,15 @@ async fn assign(app: &App, request: &Request) -> Result<Response<Body>, ApiError
     let customer = customer_in_path(request)?;
     let user = user_in_path(request)?;
     let role_ids = parse_roles(json_body::<AssignBody>(request)?)?;
-    let (roles, permissions) =
-        members::assign_roles(&app.store, &caller.user_id, &customer, &user, role_ids, app.clock.now()).await?;
+    let (roles, permissions) = members::assign_roles(
+        &app.store,
+        &caller.as_admin(),
+        &customer,
+        &user,
+        role_ids,
+        app.clock.now(),
+    )
+    .await?;
     Ok(json(
         StatusCode::OK,
         &Assigned {

@@ -53,12 +53,13 @@ test("a member of three customers leaves them one by one: choose a customer, the
 
   await leave(page, GAMMA);
   await page.getByRole("heading", { name: "No access to any customer" }).waitFor();
-  assert.match(await page.textContent("main"), /contact an admin of your company or CloudHub support/);
+  assert.match(await page.textContent("main"), /if you no longer need your account, you can delete it yourself here/);
+  assert.doesNotMatch(await page.textContent("main"), /support/, "deleting is the user's own step, not support's");
   assert.equal(await page.locator("nav").count(), 0, "nothing to navigate to");
   assert.deepEqual(
     await page.getByRole("button").allTextContents(),
-    ["Log out"],
-    "only the language and log-out work here",
+    ["Log out", "Delete my account"],
+    "only the language, deleting the account and log-out work here",
   );
   await screenshot(page, "no-access");
   await page.getByLabel("Language").selectOption("de");

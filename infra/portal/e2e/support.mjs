@@ -151,3 +151,32 @@ export async function memberOf(adminToken, customer, email, { roles = [], passwo
 export async function horizontalOverflow(page) {
   return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }
+
+/** Invites `email` to `customer` through the API (no accept); the invitation. */
+/** The invitations table's counts of `customer` once the recorder has read the writes before
+ * (it keeps them from the table's stream, within a moment): two reads half a second apart agree. */
+export async function settledCounts(token, customer) {
+  let last = null;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const counts = (await call("GET", `/customers/${customer}/invitations?limit=1`, { token })).body.counts;
+    if (last && last.pending === counts.pending && last.expired === counts.expired) return counts;
+    last = counts;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the counts of ${customer} never settled: ${JSON.stringify(last)}`);
+}
+
+export async function invite(adminToken, customer, email, { roles = [] } = {}) {
+  const roleIds = await Promise.all(roles.map((name) => roleId(adminToken, customer, name)));
+  const invited = await call("POST", `/customers/${customer}/invitations`, { token: adminToken, body: { email, roleIds } });
+  if (invited.status !== 201) throw new Error(JSON.stringify(invited));
+  return invited.body.invitation;
+}
+
+/** An account with no customer: invited to ACME, accepted, left again; its password. */
+export async function accountWithoutCustomer(adminToken, email, password = "a long new password") {
+  const token = await memberOf(adminToken, ACME, email, { password });
+  const left = await call("POST", `/me/customers/${ACME}/leave`, { token, body: { confirmCustomerNumber: ACME } });
+  if (left.status !== 200) throw new Error(JSON.stringify(left));
+  return { email, password };
+}

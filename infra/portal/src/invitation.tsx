@@ -16,11 +16,13 @@ export function InvitationPage(props: {
   const [gone, setGone] = useState<Problem | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
+  const [renewal, setRenewal] = useState<"sent" | Problem | null>(null);
   const [, setRenders] = useState(0);
 
   useEffect(() => {
     setPreview(null);
     setGone(null);
+    setRenewal(null);
     ok(api.GET("/invitations/{token}", { params: { path: { token } } }))
       .then(setPreview)
       .catch((error) => isProblem(error) && setGone(error));
@@ -41,6 +43,19 @@ export function InvitationPage(props: {
       await props.onSignedIn(answer.sessionToken, `#/c/${answer.customer.customerNumber}/home`);
     } catch (error) {
       if (isProblem(error)) setProblem(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // An expired link: the admin who sent it is asked to send it again (once a day).
+  const renew = async () => {
+    setBusy(true);
+    try {
+      await ok(api.POST("/invitations/{token}/renewal-request", { params: { path: { token } } }));
+      setRenewal("sent");
+    } catch (error) {
+      if (isProblem(error)) setRenewal(error);
     } finally {
       setBusy(false);
     }
@@ -69,6 +84,19 @@ export function InvitationPage(props: {
         {header}
         <h1>{t("link.gone.title")}</h1>
         <Notice kind="error">{sentence(gone)}</Notice>
+        {gone.code === "invitation-expired" &&
+          (renewal === "sent" ? (
+            <Notice kind="info">{t("link.renew.sent")}</Notice>
+          ) : (
+            <>
+              {renewal && <Notice kind="error">{sentence(renewal)}</Notice>}
+              <p>
+                <button type="button" disabled={busy} onClick={() => void renew()}>
+                  {t("link.renew")}
+                </button>
+              </p>
+            </>
+          ))}
         <p>
           <a href="#/login">{t("link.tologin")}</a>
         </p>

@@ -5,6 +5,7 @@ import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, isProblem, type Me, ok, type Permission, type Problem, session, whenSessionLost } from "./api";
 import { language, onLanguageChange, sentence, setLanguage, t } from "./i18n";
+import { DeleteAccount, WaitingInvitations } from "./account";
 import { InvitationPage } from "./invitation";
 import { CustomerShell } from "./portal";
 import { LanguageSwitch, Loading, navigate, Notice } from "./ui";
@@ -32,6 +33,8 @@ export type Session = {
   /** Reads `/me` again (after a change, or to see rights arrive). */
   refresh: () => Promise<Me | null>;
   logOut: (stay?: boolean) => Promise<void>;
+  /** Forgets a session the API has ended already (the account was deleted), then goes to `hash`. */
+  ended: (hash: string) => void;
   /** Per customer, the tour steps due when this session logged in: the tour shows at log-in,
    * not when rights arrive during a session. */
   tourAtLogin: Record<string, Permission[]>;
@@ -84,6 +87,14 @@ function App() {
     if (!stay) navigate("#/login");
   }, []);
 
+  const ended = useCallback((hash: string) => {
+    session.clear();
+    setToken(null);
+    setMe(null);
+    setTourAtLogin({});
+    navigate(hash);
+  }, []);
+
   useEffect(() => {
     whenSessionLost(() => {
       session.clear();
@@ -101,15 +112,15 @@ function App() {
   if (route.startsWith("invitations/")) {
     return <InvitationPage token={route.slice("invitations/".length)} me={me} onSignedIn={signedIn} onLogOut={logOut} />;
   }
-  if (!token) return <Login onSignedIn={signedIn} />;
+  if (!token) return <Login onSignedIn={signedIn} notice={route === "account-deleted" ? t("account.deleted") : undefined} />;
   if (!me) return problem ? <Notice kind="error">{sentence(problem)}</Notice> : <Loading />;
 
-  const current: Session = { me, refresh, logOut, tourAtLogin };
+  const current: Session = { me, refresh, logOut, ended, tourAtLogin };
   if (me.screen === "no-access" || me.customers.length === 0) {
     if (route !== "no-access") navigate("#/no-access");
     return <NoAccess session={current} />;
   }
-  if (route === "choose") return <Choose me={me} onLogOut={logOut} />;
+  if (route === "choose") return <Choose session={current} />;
   // Where the member-left email points: `{base}/customers/{number}/users`.
   const emailLink = /^customers\/([^/]+)\/users$/.exec(route);
   if (emailLink) {
@@ -125,7 +136,7 @@ function App() {
   return <CustomerShell session={current} access={access} page={match[2] || "home"} />;
 }
 
-function Login(props: { onSignedIn: (token: string) => Promise<void> }) {
+function Login(props: { onSignedIn: (token: string) => Promise<void>; notice?: string }) {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
   const [, setRenders] = useState(0);
@@ -154,6 +165,7 @@ function Login(props: { onSignedIn: (token: string) => Promise<void> }) {
         <LanguageSwitch onChange={() => setRenders((n) => n + 1)} />
       </header>
       <h1>{t("login.title")}</h1>
+      {props.notice && <Notice kind="success">{props.notice}</Notice>}
       <form onSubmit={submit} class="stack">
         <label>
           {t("login.email")}
@@ -172,19 +184,20 @@ function Login(props: { onSignedIn: (token: string) => Promise<void> }) {
   );
 }
 
-function Choose(props: { me: Me; onLogOut: (stay?: boolean) => Promise<void> }) {
+function Choose(props: { session: Session }) {
+  const { me, logOut } = props.session;
   return (
     <main class="narrow">
       <header class="topbar">
         <span class="brand">{t("app.name")}</span>
-        <button type="button" class="link" onClick={() => props.onLogOut()}>
+        <button type="button" class="link" onClick={() => logOut()}>
           {t("nav.logout")}
         </button>
       </header>
       <h1>{t("choose.title")}</h1>
       <p>{t("choose.intro")}</p>
       <ul class="choices">
-        {props.me.customers.map((customer) => (
+        {me.customers.map((customer) => (
           <li key={customer.customerNumber}>
             <a href={`#/c/${customer.customerNumber}/home`}>
               {t("choose.customer", { company: customer.companyName, number: customer.customerNumber })}
@@ -192,11 +205,12 @@ function Choose(props: { me: Me; onLogOut: (stay?: boolean) => Promise<void> }) 
           </li>
         ))}
       </ul>
+      <WaitingInvitations session={props.session} />
     </main>
   );
 }
 
-/** No customer left: only the language and log-out work here. */
+/** No customer left: the invitations waiting for the account, its language, deleting it, log-out. */
 function NoAccess(props: { session: Session }) {
   const { me } = props.session;
   const [saved, setSaved] = useState(false);
@@ -209,8 +223,11 @@ function NoAccess(props: { session: Session }) {
         </button>
       </header>
       <h1>{t("noaccess.title")}</h1>
-      <p>{t("noaccess.body")}</p>
-      {me.noAccessDetail && <p class="muted">{me.noAccessDetail}</p>}
+      {/* The portal words `noAccessCode` itself: the API's own sentence knows nothing of the
+          invitations and the deletion offered right here. */}
+      <p data-code={me.noAccessCode}>{t("noaccess.body")}</p>
+      <WaitingInvitations session={props.session} />
+      <h2>{t("nav.settings")}</h2>
       <LanguageSwitch
         onChange={async (lang) => {
           await ok(api.PUT("/me/settings", { body: { language: lang } }));
@@ -219,6 +236,7 @@ function NoAccess(props: { session: Session }) {
         }}
       />
       {saved && <Notice kind="success">{t("settings.saved")}</Notice>}
+      {me.canDeleteAccount && <DeleteAccount session={props.session} />}
     </main>
   );
 }

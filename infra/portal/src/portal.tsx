@@ -1,6 +1,7 @@
 // The portal of one customer: the navigation the API allows, the info banner of a member without
 // rights, the welcome tour, Home, FAQ, Feedback, the areas, and Settings with leaving.
 import { useEffect, useState } from "preact/hooks";
+import { DeleteAccount, NotifyOnAccept, WaitingInvitations } from "./account";
 import { api, type CustomerAccess, isProblem, ok, type Page, type Permission, type Problem } from "./api";
 import { type Key, sentence, setLanguage, t } from "./i18n";
 import type { Session } from "./main";
@@ -64,7 +65,7 @@ export function CustomerShell(props: { session: Session; access: CustomerAccess;
             {t(`banner.${access.banner}` as Key)}
           </div>
         )}
-        {page === "home" && <Home access={access} />}
+        {page === "home" && <Home access={access} waiting={session.me.invitationsWaiting} />}
         {page === "faq" && <Faq />}
         {page === "feedback" && <Feedback />}
         {page === "settings" && <Settings session={session} access={access} />}
@@ -76,11 +77,16 @@ export function CustomerShell(props: { session: Session; access: CustomerAccess;
   );
 }
 
-function Home(props: { access: CustomerAccess }) {
+function Home(props: { access: CustomerAccess; waiting: number }) {
   return (
     <section>
       <h1>{t("home.title")}</h1>
       <p>{t("home.customer", { company: props.access.companyName, number: props.access.customerNumber })}</p>
+      {props.waiting > 0 && (
+        <Notice kind="info">
+          <a href={`#/c/${props.access.customerNumber}/settings`}>{t("home.waiting", { count: props.waiting })}</a>
+        </Notice>
+      )}
       {props.access.pages.includes("home-links") && (
         <>
           <h2>{t("home.links")}</h2>
@@ -243,6 +249,8 @@ function Settings(props: { session: Session; access: CustomerAccess }) {
         }}
       />
       {saved && <Notice kind="success">{t("settings.saved")}</Notice>}
+      {session.me.customers.some((c) => c.admin) && <NotifyOnAccept session={session} />}
+      <WaitingInvitations session={session} showEmpty />
       <h2>{t("settings.leave.title")}</h2>
       <p>{t("settings.leave.intro", names)}</p>
       {problem && stage === "none" && <Notice kind="error">{sentence(problem)}</Notice>}
@@ -296,6 +304,7 @@ function Settings(props: { session: Session; access: CustomerAccess }) {
           </form>
         </Dialog>
       )}
+      <DeleteAccount session={session} />
     </section>
   );
 }

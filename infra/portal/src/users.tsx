@@ -1,6 +1,6 @@
 // User Management: the users table with role assignment, the Invite user dialog, the
 // invitations table (resend, delete), the admin's remaining quota, and the roles.
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import {
   api,
   type CustomerAccess,
@@ -18,6 +18,8 @@ import { Dialog, Loading, navigate, Notice } from "./ui";
 
 type Role = Schemas["Role"] & { usage: Schemas["RoleUsage"] };
 type Quota = { limit: number; used: number; remaining: number; resetsAt: string };
+/** At most this many addresses in one invite (the batch route's limit). */
+const BATCH_LIMIT = 50;
 const PERMISSIONS: Permission[] = ["orders", "invoices", "documents", "user-management"];
 
 function useRoles(customerId: string) {
@@ -106,10 +108,28 @@ function RoleChoices(props: { roles: Role[]; chosen: string[]; onChange: (ids: s
   );
 }
 
+type BatchResult = Schemas["BatchResult"];
 type InviteState =
   | { step: "form"; problem?: Problem; pendingId?: string }
   | { step: "sending" }
-  | { step: "sent"; email: string; resent?: boolean };
+  | { step: "sent"; email: string; resent?: boolean }
+  | { step: "batch"; typed: string[]; results: BatchResult[]; created: number; refused: number };
+
+/** The addresses typed into the dialog: one, or several separated by commas, semicolons or lines. */
+function addressesIn(text: string): string[] {
+  return text
+    .split(/[,;\n\r]+/)
+    .map((address) => address.trim())
+    .filter((address) => address.length > 0);
+}
+
+/** One row of a batch's answer as a sentence. */
+function batchSentence(result: BatchResult, typed: string): string {
+  const email = result.email ?? typed;
+  if (result.duplicateOf !== undefined) return t("batch.duplicate", { email, row: result.duplicateOf + 1 });
+  if (result.status === "created") return t("batch.created", { email });
+  return t("batch.refused", { email, why: sentence(result.problem as Problem) });
+}
 
 function InviteDialog(props: {
   customerId: string;
@@ -126,8 +146,13 @@ function InviteDialog(props: {
 
   const send = async (event: Event) => {
     event.preventDefault();
-    if (!email.trim()) {
+    const addresses = addressesIn(email);
+    if (addresses.length === 0) {
       setState({ step: "form", problem: { type: "", title: "", status: 0, detail: "", code: "email-missing" } });
+      return;
+    }
+    if (addresses.length > 1) {
+      await sendBatch(addresses);
       return;
     }
     setState({ step: "sending" });
@@ -143,6 +168,27 @@ function InviteDialog(props: {
     } catch (error) {
       if (!isProblem(error)) throw error;
       setState({ step: "form", problem: error, pendingId: error.invitationId });
+    }
+  };
+
+  const sendBatch = async (addresses: string[]) => {
+    if (addresses.length > BATCH_LIMIT) {
+      setState({ step: "form", problem: { type: "", title: "", status: 0, detail: "", code: "batch-too-large" } });
+      return;
+    }
+    setState({ step: "sending" });
+    try {
+      const answer = await ok(
+        api.POST("/customers/{customerId}/invitations/batch", {
+          params: { path },
+          body: { invitations: addresses.map((address) => ({ email: address })), defaults: { roleIds, ...(lang ? { language: lang } : {}) } },
+        }),
+      );
+      setState({ step: "batch", typed: addresses, results: answer.results, created: answer.created, refused: answer.refused });
+      props.onSent();
+    } catch (error) {
+      if (!isProblem(error)) throw error;
+      setState({ step: "form", problem: error });
     }
   };
 
@@ -164,10 +210,25 @@ function InviteDialog(props: {
       </Dialog>
     );
   }
-  if (state.step === "sent") {
+  if (state.step === "sent" || state.step === "batch") {
     return (
       <Dialog title={t("invite.title")}>
-        <Notice kind="success">{t(state.resent ? "invite.resent" : "invite.sent", { email: state.email })}</Notice>
+        {state.step === "sent" ? (
+          <Notice kind="success">{t(state.resent ? "invite.resent" : "invite.sent", { email: state.email })}</Notice>
+        ) : (
+          <>
+            <Notice kind={state.refused > 0 ? "info" : "success"}>
+              {t("batch.summary", { created: state.created, refused: state.refused })}
+            </Notice>
+            <ul class="results">
+              {state.results.map((result, index) => (
+                <li key={index} class={result.status} data-row={index}>
+                  {batchSentence(result, state.typed[index] ?? "")}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
         <div class="actions">
           <button
             type="button"
@@ -196,13 +257,14 @@ function InviteDialog(props: {
       <form onSubmit={send} class="stack" noValidate>
         <label>
           {t("invite.email")}
-          <input
+          <textarea
             name="email"
-            type="email"
+            rows={2}
             required
             aria-required="true"
+            autocomplete="off"
             value={email}
-            onInput={(e) => setEmail((e.currentTarget as HTMLInputElement).value)}
+            onInput={(e) => setEmail((e.currentTarget as HTMLTextAreaElement).value)}
           />
         </label>
         <div>
@@ -225,7 +287,13 @@ function InviteDialog(props: {
           </select>
         </label>
         {problem && (
-          <Notice kind="error">{problem.code === "email-missing" ? t("invite.email.missing") : sentence(problem)}</Notice>
+          <Notice kind="error">
+            {problem.code === "email-missing"
+              ? t("invite.email.missing")
+              : problem.code === "batch-too-large"
+                ? t("batch.too-many", { limit: BATCH_LIMIT })
+                : sentence(problem)}
+          </Notice>
         )}
         <div class="actions">
           {state.step === "form" && state.pendingId && (
@@ -247,15 +315,47 @@ function InviteDialog(props: {
 
 function UsersTable(props: { customerId: string; roles: Role[] | null; version: number }) {
   const [users, setUsers] = useState<Member[] | null>(null);
+  const [total, setTotal] = useState<number | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [search, setSearch] = useState("");
+  const [role, setRole] = useState("");
+  const [access, setAccess] = useState<"" | "restricted" | "full">("");
+  const [adminOnly, setAdminOnly] = useState(false);
   const [editing, setEditing] = useState<Member | null>(null);
   const [chosen, setChosen] = useState<string[]>([]);
   const [problem, setProblem] = useState<Problem | null>(null);
+  const [listProblem, setListProblem] = useState<Problem | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const customerId = props.customerId;
-  const reload = useCallback(async () => {
-    setUsers((await ok(api.GET("/customers/{customerId}/users", { params: { path: { customerId } } }))).users);
-  }, [customerId]);
-  useEffect(() => void reload(), [reload, props.version]);
+  // Only the newest listing shows: answers to a search typed further meanwhile are dropped.
+  const latest = useRef(0);
+  const load = useCallback(
+    async (after?: string) => {
+      const asked = ++latest.current;
+      const email = search.trim();
+      const query = {
+        limit: 25,
+        ...(email ? { email } : {}),
+        ...(role ? { role } : {}),
+        ...(access ? { restricted: access === "restricted" ? ("true" as const) : ("false" as const) } : {}),
+        ...(adminOnly ? { admin: "true" as const } : {}),
+        ...(after ? { cursor: after } : {}),
+      };
+      try {
+        const answer = await ok(api.GET("/customers/{customerId}/users", { params: { path: { customerId }, query } }));
+        if (asked !== latest.current) return;
+        setListProblem(null);
+        setUsers((previous) => (after ? [...(previous ?? []), ...answer.users] : answer.users));
+        setTotal(answer.total);
+        setCursor(answer.nextCursor ?? null);
+      } catch (error) {
+        if (asked === latest.current && isProblem(error)) setListProblem(error);
+      }
+    },
+    [customerId, search, role, access, adminOnly],
+  );
+  const reload = useCallback(() => load(), [load]);
+  useEffect(() => void load(), [load, props.version]);
 
   const save = async (event: Event) => {
     event.preventDefault();
@@ -275,10 +375,49 @@ function UsersTable(props: { customerId: string; roles: Role[] | null; version: 
     }
   };
 
-  if (!users) return <Loading />;
+  const filters = (
+    <div class="filters">
+      <label>
+        {t("users.search")}
+        <input type="search" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} />
+      </label>
+      <label>
+        {t("users.filter.role")}
+        <select value={role} onChange={(e) => setRole((e.currentTarget as HTMLSelectElement).value)}>
+          <option value="">{t("users.filter.any")}</option>
+          {(props.roles ?? []).map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("users.access")}
+        <select value={access} onChange={(e) => setAccess((e.currentTarget as HTMLSelectElement).value as "" | "restricted" | "full")}>
+          <option value="">{t("users.filter.any")}</option>
+          <option value="restricted">{t("users.filter.restricted")}</option>
+          <option value="full">{t("users.full")}</option>
+        </select>
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={adminOnly} onChange={(e) => setAdminOnly((e.currentTarget as HTMLInputElement).checked)} />{" "}
+        {t("users.filter.admins")}
+      </label>
+      {total !== null && (
+        <span class="counts" data-total={total}>
+          {t("users.total", { total })}
+        </span>
+      )}
+    </div>
+  );
+  if (!users) return listProblem ? <Notice kind="error">{sentence(listProblem)}</Notice> : <Loading />;
   return (
     <>
+      {filters}
       {done && <Notice kind="success">{done}</Notice>}
+      {listProblem && <Notice kind="error">{sentence(listProblem)}</Notice>}
+      {users.length === 0 && <p class="muted">{t("users.none")}</p>}
       <div class="scroll">
         <table>
           <thead>
@@ -317,6 +456,11 @@ function UsersTable(props: { customerId: string; roles: Role[] | null; version: 
           </tbody>
         </table>
       </div>
+      {cursor && (
+        <button type="button" onClick={() => load(cursor)}>
+          {t("inv.more")}
+        </button>
+      )}
       {editing && props.roles && (
         <Dialog title={t("users.assign.title", { email: editing.email })}>
           <form onSubmit={save} class="stack">
@@ -356,27 +500,53 @@ function BinIcon() {
   );
 }
 
-type StatusFilter = "all" | "pending" | "expired";
+type StatusFilter = "all" | "pending" | "expired" | "accepted" | "declined" | "deleted";
+const STATUS_FILTERS: StatusFilter[] = ["all", "pending", "expired", "accepted", "declined", "deleted"];
+const OUTCOMES: StatusFilter[] = ["accepted", "declined", "deleted"];
+type Counts = { pending: number; expired: number };
+
+/** When an invitation got its outcome, and who gave it (the invited person, or the admin who deleted it). */
+function outcomeOf(row: Invitation): { when?: string; by?: string } {
+  if (row.status === "accepted") return { when: row.acceptedAt, by: row.email };
+  if (row.status === "declined") return { when: row.declinedAt, by: row.email };
+  if (row.status === "deleted") return { when: row.deletedAt, by: row.deletedBy?.email };
+  return {};
+}
 
 function InvitationsTable(props: { customerId: string; version: number; onChange: () => void }) {
   const customerId = props.customerId;
   const [filter, setFilter] = useState<StatusFilter>("all");
+  const [search, setSearch] = useState("");
   const [rows, setRows] = useState<Invitation[] | null>(null);
+  const [counts, setCounts] = useState<Counts | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<Invitation | null>(null);
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  // Answers of a search typed further meanwhile are dropped: only the newest listing shows.
+  const latest = useRef(0);
 
   const load = useCallback(
     async (after?: string) => {
-      const answer = await ok(
-        api.GET("/customers/{customerId}/invitations", {
-          params: { path: { customerId }, query: { status: filter, limit: 50, ...(after ? { cursor: after } : {}) } },
-        }),
-      );
-      setRows((previous) => (after ? [...(previous ?? []), ...answer.invitations] : answer.invitations));
-      setCursor(answer.nextCursor ?? null);
+      const asked = ++latest.current;
+      const email = search.trim();
+      try {
+        const answer = await ok(
+          api.GET("/customers/{customerId}/invitations", {
+            params: {
+              path: { customerId },
+              query: { status: filter, limit: 25, ...(email ? { email } : {}), ...(after ? { cursor: after } : {}) },
+            },
+          }),
+        );
+        if (asked !== latest.current) return;
+        setRows((previous) => (after ? [...(previous ?? []), ...answer.invitations] : answer.invitations));
+        if (answer.counts) setCounts(answer.counts);
+        setCursor(answer.nextCursor ?? null);
+      } catch (error) {
+        if (asked === latest.current && isProblem(error)) setMessage({ kind: "error", text: sentence(error) });
+      }
     },
-    [customerId, filter],
+    [customerId, filter, search],
   );
   useEffect(() => void load(), [load, props.version]);
 
@@ -412,16 +582,30 @@ function InvitationsTable(props: { customerId: string; version: number; onChange
     }
   };
 
+  const outcomes = OUTCOMES.includes(filter);
   return (
     <>
-      <label class="filter">
-        {t("inv.filter")}{" "}
-        <select value={filter} onChange={(e) => setFilter((e.currentTarget as HTMLSelectElement).value as StatusFilter)}>
-          <option value="all">{t("inv.filter.all")}</option>
-          <option value="pending">{t("inv.status.pending")}</option>
-          <option value="expired">{t("inv.status.expired")}</option>
-        </select>
-      </label>
+      <div class="filters">
+        <label class="filter">
+          {t("inv.filter")}{" "}
+          <select value={filter} onChange={(e) => setFilter((e.currentTarget as HTMLSelectElement).value as StatusFilter)}>
+            {STATUS_FILTERS.map((status) => (
+              <option key={status} value={status}>
+                {t(`inv.filter.${status}` as Key)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t("inv.search")}
+          <input type="search" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} />
+        </label>
+        {counts && (
+          <span class="counts" data-pending={counts.pending} data-expired={counts.expired}>
+            {t("inv.counts", { pending: counts.pending, expired: counts.expired })}
+          </span>
+        )}
+      </div>
       {message && <Notice kind={message.kind}>{message.text}</Notice>}
       {rows === null ? (
         <Loading />
@@ -435,33 +619,61 @@ function InvitationsTable(props: { customerId: string; version: number; onChange
                 <th>{t("inv.email")}</th>
                 <th>{t("inv.roles")}</th>
                 <th>{t("inv.status")}</th>
-                <th>{t("inv.sent")}</th>
-                <th>{t("inv.valid")}</th>
+                {outcomes ? (
+                  <>
+                    <th>{t("inv.outcome.when")}</th>
+                    <th>{t("inv.outcome.by")}</th>
+                  </>
+                ) : (
+                  <>
+                    <th>{t("inv.sent")}</th>
+                    <th>{t("inv.valid")}</th>
+                  </>
+                )}
                 <th>{t("inv.by")}</th>
-                <th />
+                {!outcomes && <th />}
               </tr>
             </thead>
             <tbody>
-              {rows.map((row) => (
-                <tr key={row.id} data-email={row.email} data-status={row.status}>
-                  <td>{row.email}</td>
-                  <td>{row.roles.map((r) => r.name).join(", ")}</td>
-                  <td>
-                    <span class={`badge ${row.status}`}>{t(`inv.status.${row.status}` as Key)}</span>
-                  </td>
-                  <td>{dateTime(row.lastSentAt)}</td>
-                  <td>{dateTime(row.expiresAt)}</td>
-                  <td>{row.invitedBy.email}</td>
-                  <td class="icons">
-                    <button type="button" class="icon" aria-label={t("inv.resend", { email: row.email })} title={t("inv.resend", { email: row.email })} onClick={() => resend(row)}>
-                      <ResendIcon />
-                    </button>
-                    <button type="button" class="icon" aria-label={t("inv.delete", { email: row.email })} title={t("inv.delete", { email: row.email })} onClick={() => setDeleting(row)}>
-                      <BinIcon />
-                    </button>
-                  </td>
-                </tr>
-              ))}
+              {rows.map((row) => {
+                const outcome = outcomeOf(row);
+                const open = row.status === "pending" || row.status === "expired";
+                return (
+                  <tr key={row.id} data-email={row.email} data-status={row.status}>
+                    <td>{row.email}</td>
+                    <td>{row.roles.map((r) => r.name).join(", ")}</td>
+                    <td>
+                      <span class={`badge ${row.status}`}>{t(`inv.status.${row.status}` as Key)}</span>
+                    </td>
+                    {outcomes ? (
+                      <>
+                        <td class="outcome-when">{outcome.when ? dateTime(outcome.when) : ""}</td>
+                        <td class="outcome-by">{outcome.by ?? ""}</td>
+                      </>
+                    ) : (
+                      <>
+                        <td>{dateTime(row.lastSentAt)}</td>
+                        <td>{dateTime(row.expiresAt)}</td>
+                      </>
+                    )}
+                    <td>{row.invitedBy.email}</td>
+                    {!outcomes && (
+                      <td class="icons">
+                        {open && (
+                          <>
+                            <button type="button" class="icon" aria-label={t("inv.resend", { email: row.email })} title={t("inv.resend", { email: row.email })} onClick={() => resend(row)}>
+                              <ResendIcon />
+                            </button>
+                            <button type="button" class="icon" aria-label={t("inv.delete", { email: row.email })} title={t("inv.delete", { email: row.email })} onClick={() => setDeleting(row)}>
+                              <BinIcon />
+                            </button>
+                          </>
+                        )}
+                      </td>
+                    )}
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

@@ -124,10 +124,10 @@ async fn a_link_works_once() {
     anon.accept_as_new(&link, NEW_PASSWORD).await;
 
     let before = app.all_items().await;
-    anon.preview(&link).await.assert_problem(404, "invitation-not-found");
+    anon.preview(&link).await.assert_problem(410, "invitation-accepted");
     anon.accept(&link, &json!({ "password": NEW_PASSWORD }))
         .await
-        .assert_problem(404, "invitation-not-found");
+        .assert_problem(410, "invitation-accepted");
     assert_eq!(app.all_items().await, before);
 }
 
@@ -211,6 +211,12 @@ async fn an_expired_link_answers_gone_for_as_long_as_its_invitation_is_listed() 
     let admin = app.demo_admin().await;
     let listed = admin.list_invitations(seed::CUSTOMER_NUMBER, "?status=expired").await;
     assert_eq!(listed.body["invitations"][0]["id"], id.as_str(), "{listed:?}");
+    // Once it leaves the list (30 days after expiry), its link is not found, TTL or not.
+    app.clock.advance(Duration::days(1));
+    anon.preview(&link).await.assert_problem(410, "invitation-expired");
+    app.clock.advance(Duration::seconds(1));
+    anon.preview(&link).await.assert_problem(404, "invitation-not-found");
+    app.clock.advance(-(Duration::days(1) + Duration::seconds(1)));
 
     // Every write of a link keeps it as long: a resend, and an invite of the expired address.
     assert_eq!(admin.resend(seed::CUSTOMER_NUMBER, &id).await.status, 200);
@@ -226,7 +232,7 @@ async fn an_expired_link_answers_gone_for_as_long_as_its_invitation_is_listed() 
 }
 
 #[tokio::test]
-async fn a_link_resent_away_or_deleted_is_not_found() {
+async fn a_link_resent_away_or_deleted_says_so_and_one_never_issued_is_not_found() {
     let app = TestApp::with_demo_customer().await;
     let anon = app.anonymous();
     let admin = app.demo_admin().await;
@@ -234,13 +240,13 @@ async fn a_link_resent_away_or_deleted_is_not_found() {
     assert_eq!(admin.resend(seed::CUSTOMER_NUMBER, &id).await.status, 200);
     anon.accept(&old_link, &json!({ "password": NEW_PASSWORD }))
         .await
-        .assert_problem(404, "invitation-not-found");
+        .assert_problem(410, "invitation-superseded");
 
     let new_link = app.link_of(seed::CUSTOMER_NUMBER, &id).await;
     assert_eq!(admin.delete_invitation(seed::CUSTOMER_NUMBER, &id).await.status, 204);
     anon.accept(new_link.reveal(), &json!({ "password": NEW_PASSWORD }))
         .await
-        .assert_problem(404, "invitation-not-found");
+        .assert_problem(410, "invitation-withdrawn");
 
     for unknown in ["not-a-token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
         anon.preview(unknown).await.assert_problem(404, "invitation-not-found");
@@ -488,7 +494,14 @@ async fn twenty_concurrent_accepts_of_one_link_make_one_account_and_one_membersh
     }
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| [201, 404, 409].contains(s)), "{responses:?}");
+    // Every loser hears that the link was used.
+    assert!(
+        statuses.iter().all(|s| [201, 404, 409, 410].contains(s)),
+        "{responses:?}"
+    );
+    for lost in responses.iter().filter(|r| r.status == 410) {
+        lost.assert_problem(410, "invitation-accepted");
+    }
     let items = app.all_items().await;
     assert_eq!(items.with_sk("USER").with_attr("email", "anna@example.com").len(), 1);
     assert_eq!(items.with_pk("EMAIL#anna@example.com").with_sk("CREDENTIAL").len(), 1);
@@ -539,12 +552,18 @@ async fn losers_of_overlapping_new_account_accepts_hear_the_link_is_used_and_cou
         );
         for (_, response) in outcomes.iter().filter(|(_, r)| r.status != 201) {
             assert!(
-                [404, 409].contains(&response.status),
+                [404, 409, 410].contains(&response.status),
                 "round {round}: a loser answered {response:?}"
             );
             let code = response.body["code"].as_str().unwrap_or_default();
             assert!(
-                ["invitation-not-found", "account-exists", "already-member"].contains(&code),
+                [
+                    "invitation-accepted",
+                    "invitation-not-found",
+                    "account-exists",
+                    "already-member"
+                ]
+                .contains(&code),
                 "round {round}: {response:?}"
             );
         }
@@ -586,7 +605,13 @@ async fn twenty_concurrent_accepts_by_an_existing_user_make_one_membership() {
     }
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| [200, 404, 409].contains(s)), "{responses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 404, 409, 410].contains(s)),
+        "{responses:?}"
+    );
+    for lost in responses.iter().filter(|r| r.status == 410) {
+        lost.assert_problem(410, "invitation-accepted");
+    }
     let memberships = app
         .all_items()
         .await

@@ -158,11 +158,12 @@ async fn a_link_sent_before_tokens_named_their_invitation_still_previews_and_acc
     let accepted = anon.accept(&legacy, &json!({ "password": NEW_PASSWORD })).await;
     assert_eq!(accepted.status, 201, "{accepted:?}");
     assert_eq!(accepted.body["customer"]["roles"][0]["name"], "Buyer");
-    assert!(
-        app.all_items().await.with_key_prefix("LINK#").is_empty(),
-        "accepting forgets the link item"
+    assert_eq!(
+        app.all_items().await.with_key_prefix("LINK#").len(),
+        1,
+        "the link item stays (until its TTL), so that the link says what became of it"
     );
-    anon.preview(&legacy).await.assert_problem(404, "invitation-not-found");
+    anon.preview(&legacy).await.assert_problem(410, "invitation-accepted");
 
     // Expired, it answers 410 as long as the invitation is listed, like a new one.
     let (id, _) = admin.invite_with_link("ben@example.com", &[]).await;
@@ -425,4 +426,34 @@ async fn an_existing_account_invited_as_admin_accepts_with_its_password_without_
         200,
         "an admin now"
     );
+}
+
+#[tokio::test]
+async fn a_renewal_request_takes_one_round_trip_and_a_link_of_the_old_form_two() {
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
+    let (counted, calls) = counted(&app).await;
+    let (_, link) = admin.invite_with_link("anna@example.com", &["Buyer"]).await;
+    let (id, _) = admin.invite_with_link("ben@example.com", &[]).await;
+    let legacy = make_legacy_link(&app, &id).await;
+    app.clock.advance(time::Duration::hours(24));
+    let path = |link: &str| format!("/invitations/{link}/renewal-request");
+    for (link, trips, asked) in [(link.as_str(), 1, "UpdateItem"), (legacy.as_str(), 2, "GetItem")] {
+        calls.take();
+        let answer = counted
+            .anonymous()
+            .request(lambda_http::http::Method::POST, &path(link), &[], Vec::new())
+            .await;
+        assert_eq!(answer.status, 202, "{answer:?}");
+        let seen = calls.take();
+        assert_eq!(round_trips(&seen), trips, "{seen:?}");
+        assert_eq!(operations(&seen)[0], asked, "{seen:?}");
+        // Refused (asked already): still one conditional write, whose refusal says why.
+        let again = counted
+            .anonymous()
+            .request(lambda_http::http::Method::POST, &path(link), &[], Vec::new())
+            .await;
+        again.assert_problem(429, "renewal-already-requested");
+        assert_eq!(round_trips(&calls.take()), trips);
+    }
 }

@@ -2,7 +2,7 @@
 //! duplicates merged, only created rows spending quota (exactly, under concurrency), and one
 //! email owed per created row.
 
-use crate::helpers::{Caller, LINK_LIFETIME, LinkState, TestApp, TestResponse, unknown_role_id};
+use crate::helpers::{Caller, Ended, LINK_LIFETIME, LinkState, TestApp, TestResponse, unknown_role_id};
 use infra::seed::CUSTOMER_NUMBER;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -232,7 +232,11 @@ async fn an_expired_invitation_in_a_batch_is_sent_again_and_a_deleted_ones_addre
     assert_eq!(fresh["invitation"]["sendCount"], 1);
 
     let old = crate::helpers::LinkToken::parse(&old_link).unwrap();
-    assert_eq!(app.open_link(&old).await, LinkState::Dead, "the old link died");
+    assert_eq!(
+        app.open_link(&old).await,
+        LinkState::Ended(Ended::Superseded),
+        "the old link died, and says it was replaced"
+    );
     let new_link = app.link_of(CUSTOMER_NUMBER, &late).await;
     assert!(matches!(app.open_link(&new_link).await, LinkState::Live(_)));
     assert_eq!(quota_used(&admin).await, 2, "a new day: both sends counted");

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 // Not every test binary that includes this module uses them all.
 #[allow(unused_imports)]
-pub use cloudhub::invitations::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState};
+pub use cloudhub::invitations::{Ended, LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState};
 pub use cloudhub::links::LinkToken;
 
 /// The address requests come from unless a test names another (TEST-NET-1, RFC 5737).

@@ -1,6 +1,6 @@
 //! Inviting, listing, resending and deleting invitations (rules 3 to 6).
 
-use crate::helpers::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState, TestApp, forged_link, unknown_role_id};
+use crate::helpers::{Ended, LINK_LIFETIME, LISTED_AFTER_EXPIRY, LinkState, TestApp, forged_link, unknown_role_id};
 use infra::seed::{self, CUSTOMER_NUMBER};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -335,7 +335,7 @@ async fn resending_issues_a_new_link_kills_the_old_one_and_counts_toward_the_quo
     );
     let new_link = app.link_of(CUSTOMER_NUMBER, &id).await;
     assert_ne!(old_link.hash(), new_link.hash());
-    assert_eq!(app.open_link(&old_link).await, LinkState::Dead);
+    assert_eq!(app.open_link(&old_link).await, LinkState::Ended(Ended::Superseded));
     assert!(matches!(app.open_link(&new_link).await, LinkState::Live(_)));
     assert_eq!(admin.quota(CUSTOMER_NUMBER).await.body["used"], 2);
 }
@@ -348,7 +348,7 @@ async fn deleting_kills_the_link_at_once_and_a_second_delete_is_not_found() {
     let link = app.link_of(CUSTOMER_NUMBER, &id).await;
     let deleted = admin.delete_invitation(CUSTOMER_NUMBER, &id).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
-    assert_eq!(app.open_link(&link).await, LinkState::Dead);
+    assert_eq!(app.open_link(&link).await, LinkState::Ended(Ended::Withdrawn));
     admin
         .delete_invitation(CUSTOMER_NUMBER, &id)
         .await

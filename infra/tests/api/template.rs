@@ -99,7 +99,7 @@ fn public_routes_are_throttled_cors_allows_only_the_portal_and_sessions_are_neve
         );
     }
     let public: Vec<_> = routes.iter().filter(|route| !route.authorized).collect();
-    assert_eq!(public.len(), 3, "log-in, preview, accept: {public:?}");
+    assert_eq!(public.len(), 4, "log-in, preview, accept, renewal request: {public:?}");
     for route in public {
         let key = format!("{} {}", route.method, route.path);
         assert!(
@@ -380,8 +380,12 @@ fn every_statement_names_its_resources_and_fixed_key_writes_keep_their_condition
     );
     assert_eq!(leading_keys("MeFunction", "dynamodb:BatchWriteItem"), [sessions_keys]);
     assert_eq!(leading_keys("LogoutFunction", "dynamodb:DeleteItem"), ["- SESSION#*"]);
-    // The recorder: its markers, and the counters in the customers' partitions; nothing else.
-    assert_eq!(leading_keys("RecorderFunction", "dynamodb:PutItem"), ["- RECORDED#*"]);
+    // The recorder: its markers, the activity log's entries, and the counters in the customers'
+    // partitions; nothing else.
+    assert_eq!(
+        leading_keys("RecorderFunction", "dynamodb:PutItem"),
+        ["- RECORDED#*\n- ACTIVITY#*"]
+    );
     assert_eq!(
         leading_keys("RecorderFunction", "dynamodb:UpdateItem"),
         ["- CUSTOMER#*"]
@@ -477,7 +481,7 @@ fn requests_no_route_takes_go_to_the_not_found_function_which_knows_every_route(
 }
 
 #[test]
-fn the_recorder_reads_the_stream_of_invitations_only_and_writes_only_its_markers_and_counters() {
+fn the_recorder_reads_the_stream_of_what_it_derives_from_and_writes_only_markers_entries_and_counters() {
     let template = template();
     let recorder = &template["Resources"]["RecorderFunction"];
     assert!(recorder["Properties"]["Role"] != Value::Null, "no managed stream role");
@@ -500,8 +504,14 @@ fn the_recorder_reads_the_stream_of_invitations_only_and_writes_only_its_markers
     let patterns = stream_filters(&template, "RecorderFunction");
     assert_eq!(
         patterns,
-        [serde_json::json!({ "dynamodb": { "Keys": { "SK": { "S": [{ "prefix": "INVITATION#" }] } } } })],
-        "only invitations move a counter (cloudhub::invitation_counts)"
+        [serde_json::json!({ "dynamodb": { "Keys": { "SK": { "S": [
+            { "prefix": "INVITATION#" },
+            { "prefix": "MEMBERSHIP#" },
+            { "prefix": "ROLE#" },
+            { "prefix": "ROLEDELETED#" }
+        ] } } } })],
+        "invitations move a counter (cloudhub::invitation_counts); invitations, memberships, roles \
+         and roles' deletion records carry the activity log's stamps (cloudhub::store::stamp)"
     );
 }
 
@@ -560,5 +570,54 @@ fn the_publishers_stream_filter_admits_every_item_that_owes_an_email() {
     }
     for sk in ["CUSTOMER", "CREDENTIAL", "DELIVERY", "EMAIL#anna@example.com"] {
         assert!(!admits(sk), "{sk} wakes the publisher for nothing");
+    }
+}
+
+#[test]
+fn every_event_that_owes_an_email_has_a_rule_to_the_mailer_whose_failures_reach_its_dead_letter_queue() {
+    // Every detail type `cloudhub::events::DomainEvent` knows (parse tells a known type with a
+    // bad detail from an unknown type by its message).
+    let kinds = [
+        "InvitationSent",
+        "UserRegistered",
+        "MemberLeft",
+        "MemberJoined",
+        "AccountDeleted",
+        "RenewalRequested",
+    ];
+    for kind in kinds {
+        let refused = cloudhub::events::DomainEvent::parse(kind, serde_json::json!({})).unwrap_err();
+        assert_ne!(
+            refused.to_string(),
+            format!("Not a CloudHub event: {kind}"),
+            "{kind} is an event"
+        );
+    }
+    let template = template();
+    let events = template["Resources"]["MailerFunction"]["Properties"]["Events"]
+        .as_mapping()
+        .unwrap();
+    let ruled: BTreeSet<String> = events
+        .iter()
+        .filter(|(_, event)| event["Type"] == "EventBridgeRule")
+        .flat_map(|(_, event)| {
+            event["Properties"]["Pattern"]["detail-type"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|kind| kind.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ruled, kinds.iter().map(|k| (*k).to_owned()).collect::<BTreeSet<_>>());
+    let policy = format!(
+        "{:?}",
+        template["Resources"]["MailDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+    );
+    for (name, _) in events {
+        let rule = format!("MailerFunction{}", name.as_str().unwrap());
+        assert!(
+            policy.contains(&rule),
+            "{rule} may not reach the mail dead-letter queue"
+        );
     }
 }

@@ -65,6 +65,22 @@ pub struct AccountDeleted<'a> {
     pub email: &'a Email,
 }
 
+/// What the email to the admin(s) of an invitation whose expired link's holder asks for a new
+/// one says.
+#[derive(Debug, Clone)]
+pub struct RenewalRequested<'a> {
+    /// The invited address.
+    pub invitee: &'a Email,
+    /// The customer's company name.
+    pub company_name: &'a CompanyName,
+    /// Its number.
+    pub customer_number: &'a CustomerNumber,
+    /// When the link expired.
+    pub expired_at: OffsetDateTime,
+    /// The invitation in the portal, where an admin resends (or deletes) it.
+    pub invitation_url: &'a str,
+}
+
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("templates/layout.html")),
     ("button.html", include_str!("templates/button.html")),
@@ -84,6 +100,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("member_joined.en.html", include_str!("templates/member_joined.en.html")),
     ("member_joined.de.txt", include_str!("templates/member_joined.de.txt")),
     ("member_joined.de.html", include_str!("templates/member_joined.de.html")),
+    (
+        "renewal_requested.en.txt",
+        include_str!("templates/renewal_requested.en.txt"),
+    ),
+    (
+        "renewal_requested.en.html",
+        include_str!("templates/renewal_requested.en.html"),
+    ),
+    (
+        "renewal_requested.de.txt",
+        include_str!("templates/renewal_requested.de.txt"),
+    ),
+    (
+        "renewal_requested.de.html",
+        include_str!("templates/renewal_requested.de.html"),
+    ),
     (
         "account_deleted.en.txt",
         include_str!("templates/account_deleted.en.txt"),
@@ -239,6 +271,21 @@ pub fn member_joined(language: Language, mail: &MemberJoined<'_>) -> anyhow::Res
             customer_number => mail.customer_number.to_string(),
             roles => mail.roles.iter().map(ToString::to_string).collect::<Vec<_>>(),
             users_url => mail.users_url,
+        },
+    )
+}
+
+/// The email to the admin(s) of an invitation whose expired link's holder asks for a new one.
+pub fn renewal_requested(language: Language, mail: &RenewalRequested<'_>) -> anyhow::Result<Rendered> {
+    render(
+        "renewal_requested",
+        language,
+        context! {
+            invitee => mail.invitee.to_string(),
+            company_name => mail.company_name.to_string(),
+            customer_number => mail.customer_number.to_string(),
+            expired_at => readable_time(mail.expired_at, language),
+            invitation_url => mail.invitation_url,
         },
     )
 }
@@ -472,6 +519,41 @@ mod tests {
                 assert!(body.contains(again), "{body}");
             }
             snapshot(&format!("account_deleted.{}", language.code()), &mail);
+        }
+    }
+
+    #[test]
+    fn the_renewal_request_email_names_the_invitee_the_customer_and_links_to_the_invitation() {
+        let (company, number) = (company(), CustomerNumber::parse("100234").unwrap());
+        let invitee = Email::parse("anna@example.com").unwrap();
+        let url = "https://portal.example/customers/100234/invitations/01KAWDEM0ADM1N000000000001";
+        for (language, asks, resend) in [
+            (Language::En, "asks for a new invitation link", "resend the invitation"),
+            (Language::De, "bittet um einen neuen Einladungslink", "erneut"),
+        ] {
+            let mail = renewal_requested(
+                language,
+                &RenewalRequested {
+                    invitee: &invitee,
+                    company_name: &company,
+                    customer_number: &number,
+                    expired_at: time::macros::datetime!(2026-11-25 09:30 UTC),
+                    invitation_url: url,
+                },
+            )
+            .unwrap();
+            assert!(
+                mail.subject.contains("anna@example.com") && mail.subject.contains(asks),
+                "{}",
+                mail.subject
+            );
+            assert!(mail.text.contains(url) && mail.text.contains(resend), "{}", mail.text);
+            assert!(
+                mail.html.contains(&url.replace('/', "&#x2f;")),
+                "a button to the invitation: {}",
+                mail.html
+            );
+            snapshot(&format!("renewal_requested.{}", language.code()), &mail);
         }
     }
 

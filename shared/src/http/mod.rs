@@ -76,6 +76,15 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     }
 }
 
+/// A CSV answer (`text/csv`, UTF-8), offered for download as `filename`.
+pub fn csv(status: StatusCode, body: String, filename: &str) -> Response<Body> {
+    let mut response = respond(status, "text/csv; charset=utf-8", body.into_bytes());
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
+
 /// An empty 204 answer.
 pub fn no_content() -> Response<Body> {
     respond(StatusCode::NO_CONTENT, "", Vec::new())

@@ -74,7 +74,8 @@ where
     let started = Instant::now();
     let facts = RequestFacts::of(&request);
     let answer = match super::params::refuse_unknown_query_parameters(&request, &facts.route) {
-        Ok(()) => handler(request).await,
+        // The activity log's entries name the request their writes were made in.
+        Ok(()) => crate::store::stamp::within_request(facts.request_id.clone(), handler(request)).await,
         Err(refused) => Err(refused),
     };
     let response = answer.unwrap_or_else(ApiError::into_response);

@@ -88,6 +88,7 @@ pub fn email_search(request: &Request) -> Result<Option<String>, ApiError> {
 pub fn query_parameters_of(route: &str) -> &'static [&'static str] {
     match Route::of_key(route) {
         Some(routes::INVITATIONS_LIST) => &["status", "email", "limit", "cursor"],
+        Some(routes::ACTIVITY_LIST) => &["kind", "email", "from", "to", "limit", "cursor", "format"],
         Some(routes::ROLES_DELETE) => &["confirm"],
         Some(routes::USERS_LIST) => &["limit", "cursor", "email", "role", "restricted", "admin"],
         _ => &[],

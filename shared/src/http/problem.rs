@@ -71,6 +71,16 @@ pub enum ApiError {
         /// Seconds until attempts are counted afresh.
         retry_after_secs: u64,
     },
+    /// The same request was answered a moment ago; once is enough until `Retry-After`.
+    #[error("{detail}")]
+    AskedAlready {
+        /// Stable code.
+        code: &'static str,
+        /// Human sentence.
+        detail: String,
+        /// Seconds until it may be asked again.
+        retry_after_secs: u64,
+    },
     /// The caller may not do this.
     #[error("{detail}")]
     Forbidden {
@@ -139,9 +149,9 @@ impl ApiError {
             Self::MissingSession | Self::InvalidSession | Self::SessionExpired | Self::InvalidCredentials => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::TooManyLoginAttempts { .. } | Self::TooManyLoginAttemptsFromSource { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::TooManyLoginAttempts { .. }
+            | Self::TooManyLoginAttemptsFromSource { .. }
+            | Self::AskedAlready { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -169,6 +179,7 @@ impl ApiError {
             Self::TooManyLoginAttempts { .. } => "too-many-login-attempts",
             Self::TooManyLoginAttemptsFromSource { .. } => "too-many-login-attempts-from-source",
             Self::Forbidden { code, .. }
+            | Self::AskedAlready { code, .. }
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
             | Self::Gone { code, .. } => code,
@@ -265,6 +276,7 @@ impl ApiError {
             Self::TooManyLoginAttempts { retry_after_secs }
             | Self::TooManyLoginAttemptsFromSource { retry_after_secs }
             | Self::Unavailable { retry_after_secs }
+            | Self::AskedAlready { retry_after_secs, .. }
             | Self::QuotaExhausted { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         };

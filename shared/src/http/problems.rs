@@ -8,8 +8,9 @@
 //! `409 role-busy`.
 
 use super::ApiError;
+use crate::activity::ActivityError;
 use crate::domain::{InvalidValue, RoleId};
-use crate::invitations::InvitationError;
+use crate::invitations::{Ended, InvitationError};
 use crate::links::KeysUnavailable;
 use crate::memberships::TourError;
 use crate::roles::RoleError;
@@ -35,6 +36,8 @@ pub enum AdminArea {
     Roles,
     /// The User Management table and role assignments.
     Users,
+    /// The activity log.
+    Activity,
 }
 
 impl From<AdminArea> for ApiError {
@@ -45,6 +48,7 @@ impl From<AdminArea> for ApiError {
             AdminArea::Quota => "send invitations or see their quota",
             AdminArea::Roles => "manage its roles",
             AdminArea::Users => "manage its users",
+            AdminArea::Activity => "read its activity log",
         };
         ApiError::Forbidden {
             code: "not-an-admin",
@@ -126,6 +130,16 @@ impl From<ListError> for ApiError {
     }
 }
 
+impl From<ActivityError> for ApiError {
+    fn from(error: ActivityError) -> Self {
+        match error {
+            ActivityError::NotAdmin => AdminArea::Activity.into(),
+            ActivityError::Invalid(invalid) => ApiError::InvalidQuery(invalid),
+            ActivityError::Unexpected(error) => ApiError::Unexpected(error),
+        }
+    }
+}
+
 impl From<AcceptError> for ApiError {
     fn from(error: AcceptError) -> Self {
         let detail = error.to_string();
@@ -137,6 +151,16 @@ impl From<AcceptError> for ApiError {
             AcceptError::Expired => ApiError::Gone {
                 code: "invitation-expired",
                 detail,
+            },
+            AcceptError::Ended(ended) => ApiError::Gone {
+                code: ended.code(),
+                detail,
+            },
+            AcceptError::NotExpired => conflict("invitation-not-expired", detail),
+            AcceptError::RenewalAlreadyRequested { retry_after_secs } => ApiError::AskedAlready {
+                code: "renewal-already-requested",
+                detail,
+                retry_after_secs,
             },
             AcceptError::SessionExpired => ApiError::SessionExpired,
             AcceptError::InvalidSession => ApiError::InvalidSession,
@@ -307,6 +331,7 @@ pub fn every_refusal() -> Vec<ApiError> {
             AdminArea::Quota,
             AdminArea::Roles,
             AdminArea::Users,
+            AdminArea::Activity,
         ]
         .map(ApiError::from),
     );
@@ -326,10 +351,17 @@ pub fn every_refusal() -> Vec<ApiError> {
     );
     all.push(ListError::NotAdmin.into());
     all.push(ListError::Invalid(InvalidValue::new("invalid-cursor", "x")).into());
+    all.push(ActivityError::NotAdmin.into());
     all.extend(
         [
             AcceptError::NotFound,
             AcceptError::Expired,
+            AcceptError::Ended(Ended::Superseded),
+            AcceptError::Ended(Ended::Accepted),
+            AcceptError::Ended(Ended::Declined),
+            AcceptError::Ended(Ended::Withdrawn),
+            AcceptError::NotExpired,
+            AcceptError::RenewalAlreadyRequested { retry_after_secs: 3600 },
             AcceptError::AlreadyMember,
             AcceptError::AccountExists,
             AcceptError::WrongAccount,

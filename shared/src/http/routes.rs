@@ -46,6 +46,8 @@ const fn route(method: &'static str, path: &'static str) -> Route {
 pub const AUTH_LOGIN: Route = route("POST", "/auth/login");
 /// Logging out: the session ends.
 pub const AUTH_LOGOUT: Route = route("POST", "/auth/logout");
+/// A customer's activity log.
+pub const ACTIVITY_LIST: Route = route("GET", "/customers/{customerId}/activity");
 /// A customer's invitation quota.
 pub const INVITATION_QUOTA: Route = route("GET", "/customers/{customerId}/invitation-quota");
 /// Listing a customer's invitations.
@@ -76,6 +78,8 @@ pub const USERS_ASSIGN_ROLES: Route = route("PUT", "/customers/{customerId}/user
 pub const LINK_PREVIEW: Route = route("GET", "/invitations/{token}");
 /// Accepting an invitation link.
 pub const LINK_ACCEPT: Route = route("POST", "/invitations/{token}/accept");
+/// Asking for a new link in place of an expired one.
+pub const LINK_RENEWAL_REQUEST: Route = route("POST", "/invitations/{token}/renewal-request");
 /// The caller's own account.
 pub const ME: Route = route("GET", "/me");
 /// The invitations addressed to the caller's email, across customers.
@@ -97,6 +101,7 @@ pub const ME_TOUR_COMPLETE: Route = route("POST", "/me/tour/complete");
 pub const ROUTES: &[Route] = &[
     AUTH_LOGIN,
     AUTH_LOGOUT,
+    ACTIVITY_LIST,
     INVITATION_QUOTA,
     INVITATIONS_LIST,
     INVITATIONS_CREATE,
@@ -112,6 +117,7 @@ pub const ROUTES: &[Route] = &[
     USERS_ASSIGN_ROLES,
     LINK_PREVIEW,
     LINK_ACCEPT,
+    LINK_RENEWAL_REQUEST,
     ME_DELETE,
     ME,
     ME_LEAVE_CUSTOMER,

@@ -2,12 +2,14 @@
 //!
 //! Pending while its link is valid (24 hours from the last send), expired after, and listed for
 //! 30 days after expiry, when DynamoDB's TTL removes it. Each send draws a new link nonce; the
-//! invitation keeps the hash of its current link, so older links die with every resend.
+//! invitation keeps the hash of its current link, so older links die with every resend, and the
+//! hashes of the links the last four sends replaced, so those say "superseded" ([`LinkState`]).
 //!
-//! **Outcomes.** Accepting and deleting do not remove the invitation: the write they already
-//! make turns it into a kept outcome ([`Outcome`]: accepted, deleted; a later declined fits the
-//! same attributes), with no link any more (its nonce and hash are removed, so no token can be
-//! rebuilt or match), out of the open key ranges (`LSI1SK` becomes `OUTCOME#{outcome}#{at}#{id}`,
+//! **Outcomes.** Accepting, declining and deleting do not remove the invitation: the write they
+//! already make turns it into a kept outcome ([`Outcome`]: accepted, declined, deleted), with no
+//! live link any more (its nonce is removed, so no token can be rebuilt; its hashes stay, so its
+//! links say what happened, and nothing accepts them: every write that uses a link requires the
+//! invitation open), out of the open key ranges (`LSI1SK` becomes `OUTCOME#{outcome}#{at}#{id}`,
 //! `GSI1PK` names the outcome), and with a TTL 365 days after the outcome. Every read that looks
 //! for open invitations reads the open key ranges or checks [`Invitation::is_open`]. This
 //! module owns the invitation item and every condition and write on it; [`link`] owns the link
@@ -16,10 +18,11 @@
 
 pub mod link;
 
-pub use link::{LinkState, open_link};
+pub use link::{Ended, LinkState, open_link};
 
 use crate::domain::{Admin, CustomerNumber, Email, InvitationId, Language, RoleId, TokenHash, UserId};
 use crate::links::{KeyId, Keyring, LinkNonce, LinkToken, StoredLink};
+use crate::store::stamp::{self, ChangeKind};
 use crate::store::{
     IntoTransactionItem as _, Item, Store, epoch_seconds, item_key, keys, number, text, time_text, value,
 };
@@ -48,6 +51,16 @@ pub(crate) mod attr {
     pub(crate) const OUTCOME_BY: &str = "outcomeBy";
     pub(crate) const OUTCOME_BY_EMAIL: &str = "outcomeByEmail";
     pub(crate) const EMAIL: &str = "email";
+    /// The hashes of the links the last sends replaced, newest first: what a superseded link
+    /// is recognised by (`if_not_exists` shifts them along on every send, unread).
+    pub(crate) const PREVIOUS_LINK_HASHES: [&str; super::PREVIOUS_LINKS_KEPT] = [
+        "previousLinkHash1",
+        "previousLinkHash2",
+        "previousLinkHash3",
+        "previousLinkHash4",
+    ];
+    /// When the holder of the expired link last asked for a new one (epoch milliseconds).
+    pub(crate) const RENEWAL_REQUESTED_AT: &str = "renewalRequestedAt";
 }
 
 /// How long a link works after it was sent.
@@ -58,6 +71,11 @@ pub const LISTED_AFTER_EXPIRY: Duration = Duration::days(30);
 pub const MAX_ROLES: usize = 20;
 /// How long an accepted or deleted invitation stays listed with its outcome (then TTL removes it).
 pub const KEPT_AFTER_OUTCOME: Duration = Duration::days(365);
+/// How many replaced links of an invitation are still recognised (and answer "superseded"):
+/// those of the last four sends before the current one. An older one is not found.
+pub const PREVIOUS_LINKS_KEPT: usize = 4;
+/// How often the holder of an expired link may ask for a new one.
+pub const RENEWAL_REQUEST_EVERY: Duration = Duration::hours(24);
 
 /// What became of an invitation that is no longer open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,8 +201,8 @@ pub struct Invitation {
     pub send_count: u32,
     /// When the current link stops working.
     pub expires_at: OffsetDateTime,
-    /// The current link, as stored (never its token). A kept outcome has none (empty nonce and
-    /// hash, which match no token).
+    /// The current link, as stored (never its token). A kept outcome has no nonce (no token can
+    /// be rebuilt) but keeps the hash, which only says why its link stopped working.
     pub link: StoredLink,
     /// What became of it; `None` while it is open.
     pub outcome: Option<Outcome>,
@@ -301,6 +319,18 @@ pub(crate) struct InvitationItem {
     gsi2pk: Option<String>,
     #[serde(rename = "GSI2SK", default, skip_serializing_if = "Option::is_none")]
     gsi2sk: Option<String>,
+    /// The links the last sends replaced ([`attr::PREVIOUS_LINK_HASHES`]); empty where none was.
+    #[serde(rename = "previousLinkHash1", default, skip_serializing_if = "Option::is_none")]
+    previous_link_hash_1: Option<String>,
+    #[serde(rename = "previousLinkHash2", default, skip_serializing_if = "Option::is_none")]
+    previous_link_hash_2: Option<String>,
+    #[serde(rename = "previousLinkHash3", default, skip_serializing_if = "Option::is_none")]
+    previous_link_hash_3: Option<String>,
+    #[serde(rename = "previousLinkHash4", default, skip_serializing_if = "Option::is_none")]
+    previous_link_hash_4: Option<String>,
+    /// When the expired link's holder last asked for a new one, in epoch milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) renewal_requested_at: Option<i64>,
 }
 
 impl InvitationItem {
@@ -337,7 +367,31 @@ impl InvitationItem {
             outcome_by_email: None,
             gsi2pk: Some(keys::invitee(&invitation.email)),
             gsi2sk: Some(keys::invitee_gsi2sk(&invitation.customer_number, &invitation.id)),
+            previous_link_hash_1: None,
+            previous_link_hash_2: None,
+            previous_link_hash_3: None,
+            previous_link_hash_4: None,
+            renewal_requested_at: None,
         }
+    }
+
+    /// Whether `hash` is the current link's (live or not: an outcome keeps it, so its link
+    /// still says what happened).
+    pub(crate) fn is_current_link(&self, hash: &TokenHash) -> bool {
+        !self.link_hash.is_empty() && self.link_hash == hash.as_str()
+    }
+
+    /// Whether `hash` is one of the links the last sends replaced.
+    pub(crate) fn is_previous_link(&self, hash: &TokenHash) -> bool {
+        [
+            &self.previous_link_hash_1,
+            &self.previous_link_hash_2,
+            &self.previous_link_hash_3,
+            &self.previous_link_hash_4,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|previous| !previous.is_empty() && previous == hash.as_str())
     }
 }
 
@@ -640,9 +694,15 @@ pub(crate) fn key(customer: &CustomerNumber, id: &InvitationId) -> Item {
     item_key(keys::customer(customer), keys::invitation_sk(id))
 }
 
-/// A new invitation, where none of that id is.
+/// A new invitation, where none of that id is; the activity log's "sent" by its sender.
 pub(crate) fn put_new(store: &Store, invitation: &Invitation) -> anyhow::Result<TransactWriteItem> {
-    store.put_new(InvitationItem::new(invitation))
+    let stamp = stamp::stamped_by(
+        ChangeKind::InvitationSent,
+        invitation.invited_by,
+        &invitation.invited_by_email,
+        invitation.last_sent_at,
+    );
+    store.put_new_stamped(InvitationItem::new(invitation), &stamp)
 }
 
 /// The names of what every send of an invitation sets: its link, sender, expiry and count.
@@ -658,7 +718,19 @@ const SEND_NAMES: &[(&str, &str)] = &[
     ("#by", attr::INVITED_BY),
     ("#byEmail", attr::INVITED_BY_EMAIL),
     ("#count", attr::SEND_COUNT),
+    ("#prev1", attr::PREVIOUS_LINK_HASHES[0]),
+    ("#prev2", attr::PREVIOUS_LINK_HASHES[1]),
+    ("#prev3", attr::PREVIOUS_LINK_HASHES[2]),
+    ("#prev4", attr::PREVIOUS_LINK_HASHES[3]),
 ];
+
+/// Every send keeps the links it replaces, so that they can say "superseded": the current
+/// link's hash becomes the newest previous one and the oldest falls off, all from the item as it
+/// was before the update (right-hand sides read the old item), so the send still reads nothing.
+/// `:noLink` (empty) fills a slot no earlier send had; it matches no token.
+const SHIFT_PREVIOUS_LINKS: &str = "#prev4 = if_not_exists(#prev3, :noLink), \
+     #prev3 = if_not_exists(#prev2, :noLink), #prev2 = if_not_exists(#prev1, :noLink), \
+     #prev1 = if_not_exists(#hash, :noLink)";
 
 /// The link, sender and expiry of one more send of an invitation, and its send count up; who
 /// first invited is kept. Fails if the invitation is gone or has an outcome (accepted, deleted).
@@ -671,19 +743,20 @@ pub(crate) fn send_again(
     now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
     let expires_at = now + LINK_LIFETIME;
-    store
+    let update = store
         .update(key(customer, id))
         // An invitation stored before the first inviter was kept has it only in invitedBy;
         // right-hand sides read the item as it was before this update.
-        .update_expression(
+        .update_expression(format!(
             "SET #sent = :sent, #expires = :expires, LSI1SK = :lsi, #key = :key, \
              #nonce = :nonce, #hash = :hash, #ttl = :ttl, \
              #firstBy = if_not_exists(#firstBy, #by), \
              #firstByEmail = if_not_exists(#firstByEmail, #byEmail), \
-             #by = :by, #byEmail = :byEmail ADD #count :one",
-        )
+             #by = :by, #byEmail = :byEmail, #change = :change, {SHIFT_PREVIOUS_LINKS} ADD #count :one",
+        ))
         .condition_expression(OPEN)
         .set_expression_attribute_names(Some(with_outcome_name(names(SEND_NAMES))))
+        .expression_attribute_values(":noLink", text(""))
         .expression_attribute_values(":sent", time_text(now)?)
         .expression_attribute_values(":expires", time_text(expires_at)?)
         .expression_attribute_values(":lsi", text(keys::invitation_lsi1sk(expires_at, id)))
@@ -693,7 +766,9 @@ pub(crate) fn send_again(
         .expression_attribute_values(":ttl", number(epoch_seconds(expires_at + LISTED_AFTER_EXPIRY)))
         .expression_attribute_values(":one", number(1))
         .expression_attribute_values(":by", text(sender.user_id))
-        .expression_attribute_values(":byEmail", text(&sender.email))
+        .expression_attribute_values(":byEmail", text(&sender.email));
+    stamp::stamped_by(ChangeKind::InvitationResent, sender.user_id, &sender.email, now)
+        .onto(update)?
         .into_item()
 }
 
@@ -719,10 +794,12 @@ pub(crate) fn replace_expired(
             "SET #roles = :roles, #by = :by, #byEmail = :byEmail, #firstBy = :firstBy, \
              #firstByEmail = :firstByEmail, #sent = :sent, #expires = :expires, LSI1SK = :lsi, \
              #key = :key, #nonce = :nonce, #hash = :hash, #ttl = :ttl, #count = :count, \
-             GSI1PK = :gsi1pk, GSI1SK = :gsi1sk{set_language}{remove_language}"
+             GSI1PK = :gsi1pk, GSI1SK = :gsi1sk, {SHIFT_PREVIOUS_LINKS}, {}{set_language}{remove_language}",
+            stamp::SET
         ))
         .condition_expression(format!("{OPEN} AND #hash = :previous"))
         .set_expression_attribute_names(Some(names))
+        .expression_attribute_values(":noLink", text(""))
         .expression_attribute_values(":roles", value(&item.role_ids)?)
         .expression_attribute_values(":by", text(item.invited_by))
         .expression_attribute_values(":byEmail", text(&item.invited_by_email))
@@ -742,7 +819,14 @@ pub(crate) fn replace_expired(
     if let Some(language) = invitation.language {
         update = update.expression_attribute_values(":language", text(language.code()));
     }
-    update.into_item()
+    stamp::stamped_by(
+        ChangeKind::InvitationSent,
+        invitation.invited_by,
+        &invitation.invited_by_email,
+        invitation.last_sent_at,
+    )
+    .onto(update)?
+    .into_item()
 }
 
 /// An invitation that exists and is open, and has none of these attributes yet.
@@ -757,13 +841,16 @@ fn with_outcome_name(
 
 /// The update that turns an open invitation into the kept `outcome`: out of the open key
 /// ranges (LSI1SK and GSI1PK name the outcome) and out of the invitee's inbox (GSI2's keys
-/// removed), its link removed (no token can be rebuilt from
-/// it or match it), removed by TTL [`KEPT_AFTER_OUTCOME`] after it. Conditions are the caller's.
+/// removed), its link's nonce removed (no token can be rebuilt from it) but its hash and the
+/// previous ones kept, so that its links say what happened (nothing accepts them: every write
+/// that uses a link requires the invitation open), removed by TTL [`KEPT_AFTER_OUTCOME`] after
+/// it. Conditions are the caller's.
 fn record_outcome(
     store: &Store,
     customer: &CustomerNumber,
     id: &InvitationId,
     outcome: &Outcome,
+    actor_email: &Email,
 ) -> anyhow::Result<aws_sdk_dynamodb::types::builders::UpdateBuilder> {
     let at = outcome.at();
     let kind = outcome.kind();
@@ -778,7 +865,6 @@ fn record_outcome(
         .expression_attribute_names("#outcomeBy", attr::OUTCOME_BY)
         .expression_attribute_names("#ttl", attr::TTL)
         .expression_attribute_names("#nonce", attr::LINK_NONCE)
-        .expression_attribute_names("#hash", attr::LINK_HASH)
         .expression_attribute_values(":outcome", text(kind.code()))
         .expression_attribute_values(":outcomeAt", time_text(at)?)
         .expression_attribute_values(":outcomeBy", text(by))
@@ -786,15 +872,21 @@ fn record_outcome(
         .expression_attribute_values(":gsi1pk", text(keys::invitations_gsi1pk(customer, kind.code())))
         .expression_attribute_values(":ttl", number(epoch_seconds(at + KEPT_AFTER_OUTCOME)));
     let set = "SET #outcome = :outcome, #outcomeAt = :outcomeAt, #outcomeBy = :outcomeBy, \
-               LSI1SK = :lsi, GSI1PK = :gsi1pk, #ttl = :ttl";
+               LSI1SK = :lsi, GSI1PK = :gsi1pk, #ttl = :ttl, #change = :change";
+    let change = match kind {
+        OutcomeKind::Accepted => ChangeKind::InvitationAccepted,
+        OutcomeKind::Declined => ChangeKind::InvitationDeclined,
+        OutcomeKind::Deleted => ChangeKind::InvitationDeleted,
+    };
+    update = stamp::stamped_by(change, *by, actor_email, at).onto(update)?;
     update = match by_email {
         Some(email) => update
             .update_expression(format!(
-                "{set}, #outcomeByEmail = :outcomeByEmail REMOVE #nonce, #hash, GSI2PK, GSI2SK"
+                "{set}, #outcomeByEmail = :outcomeByEmail REMOVE #nonce, GSI2PK, GSI2SK"
             ))
             .expression_attribute_names("#outcomeByEmail", attr::OUTCOME_BY_EMAIL)
             .expression_attribute_values(":outcomeByEmail", text(email)),
-        None => update.update_expression(format!("{set} REMOVE #nonce, #hash, GSI2PK, GSI2SK")),
+        None => update.update_expression(format!("{set} REMOVE #nonce, GSI2PK, GSI2SK")),
     };
     Ok(update)
 }
@@ -813,7 +905,7 @@ pub(crate) fn delete(
         by: admin.user_id,
         by_email: admin.email.clone(),
     };
-    record_outcome(store, customer, id, &outcome)?
+    record_outcome(store, customer, id, &outcome, &admin.email)?
         .condition_expression(OPEN)
         .into_item()
 }
@@ -829,7 +921,7 @@ pub(crate) fn decline(
     now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
     let outcome = Outcome::Declined { at: now, user_id: user };
-    record_outcome(store, customer, id, &outcome)?
+    record_outcome(store, customer, id, &outcome, email)?
         .condition_expression(format!("{OPEN} AND #email = :email"))
         .expression_attribute_names("#email", attr::EMAIL)
         .expression_attribute_values(":email", text(email))
@@ -838,7 +930,7 @@ pub(crate) fn decline(
 
 /// Consumes an invitation by its link, kept as accepted by `member`: only while `link` is still
 /// its current link and its 24 hours are not over (LSI1SK starts with the expiry in
-/// milliseconds). On failure the refusal carries the invitation as it is ([`still_links_to`]).
+/// milliseconds). On failure the refusal carries the invitation as it is ([`link_state_of`]).
 pub(crate) fn consume(
     store: &Store,
     invitation: &Invitation,
@@ -850,21 +942,73 @@ pub(crate) fn consume(
         at: now,
         user_id: member,
     };
-    record_outcome(store, &invitation.customer_number, &invitation.id, &outcome)?
-        .condition_expression("#hash = :link AND LSI1SK > :now AND attribute_not_exists(#outcome)")
-        .expression_attribute_values(":link", text(link.as_str()))
-        .expression_attribute_values(":now", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-        .into_item()
+    record_outcome(
+        store,
+        &invitation.customer_number,
+        &invitation.id,
+        &outcome,
+        &invitation.email,
+    )?
+    .condition_expression("#hash = :link AND LSI1SK > :now AND attribute_not_exists(#outcome)")
+    .expression_attribute_names("#hash", attr::LINK_HASH)
+    .expression_attribute_values(":link", text(link.as_str()))
+    .expression_attribute_values(":now", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
+    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+    .into_item()
 }
 
-/// Whether the invitation a failed [`consume`] found still has `link` as its current link
-/// (then it expired meanwhile; else it was used, replaced or withdrawn).
-pub(crate) fn still_links_to(invitation: Option<&Item>, link: &TokenHash) -> bool {
-    invitation
-        .and_then(|item| item.get(attr::LINK_HASH))
-        .and_then(|hash| hash.as_s().ok())
-        .is_some_and(|hash| hash == link.as_str())
+/// What the invitation a failed write found (as stored, if it exists) says of the link `hash`
+/// at `now`: used, withdrawn, declined, replaced, expired, or (a concurrent change undone) live.
+pub(crate) fn link_state_of(
+    invitation: Option<&Item>,
+    hash: &TokenHash,
+    now: OffsetDateTime,
+) -> anyhow::Result<LinkState> {
+    let item = invitation
+        .map(|item| crate::store::decode::<InvitationItem>(item.clone(), "an invitation"))
+        .transpose()?;
+    Ok(LinkState::of(item, hash, now))
+}
+
+/// Asks for a new link on behalf of the holder of an expired one: records when, on condition
+/// that `hash` is still the invitation's current link, the invitation is open, its link expired
+/// at `now` (yet still listed), and nobody asked in the [`RENEWAL_REQUEST_EVERY`] before. The
+/// time is stored, never inferred from TTL (which may lag by days, or, locally, be quick). The
+/// record owes the admins' email ([`crate::events`]); it sends nothing, spends no quota and
+/// changes no link. On refusal, the invitation as it was.
+pub(crate) async fn request_renewal(
+    store: &Store,
+    customer: &CustomerNumber,
+    id: &InvitationId,
+    hash: &TokenHash,
+    now: OffsetDateTime,
+) -> anyhow::Result<crate::store::Updated<InvitationItem>> {
+    let update = store
+        .update_item(key(customer, id))
+        .update_expression("SET #renewal = :now")
+        // Expired: LSI1SK (`INVITATION#{expiry ms}#{id}`) at or before now, and still listed:
+        // at or after 30 days before now.
+        .condition_expression(
+            "#hash = :link AND attribute_not_exists(#outcome) AND LSI1SK < :expiredBy \
+             AND LSI1SK >= :listedFrom AND (attribute_not_exists(#renewal) OR #renewal <= :lastAllowed)",
+        )
+        .expression_attribute_names("#hash", attr::LINK_HASH)
+        .expression_attribute_names("#outcome", attr::OUTCOME)
+        .expression_attribute_names("#renewal", attr::RENEWAL_REQUESTED_AT)
+        .expression_attribute_values(":link", text(hash.as_str()))
+        .expression_attribute_values(":now", number(epoch_millis(now)))
+        .expression_attribute_values(":expiredBy", text(format!("{}~", keys::invitation_lsi1_prefix(now))))
+        .expression_attribute_values(
+            ":listedFrom",
+            text(keys::invitation_lsi1_prefix(now - LISTED_AFTER_EXPIRY)),
+        )
+        .expression_attribute_values(":lastAllowed", number(epoch_millis(now - RENEWAL_REQUEST_EVERY)));
+    store.update_returning(update, "an invitation's renewal request").await
+}
+
+/// Milliseconds since the epoch.
+fn epoch_millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Removes `role` from an invitation that names `seen`, if its roles are still those.

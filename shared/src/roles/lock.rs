@@ -6,7 +6,8 @@
 //! crashed change's lock runs out after [`LOCK_FOR`].
 
 use super::{RoleItem, attr, key};
-use crate::domain::{CustomerNumber, Permission, RoleId, RoleName};
+use crate::domain::{Admin, CustomerNumber, Permission, RoleId, RoleName};
+use crate::store::stamp::{self, ChangeKind};
 use crate::store::transactions::{Part, Refused};
 use crate::store::{IntoTransactionItem as _, Store, Updated, epoch_seconds, number, text, value};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
@@ -87,11 +88,14 @@ pub(crate) fn write_edit(
     locked: &Locked,
     name: &RoleName,
     permissions: &BTreeSet<Permission>,
+    admin: &Admin,
+    now: OffsetDateTime,
 ) -> anyhow::Result<TransactWriteItem> {
-    store
+    let update = store
         .update(key(customer, &locked.role.id))
         .update_expression(
-            "SET #name = :name, #permissions = :permissions, #claimed = :true ADD #revision :one REMOVE #changing",
+            "SET #name = :name, #permissions = :permissions, #claimed = :true, #change = :change \
+             ADD #revision :one REMOVE #changing",
         )
         .condition_expression("#changing = :until")
         .expression_attribute_names("#name", attr::NAME)
@@ -103,7 +107,9 @@ pub(crate) fn write_edit(
         .expression_attribute_values(":permissions", value(permissions)?)
         .expression_attribute_values(":true", AttributeValue::Bool(true))
         .expression_attribute_values(":one", number(1))
-        .expression_attribute_values(":until", number(locked.until))
+        .expression_attribute_values(":until", number(locked.until));
+    stamp::stamped_by(ChangeKind::RoleEdited, admin.user_id, &admin.email, now)
+        .onto(update)?
         .into_item()
 }
 

@@ -9,7 +9,8 @@ pub(crate) mod lock;
 
 use crate::customers::admin_check;
 use crate::domain::RoleRef;
-use crate::domain::{CustomerNumber, Permission, RoleId, RoleName, UserId};
+use crate::domain::{Admin, CustomerNumber, Permission, RoleId, RoleName};
+use crate::store::stamp::{self, ChangeKind};
 use crate::store::transactions::{Part, Transaction, TransactionError};
 use crate::store::{IntoTransactionItem as _, Item, Store, item_key, keys, text};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
@@ -94,6 +95,47 @@ struct NameClaimItem {
     #[serde(rename = "SK")]
     sk: String,
     role_id: RoleId,
+}
+
+/// How long the record of a role's deletion is kept: long enough for the table's stream to carry
+/// it to the activity log (the stream keeps records 24 hours).
+const DELETION_RECORD_KEPT: time::Duration = time::Duration::days(2);
+
+/// The record of a role's deletion: the role as it was, stamped with who deleted it. A removal's
+/// stream record has only the item before it, so the deletion's transaction puts this beside it
+/// (one item more, no round trip) for the activity log; TTL removes it after
+/// [`DELETION_RECORD_KEPT`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeletionRecordItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    id: RoleId,
+    name: RoleName,
+    permissions: BTreeSet<Permission>,
+    ttl: i64,
+}
+
+/// The deletion record of `role`, deleted by `admin` at `now`.
+pub(crate) fn deletion_record(
+    store: &Store,
+    customer: &CustomerNumber,
+    role: &RoleItem,
+    admin: &Admin,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<TransactWriteItem> {
+    let record = DeletionRecordItem {
+        pk: keys::customer(customer),
+        sk: keys::role_deletion_sk(&role.id, now),
+        id: role.id,
+        name: role.name.clone(),
+        permissions: role.permissions.clone(),
+        ttl: crate::store::epoch_seconds(now + DELETION_RECORD_KEPT),
+    };
+    let stamp = stamp::stamped_by(ChangeKind::RoleDeleted, admin.user_id, &admin.email, now);
+    store.put_new_stamped(record, &stamp)
 }
 
 /// A role's key.
@@ -231,20 +273,25 @@ pub async fn claim_names(
 /// (one transaction: the admin check, the role, its name's claim).
 pub async fn create(
     store: &Store,
-    admin: &UserId,
+    admin: &Admin,
     customer: &CustomerNumber,
     name: RoleName,
     permissions: BTreeSet<Permission>,
+    now: time::OffsetDateTime,
 ) -> Result<Role, RoleError> {
     let role = Role {
         id: RoleId::generate(),
         name,
         permissions,
     };
+    let stamp = stamp::stamped_by(ChangeKind::RoleCreated, admin.user_id, &admin.email, now);
     let mut transaction = Transaction::new(store);
     transaction
-        .add(Part::AdminCheck, admin_check(store, customer, admin)?)
-        .add(Part::Role(role.id), store.put_new(RoleItem::new(customer, &role))?)
+        .add(Part::AdminCheck, admin_check(store, customer, &admin.user_id)?)
+        .add(
+            Part::Role(role.id),
+            store.put_new_stamped(RoleItem::new(customer, &role), &stamp)?,
+        )
         .add(Part::NameClaim, name_claim(store, customer, &role.id, &role.name)?);
     match transaction.commit("create a role").await {
         Ok(()) => Ok(role),

@@ -159,6 +159,27 @@ pub(crate) const LINK_SK: &str = "LINK";
 
 pub(crate) const ROLE_SK_PREFIX: &str = "ROLE#";
 
+/// A customer's activity log: its entries by time.
+pub(crate) fn activity(customer: &CustomerNumber) -> String {
+    format!("ACTIVITY#{customer}")
+}
+
+/// GSI1's partition of a customer's entries about one address.
+pub(crate) fn activity_of_email(customer: &CustomerNumber, email: &Email) -> String {
+    format!("ACTIVITY#{customer}#{email}")
+}
+
+/// The record of a role's deletion (for the activity log), in its customer's partition. Its
+/// prefix is not `ROLE_SK_PREFIX`'s, so the Query of a customer's roles never reads it.
+pub(crate) fn role_deletion_sk(role: &crate::domain::RoleId, at: time::OffsetDateTime) -> String {
+    format!(
+        "{ROLE_DELETION_SK_PREFIX}{role}#{}",
+        at.unix_timestamp_nanos() / 1_000_000
+    )
+}
+
+pub(crate) const ROLE_DELETION_SK_PREFIX: &str = "ROLEDELETED#";
+
 /// A role name's claim in its customer, by the name's unique key. Its prefix is not
 /// `ROLE_SK_PREFIX`'s, so the Query of a customer's roles never reads claims.
 pub(crate) fn role_name_sk(unique_key: &str) -> String {

@@ -16,7 +16,12 @@
 //!   across customers (`INVITEE#{email}`, `INVITATION#{number}#{id}`: `GET /me/invitations`).
 //! - `LSI1` (`PK`, `LSI1SK`), strongly consistent: a customer's open invitations ordered by when
 //!   their link expires, so "pending" and "expired" are key ranges, and its kept outcomes
-//!   (`OUTCOME#{accepted|deleted}#{at ms}#{id}`) ordered by when, each a key range of its own.
+//!   (`OUTCOME#{accepted|deleted}#{at ms}#{id}`) ordered by when, each a key range of its own;
+//!   and a customer's activity entries by kind (`{kind}#{at ms}#{id}`: `?kind=` is a key range).
+//!   An LSI caps each partition key's items at 10 GB: an `ACTIVITY#` partition holds a year of
+//!   one customer's entries (~0.5 KB each: 20 million).
+//! - GSI1 also holds a customer's activity entries about one address (`ACTIVITY#{number}#{email}`,
+//!   `{at ms}#{id}`: `?email=` is a partition).
 //!
 //! | item | PK | SK | other keys | TTL |
 //! |---|---|---|---|---|
@@ -25,15 +30,23 @@
 //! | role (`revision`, `changingUntil` lock, `nameClaimed`) | `CUSTOMER#{number}` | `ROLE#{roleId}` | | |
 //! | role name claim (`roleId`): put with `attribute_not_exists` beside every create or rename, so names are unique per customer regardless of case; roles from before claims hold none until edited | `CUSTOMER#{number}` | `ROLENAME#{lower-cased NFC name}` | | |
 //! | seat: an email's standing in a customer (`member` with role ids, or `invited`) | `CUSTOMER#{number}` | `EMAIL#{email}` | | |
-//! | invitation, open (link key id, nonce and hash, role ids, send count, `invitedBy` last sender, `firstInvitedBy`) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#open`, `GSI1SK`=`INVITATION#{email}#{id}`; `GSI2PK`=`INVITEE#{email}`, `GSI2SK`=`INVITATION#{number}#{id}` (invitations stored before the inbox or the search have none) | expiry + 30 days |
-//! | invitation, kept outcome (the same item, updated by accept or delete: `outcome` accepted or deleted, `outcomeAt`, `outcomeBy` user id, `outcomeByEmail` for a delete; no link nonce or hash; a later `declined` fits the same attributes and key forms) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`OUTCOME#{outcome}#{at ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#{outcome}`, `GSI1SK` as open; no `GSI2PK`/`GSI2SK` (out of the invitee's inbox) | outcome + 365 days |
-//! | invitation link of a token sent before tokens named their invitation (no longer written; kept while its invitation is listed, so such an expired link answers 410, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
+//! | invitation, open (link key id, nonce and hash, `previousLinkHash1..4` the links the last four sends replaced (newest first; empty where none), role ids, send count, `invitedBy` last sender, `firstInvitedBy`, `renewalRequestedAt` epoch ms when the expired link's holder last asked for a new one) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`INVITATION#{expiry ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#open`, `GSI1SK`=`INVITATION#{email}#{id}`; `GSI2PK`=`INVITEE#{email}`, `GSI2SK`=`INVITATION#{number}#{id}` (invitations stored before the inbox or the search have none) | expiry + 30 days |
+//! | invitation, kept outcome (the same item, updated by accept, decline or delete: `outcome` accepted, declined or deleted, `outcomeAt`, `outcomeBy` user id, `outcomeByEmail` for a delete; no link nonce, so no token can be rebuilt, but the link hash and the previous ones kept, so that its links say what became of it) | `CUSTOMER#{number}` | `INVITATION#{id}` | `LSI1SK`=`OUTCOME#{outcome}#{at ms}#{id}`, `GSI1PK`=`INVITATIONS#{number}#{outcome}`, `GSI1SK` as open; no `GSI2PK`/`GSI2SK` (out of the invitee's inbox) | outcome + 365 days |
+//! | invitation link of a token sent before tokens named their invitation (no longer written, nor deleted by an accept; kept until its TTL, so such a link says why it stopped working, not 404) | `LINK#{sha256(token)}` | `LINK` | | expiry + 30 days |
 //! | admin's quota for one UTC day | `QUOTA#{userId}#{yyyy-mm-dd}` | `QUOTA` | | next midnight + 1 day |
 //! | user profile (`notifyOnAccept: false` when turned off) | `USER#{userId}` | `USER` | | |
 //! | membership (`roleIds`, never what they grant; `revision`, `status` active or left, `tourSeen` string set; `invitedBy` and `invitationId` of the invitation it was made by; older ones name `roles` with names instead, read as their ids) | `USER#{userId}` | `MEMBERSHIP#{number}` | `GSI1PK`=`CUSTOMER#{number}`, `GSI1SK`=`MEMBER#{email}` | |
 //! | credential | `EMAIL#{email}` | `CREDENTIAL` | | |
 //! | a deleted account's record (`account`: address, language, the customers its memberships were of with their last revision; `userId`): what the deletion's emails are read from | `USER#{userId}` | `DELETED` | | deletion + 14 days |
 //! | email delivery (`status` sending or sent, `claimedUntil`) | `DELIVERY#{eventKey}#{recipient}` | `DELIVERY` | | 14 days |
+//! | activity entry (`kind`, `at`, `actor` {userId, email}, `subject` {email, userId, invitationId, roleId, roleName}, `requestId`, `before`/`after` {name, permissions, roleIds}); written by the recorder from the stream only | `ACTIVITY#{number}` | `{at ms}#{stamp id}` | `LSI1SK`=`{kind}#{at ms}#{stamp id}`; with a subject address `GSI1PK`=`ACTIVITY#{number}#{email}`, `GSI1SK`=SK | at + 365 days |
+//! | a role's deletion record (the role as it was, stamped): a removal's stream record has no actor, so the deletion's transaction puts this beside it for the activity log | `CUSTOMER#{number}` | `ROLEDELETED#{roleId}#{at ms}` | | 2 days |
+//!
+//! **Stamps.** Every write the activity log covers (invitation sent, resent, deleted, accepted,
+//! declined; membership left, roles assigned; role created, edited; a role's deletion record)
+//! sets `change` on its item in the same write: kind, actor id and email, API Gateway's request
+//! id, time, and an id new with every stamped write ([`stamp`]). Other writes leave it as it
+//! was, so a stream record whose old and new `change.id` are equal owes no entry.
 //!
 //! **Sessions table** (`SessionsTable`, env `SESSIONS_TABLE_NAME`): key `PK` (string); TTL `ttl`.
 //! Index `ByEmail` (`email`, with `userId`; eventually consistent, sparse): an address's sessions
@@ -97,7 +110,8 @@
 //!   one BatchGetItem of the invitations that held rows' seats, if any.
 //! - list: one Query of LSI1 (a key range per status: pending, expired, both, accepted,
 //!   deleted; no filter), concurrently with GetItem (admin check) and a Query of the customer's
-//!   roles (names): a page reads `limit` items at 100 as at 10,000 invitations. Searched by
+//!   roles (names): a page reads `limit` + 1 items at 100 as at 10,000 invitations (the one
+//!   more tells a full last page from one that has a next). Searched by
 //!   email: one Query of GSI1 instead (the prefix's key range in the group's partition: open,
 //!   accepted or deleted), whose filter leaves out only open invitations past their 30 days not
 //!   yet removed by TTL; with `pending` or `expired` the filter also leaves out the other
@@ -115,7 +129,8 @@
 //!   clock alone (see the README). One invitation (`GET .../invitations/{invitationId}`): GetItem of the
 //!   invitation, concurrently with the same GetItem (admin check) and Query (roles).
 //! - resend: one TransactWriteItems (quota, admin check, invitation's new link and sender,
-//!   the first inviter kept).
+//!   the first inviter kept, the replaced link's hash shifted into `previousLinkHash1..4` by
+//!   `if_not_exists` on the item as it was: no read).
 //! - delete: one TransactWriteItems (admin check, the invitation updated to its kept `deleted`
 //!   outcome on condition it is open).
 //! - quota: GetItem (admin check) and GetItem (counter), concurrently.
@@ -142,7 +157,15 @@
 //!   (`{keyId}.{customer}.{invitationId}.{mac}`), so one BatchGetItem of the invitation and its
 //!   customer, then one BatchGetItem of the email's credential and the invitation's roles: 2
 //!   round trips. A token of the old form (`{keyId}.{mac}`, sent before tokens named their
-//!   invitation) first takes GetItem of its link item: 3.
+//!   invitation) first takes GetItem of its link item: 3. A link that is not live is answered
+//!   from the first round trip alone (why it stopped working: the invitation's outcome, or its
+//!   previous link hashes, or its expiry): 1.
+//! - renewal request (`POST /invitations/{token}/renewal-request`): one conditional UpdateItem
+//!   of the invitation the token names (`renewalRequestedAt` set, on condition that the token's
+//!   hash is the current link's, the invitation open, its link expired but still listed, and
+//!   no request in the 24 hours before), returning the old item when refused, which says why
+//!   (live, ended, asked already): 1 round trip, refused or not. A token of the old form: its
+//!   link item first (GetItem): 2.
 //! - accept: the first round trip is preview's BatchGetItem, beside GetItem of the session if one
 //!   is sent. The transaction (TransactWriteItems: invitation consumed: updated to its
 //!   kept `accepted` outcome; seat, membership, a check
@@ -173,6 +196,14 @@
 //!   attempt. 4 round trips without customers, 5 with. Over 100 items: before it, one more
 //!   TransactWriteItems (and read of the partition) per 25 active memberships left, or 100 left
 //!   ones removed.
+//! - activity (`GET /customers/{c}/activity`): GetItem (admin check) beside one Query: of the
+//!   `ACTIVITY#{number}` partition by time (unfiltered), of LSI1's kind range (`kind`), or of
+//!   GSI1's address partition (`email`; with `kind` too, a filter on kind, so it reads that
+//!   address's entries of the range: bounded by one address's activity, not the customer's);
+//!   newest first, `limit` items: 1 round trip. A page is read on (one more Query each) only
+//!   when DynamoDB's 1 MB page ends first: a CSV page of 1,000 entries (~0.5 KB each) may take
+//!   a second. The stamps cost no request path a round trip: they ride on the write the request
+//!   already makes (a role's deletion: one item more in its last transaction).
 //! - not-found (the `$default` route: unknown paths and methods): no AWS call at all.
 //! - publisher (stream): no reads. Mailer, per event (every word from the table, never from the
 //!   event): invitation = BatchGetItem (customer, invitation) and, concurrently, a Query of the
@@ -184,13 +215,18 @@
 //!   set, then BatchGetItem (their users: address and language); member joined = GetItem (the
 //!   membership, naming the admin who sent the invitation) beside a Query of the customer's
 //!   roles (names), then GetItem (that admin's user: address, language, `notifyOnAccept`) beside
-//!   GetItem (its admin-set item: still an admin?); account deleted = GetItem (the record); then
+//!   GetItem (its admin-set item: still an admin?); renewal requested = BatchGetItem (customer,
+//!   invitation), then GetItem (its last sender's user) beside GetItem (that sender's admin-set
+//!   item), and when that account is gone or no admin, the member-left email's two reads of
+//!   every admin; account deleted = GetItem (the record); then
 //!   per recipient PutItem (claim), the send, UpdateItem (sent).
 //! - recorder (stream, [`crate::recorder`]): no reads. Per batch of records (up to 100), one
 //!   TransactWriteItems per up to 100 items: a Put of each record's marker (`RECORDED#{seq}`,
 //!   conditional on not existing: a record handed over again is refused there and skipped) and
-//!   an UpdateItem (ADD) of each counter item its invitations' expiry hours touch. 100 invites
-//!   of one minute: ~2 transactions; a refused one is retried record by record.
+//!   an UpdateItem (ADD) of each counter item its invitations' expiry hours touch, and a Put of
+//!   each activity entry a record owes ([`crate::activity::writes`], pure: a stamped write's
+//!   record owes one). 100 invites of one minute: ~3 transactions (100 markers, 100 entries, the
+//!   counters); a refused one is retried record by record.
 //! - link keys (invite, resend, accept, mailer): no DynamoDB; one Secrets Manager
 //!   GetSecretValue at the first request that needs them and every 5 minutes after (and when a
 //!   link names a key the function does not know, at most every 10 seconds).
@@ -198,6 +234,7 @@
 //!   claims, user, credential, membership, seat), all conditional on not existing yet.
 
 pub(crate) mod keys;
+pub mod stamp;
 pub(crate) mod transactions;
 
 use anyhow::Context as _;
@@ -368,6 +405,21 @@ impl Store {
     /// A transaction's put of an item whose key must not exist yet.
     pub(crate) fn put_new(&self, item: impl Serialize) -> anyhow::Result<TransactWriteItem> {
         self.put(item)?
+            .condition_expression("attribute_not_exists(PK)")
+            .into_item()
+    }
+
+    /// A transaction's put of an item whose key must not exist yet, with `stamp` on it (a
+    /// change the activity log records).
+    pub(crate) fn put_new_stamped(
+        &self,
+        item: impl Serialize,
+        stamp: &stamp::Stamp,
+    ) -> anyhow::Result<TransactWriteItem> {
+        let item = stamp.on_item(serde_dynamo::to_item(item).context("Failed to serialise an item.")?)?;
+        aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.tables.data)
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK)")
             .into_item()
     }

@@ -33,6 +33,8 @@ pub(crate) enum Part {
     AdminCheck,
     /// A role: that it exists, is unchanged or is not being changed; or its own write.
     Role(RoleId),
+    /// The record of a role's deletion, for the activity log.
+    RoleDeletion,
     /// A role name's claim, taken.
     NameClaim,
     /// A role name's claim, given up.
@@ -41,8 +43,6 @@ pub(crate) enum Part {
     Seat,
     /// An invitation.
     Invitation,
-    /// An invitation's link item.
-    Link,
     /// A user's membership in a customer.
     Membership(UserId),
     /// A user's profile.

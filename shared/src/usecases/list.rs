@@ -301,7 +301,9 @@ async fn read_page(
         Source::ByEmail { .. } => QUERIES_PER_PAGE,
     };
     for _ in 0..queries {
-        let mut request = store.query().limit(i32::from(limit));
+        // One item more than the page: a full page then knows whether anything follows (a
+        // Query that stops at its limit returns a LastEvaluatedKey even when nothing does).
+        let mut request = store.query().limit(i32::from(limit) + 1);
         request = match source {
             Source::ByTime { low, high } => {
                 let mut request = request

@@ -247,12 +247,13 @@ fn row(seat: &seats::SeatItem, roles: &BTreeMap<RoleId, Role>) -> anyhow::Result
 /// Returns the roles and the permissions they grant.
 pub async fn assign_roles(
     store: &Store,
-    admin: &UserId,
+    acting: &crate::domain::Admin,
     customer: &CustomerNumber,
     user: &UserId,
     role_ids: BTreeSet<RoleId>,
     now: OffsetDateTime,
 ) -> Result<(Vec<RoleRef>, BTreeSet<Permission>), MemberError> {
+    let admin = &acting.user_id;
     let (caller_is_admin, membership, roles) = tokio::try_join!(
         is_admin(store, customer, admin),
         memberships::find_item(store, user, customer),
@@ -296,7 +297,7 @@ pub async fn assign_roles(
     transaction
         .add(
             Part::Membership(*user),
-            memberships::set_roles(store, &membership, &role_ids)?,
+            memberships::set_roles(store, &membership, &role_ids, acting, now)?,
         )
         .add(
             Part::Seat,
@@ -397,6 +398,10 @@ mod tests {
             .await
             .unwrap();
 
+        let admin = crate::domain::Admin {
+            user_id: admin,
+            email: Email::parse("admin@acme.example").unwrap(),
+        };
         let (roles, permissions) = assign_roles(&store, &admin, &customer, &member, [buyer.id].into(), now)
             .await
             .expect("the role is unchanged since it was read: revision 0 either way");

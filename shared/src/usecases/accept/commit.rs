@@ -25,11 +25,10 @@ pub(super) enum Grant<'a> {
     Unread(&'a BTreeSet<RoleId>),
 }
 
-/// The link an accept consumes: the invitation's current one, by its hash, and whether it has a
-/// link item to forget (a token of the old form).
+/// The link an accept consumes: the invitation's current one, by its hash. (A token of the old
+/// form keeps its link item, so that it can say the invitation was accepted.)
 pub(crate) struct Link {
     pub hash: TokenHash,
-    pub has_item: bool,
     /// Whether the accept signs the member in (a link's holder), or the caller's session goes on
     /// (accepting from one's invitations).
     pub new_session: bool,
@@ -43,8 +42,7 @@ pub(super) struct Committed {
     pub session: Option<NewSession>,
 }
 
-/// Accepts in one transaction: the invitation consumed (this link still current and live), its
-/// link item forgotten (a token of the old form), its seat handed to the member, the membership
+/// Accepts in one transaction: the invitation consumed (this link still current and live), its seat handed to the member, the membership
 /// written (or revived), each role as [`Grant`] requires, the account and credential when new
 /// (or, for a session, the credential still the session's account), the admin set and counts,
 /// and the answer's session.
@@ -102,9 +100,6 @@ pub(super) async fn commit(
                 now,
             )?,
         );
-    if link.has_item {
-        transaction.add(Part::Link, invitations::link::forget(store, &link.hash)?);
-    }
     match grant {
         Grant::Read(roles) => {
             for role in roles {
@@ -151,20 +146,19 @@ pub(super) async fn commit(
             role_ids,
             session,
         }),
-        Err(TransactionError::Refused(refused)) => Err(refusal(&refused, &link.hash, acceptor)),
+        Err(TransactionError::Refused(refused)) => Err(refusal(&refused, &link.hash, acceptor, now)),
         Err(TransactionError::Contention) => Err(AcceptError::Contention),
         Err(TransactionError::Other(error)) => Err(error.into()),
     }
 }
 
 /// Why the accept transaction was refused, judged in order: the invitation first, so that of
-/// concurrent accepts every loser hears that the link is used.
-fn refusal(refused: &Refused, link: &TokenHash, acceptor: &Acceptor) -> AcceptError {
+/// concurrent accepts every loser hears that the link is used (accepted).
+fn refusal(refused: &Refused, link: &TokenHash, acceptor: &Acceptor, now: OffsetDateTime) -> AcceptError {
     if refused.failed(&Part::Invitation) {
-        return if invitations::still_links_to(refused.item(&Part::Invitation), link) {
-            AcceptError::Expired
-        } else {
-            AcceptError::NotFound
+        return match invitations::link_state_of(refused.item(&Part::Invitation), link, now) {
+            Ok(state) => AcceptError::from_state(state),
+            Err(error) => error.into(),
         };
     }
     if refused.failed(&Part::Seat) {

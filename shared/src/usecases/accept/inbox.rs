@@ -136,8 +136,6 @@ pub async fn accept_mine(
     let (invitation, customer_item) = mine(store, me, customer, id, now).await?;
     let link = Link {
         hash: invitation.link.hash.clone(),
-        // An old-form link's item, if any, then opens an invitation that no longer links to it.
-        has_item: false,
         new_session: false,
     };
     let proof = Proof {
@@ -154,9 +152,15 @@ pub async fn accept_mine(
         proof: &proof,
         now,
     };
+    // What became of an invitation taken meanwhile is the link's to tell; here, as for anything
+    // not open, it is not found.
     accept
         .unread(customer_item, Acceptor::BySession { user_id: me.user_id })
         .await
+        .map_err(|error| match error {
+            AcceptError::Ended(_) => AcceptError::NotFound,
+            other => other,
+        })
 }
 
 /// Declines invitation `id` of `customer` for the signed-in account: one TransactWriteItems of

@@ -13,6 +13,9 @@ mod commit;
 mod identify;
 mod inbox;
 mod preview;
+mod renewal;
+
+pub use renewal::request_renewal;
 
 pub use inbox::{Me, Waiting, accept_mine, count_waiting, decline_mine, waiting};
 
@@ -26,7 +29,7 @@ use crate::domain::{
     CompanyName, CustomerNumber, Email, InvalidValue, InvitationId, Language, Password, PasswordHash, Permission,
     SecretToken, SourceAddress, TokenHash, UserId,
 };
-use crate::invitations::{Invitation, InvitationItem, InviterView, LinkState, open_link};
+use crate::invitations::{Ended, Invitation, InvitationItem, InviterView, LinkState, open_link};
 use crate::links::LinkToken;
 use crate::memberships::RoleRef;
 use crate::roles::RoleItem;
@@ -147,12 +150,26 @@ pub struct NewSession {
 /// Why a link could not be previewed or accepted. A refused accept changed nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum AcceptError {
-    /// Never issued, deleted, resent since (an older link), or used.
-    #[error("This invitation link is not valid: it was used, replaced by a newer one, or withdrawn.")]
+    /// Never issued (as far as the table knows), or no longer listed.
+    #[error("This invitation link is not valid.")]
     NotFound,
     /// The link's 24 hours are over.
-    #[error("This invitation link has expired. Ask an admin of the customer to send it again.")]
+    #[error(
+        "This invitation link has expired. Ask for a new one (POST /invitations/{{token}}/renewal-request), or ask an admin of the customer to send it again."
+    )]
     Expired,
+    /// A link that was issued and no longer works: replaced, accepted, declined or withdrawn.
+    #[error("{0}")]
+    Ended(Ended),
+    /// A renewal was asked for a link that still works.
+    #[error("This invitation link still works: accept it, no new one is needed.")]
+    NotExpired,
+    /// A renewal of this invitation was asked for within the last 24 hours.
+    #[error("A new link was asked for already; the admins were told. You can ask again in {} hours.", .retry_after_secs.div_ceil(3600))]
+    RenewalAlreadyRequested {
+        /// Seconds until it may be asked again.
+        retry_after_secs: u64,
+    },
     /// The account of the invited email is already an active member.
     #[error("This account has access to this customer already.")]
     AlreadyMember,
@@ -213,8 +230,19 @@ impl Opened {
     fn live(self) -> Result<(Invitation, Option<CustomerItem>), AcceptError> {
         match self.state {
             LinkState::Live(invitation) => Ok((invitation, self.customer)),
-            LinkState::Expired(_) => Err(AcceptError::Expired),
-            LinkState::Dead => Err(AcceptError::NotFound),
+            other => Err(AcceptError::from_state(other)),
+        }
+    }
+}
+
+impl AcceptError {
+    /// Why a link that is not live does not work (a live one here was changed meanwhile: it is
+    /// refused like one that is not found, and a retry reads it again).
+    pub(crate) fn from_state(state: LinkState) -> Self {
+        match state {
+            LinkState::Expired(_) => Self::Expired,
+            LinkState::Ended(ended) => Self::Ended(ended),
+            LinkState::Live(_) | LinkState::Dead => Self::NotFound,
         }
     }
 }
@@ -332,6 +360,7 @@ async fn read_context_to_accept(
     invitation: &Invitation,
     customer: Option<CustomerItem>,
     link: &TokenHash,
+    now: OffsetDateTime,
 ) -> Result<Context, AcceptError> {
     let mut wanted = vec![crate::invitations::key(&invitation.customer_number, &invitation.id)];
     wanted.extend(context_keys(invitation, customer.is_none()));
@@ -349,8 +378,9 @@ async fn read_context_to_accept(
             return Err(refused.unexplained("read an invitation's snapshot").into());
         }
     };
-    if !crate::invitations::still_links_to(items.next().flatten().as_ref(), link) {
-        return Err(AcceptError::NotFound);
+    match crate::invitations::link_state_of(items.next().flatten().as_ref(), link, now)? {
+        LinkState::Live(_) => {}
+        other => return Err(AcceptError::from_state(other)),
     }
     let (read, parts) = parts_of(items.flatten())?;
     Ok(parts.with(customer.or(read).ok_or_else(no_customer)?))
@@ -429,7 +459,6 @@ pub async fn accept(
     );
     let link = Link {
         hash: token.hash(),
-        has_item: token.invitation_key().is_none(),
         new_session: true,
     };
     let accept = Accept {
@@ -524,7 +553,7 @@ impl Accept<'_> {
         let count_now =
             session.is_none() && self.proof.password.is_some() && self.proof.account == Some(AccountHint::Existing);
         let (context, counted) = tokio::join!(
-            read_context_to_accept(self.store, self.invitation, customer, &self.link.hash),
+            read_context_to_accept(self.store, self.invitation, customer, &self.link.hash, self.now),
             async {
                 if count_now {
                     Some(sessions::count_login_attempt(self.store, email, &self.proof.source, self.now).await)

@@ -5,7 +5,7 @@ use super::RoleChangeError;
 use super::edit::Change;
 use super::usage::{Holders, RoleUsage, holders};
 use crate::customers::{self, too_few_admins};
-use crate::domain::{CustomerNumber, Permission, RoleId, UserId};
+use crate::domain::{Admin, CustomerNumber, Permission, RoleId};
 use crate::invitations;
 use crate::memberships::{admin_check, is_admin};
 use crate::roles::lock::{lock, unlock, write_delete};
@@ -17,10 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 /// Items the last transaction of a delete carries besides invitations, at the most: the admin
-/// check, the role, its name's claim, and when admins lose the right, every item of the admin
-/// set and the customer item.
+/// check, the role, its deletion's record (the activity log's), its name's claim, and when
+/// admins lose the right, every item of the admin set and the customer item.
 const fn overhead(admin_writes: usize) -> usize {
-    3 + admin_writes
+    4 + admin_writes
 }
 
 /// What a delete does with members holding the role.
@@ -38,12 +38,13 @@ pub enum Holding {
 /// role's deletion. The ids left on their memberships and seats are cleaned up after.
 pub async fn delete(
     store: &Store,
-    admin: &UserId,
+    acting: &Admin,
     customer: &CustomerNumber,
     role_id: &RoleId,
     holding: Holding,
     now: OffsetDateTime,
 ) -> Result<RoleUsage, RoleChangeError> {
+    let admin = &acting.user_id;
     if !is_admin(store, customer, admin).await? {
         return Err(RoleChangeError::NotAdmin);
     }
@@ -51,6 +52,7 @@ pub async fn delete(
     let change = Change {
         store,
         admin,
+        acting,
         customer,
         locked: &locked,
     };
@@ -83,7 +85,11 @@ async fn delete_locked(
         return Err(RoleChangeError::InUse { members: usage.members });
     }
     let mut last = Transaction::new(store);
-    last.add(Part::Role(role.id), write_delete(store, customer, locked)?);
+    last.add(Part::Role(role.id), write_delete(store, customer, locked)?)
+        .add(
+            Part::RoleDeletion,
+            roles::deletion_record(store, customer, role, change.acting, now)?,
+        );
     // The name is free again once its role is gone.
     if role.name_claimed {
         last.add(

@@ -8,7 +8,7 @@
 use super::RoleChangeError;
 use super::usage::{Holders, RoleUsage, holders};
 use crate::customers::{self, AdminState, admin_roles_change, too_few_admins};
-use crate::domain::{CustomerNumber, Permission, RoleId, RoleName, UserId};
+use crate::domain::{Admin, CustomerNumber, Permission, RoleId, RoleName, UserId};
 use crate::memberships::{admin_check, is_admin};
 use crate::roles::lock::{Locked, lock, unlock, write_edit};
 use crate::roles::{self, Role, name_claim, release_name_claim};
@@ -30,13 +30,14 @@ pub struct Edited {
 /// request. Open invitations refer to the role by id and grant what it is when accepted.
 pub async fn edit(
     store: &Store,
-    admin: &UserId,
+    acting: &Admin,
     customer: &CustomerNumber,
     role_id: &RoleId,
     name: RoleName,
     permissions: BTreeSet<Permission>,
     now: OffsetDateTime,
 ) -> Result<Edited, RoleChangeError> {
+    let admin = &acting.user_id;
     if !is_admin(store, customer, admin).await? {
         return Err(RoleChangeError::NotAdmin);
     }
@@ -44,6 +45,7 @@ pub async fn edit(
     let change = Change {
         store,
         admin,
+        acting,
         customer,
         locked: &locked,
     };
@@ -58,6 +60,8 @@ pub async fn edit(
 pub(super) struct Change<'a> {
     pub store: &'a Store,
     pub admin: &'a UserId,
+    /// The admin, as the activity log names it.
+    pub acting: &'a Admin,
     pub customer: &'a CustomerNumber,
     pub locked: &'a Locked,
 }
@@ -117,7 +121,7 @@ impl Change<'_> {
         let mut transaction = Transaction::new(store);
         transaction.add(
             Part::Role(*role_id),
-            write_edit(store, customer, self.locked, &name, &permissions)?,
+            write_edit(store, customer, self.locked, &name, &permissions, self.acting, now)?,
         );
         self.move_name_claim(&mut transaction, &name)?;
         let mut permissions_of: BTreeMap<RoleId, BTreeSet<Permission>> =
