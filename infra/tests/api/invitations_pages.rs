@@ -208,20 +208,36 @@ async fn a_page_that_ends_the_listing_has_no_cursor_even_when_full() {
         admin.invite_to_demo(&format!("full{i}@example.com")).await;
     }
     for filters in ["&email=full", "&status=pending&email=full"] {
-        let first = admin.list_invitations(CUSTOMER_NUMBER, &format!("?limit=2{filters}")).await;
+        let first = admin
+            .list_invitations(CUSTOMER_NUMBER, &format!("?limit=2{filters}"))
+            .await;
         let cursor = first.body["nextCursor"]
             .as_str()
             .unwrap_or_else(|| panic!("{filters}: {first:?}"));
         let last = admin
             .list_invitations(CUSTOMER_NUMBER, &format!("?limit=2{filters}&cursor={cursor}"))
             .await;
-        assert_eq!(last.body["invitations"].as_array().unwrap().len(), 2, "{filters}: {last:?}");
-        assert_eq!(last.body["nextCursor"], Value::Null, "{filters}: the last page, full, says so");
+        assert_eq!(
+            last.body["invitations"].as_array().unwrap().len(),
+            2,
+            "{filters}: {last:?}"
+        );
+        assert_eq!(
+            last.body["nextCursor"],
+            Value::Null,
+            "{filters}: the last page, full, says so"
+        );
     }
     // Unfiltered, by time: the demo's own invitations and these four, in pages of their number.
     let all = admin.list_invitations(CUSTOMER_NUMBER, "?limit=100").await;
     let total = all.body["invitations"].as_array().unwrap().len();
-    let exact = admin.list_invitations(CUSTOMER_NUMBER, &format!("?limit={total}")).await;
+    let exact = admin
+        .list_invitations(CUSTOMER_NUMBER, &format!("?limit={total}"))
+        .await;
     assert_eq!(exact.body["invitations"].as_array().unwrap().len(), total);
-    assert_eq!(exact.body["nextCursor"], Value::Null, "one full page of everything: {exact:?}");
+    assert_eq!(
+        exact.body["nextCursor"],
+        Value::Null,
+        "one full page of everything: {exact:?}"
+    );
 }
