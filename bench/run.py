@@ -415,6 +415,20 @@ class Stack:
             ConsistentRead=True,
         )["Item"]
 
+    def expire(self, customer, invitation_id):
+        """Moves an invitation's day into the past (setup only): its link is then expired."""
+        past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)
+        millis = int(past.timestamp() * 1000)
+        self.dynamodb.update_item(
+            TableName=self.tables["data"],
+            Key={"PK": {"S": f"CUSTOMER#{customer}"}, "SK": {"S": f"INVITATION#{invitation_id}"}},
+            UpdateExpression="SET expiresAt = :at, LSI1SK = :lsi",
+            ExpressionAttributeValues={
+                ":at": {"S": past.strftime("%Y-%m-%dT%H:%M:%S.") + f"{past.microsecond // 1000:03d}Z"},
+                ":lsi": {"S": f"INVITATION#{millis:015d}#{invitation_id}"},
+            },
+        )
+
     def link_token(self, customer, invitation_id):
         """The invitation's current link token, from the operator command (which makes it as the
         mailer does), so the benchmark holds no copy of how links are made."""
@@ -844,10 +858,58 @@ class Bench:
             "authorized",
         )
         self.measure("me", "me", [api_event("GET", "/me", caller=user) for user in accepted], 200)
+        self.invitee_side(run, accepted)
 
         self.invitation_pages(n, run)
         self.users_pages(n)
         self.role_edits(n)
+        self.activity_page(n)
+        # Last: the accounts that accepted delete themselves (their customers left in the request).
+        self.measure("delete the account (DELETE /me, leaving its customers)", "me",
+                     [api_event("DELETE", "/me", body={"confirmEmail": email, "password": PASSWORD,
+                                                       "leaveCustomers": True}, caller=(user, email))
+                      for user, email in accepted], 200, "one argon2id verify")
+
+    def invitee_side(self, run, accepted):
+        """The invited person's own routes: the inbox, accepting and declining from it, and the
+        renewal request of an expired link."""
+        stack = self.stack
+        stack.create_customer("BENCH-M")
+        stack.create_customer("BENCH-N")
+        mine = [stack.invite("BENCH-M", email) for _, email in accepted]
+        declining = [stack.invite("BENCH-N", email) for _, email in accepted]
+        self.measure("my invitations (GET /me/invitations)", "accept",
+                     [api_event("GET", "/me/invitations", caller=user) for user in accepted], 200)
+        self.measure("accept from my invitations", "accept",
+                     [api_event("POST", "/me/invitations/{customerId}/{invitationId}/accept",
+                                {"customerId": "BENCH-M", "invitationId": i}, {}, caller=user)
+                      for user, i in zip(accepted, mine)], 200)
+        self.measure("decline from my invitations", "accept",
+                     [api_event("POST", "/me/invitations/{customerId}/{invitationId}/decline",
+                                {"customerId": "BENCH-N", "invitationId": i}, {}, caller=user)
+                      for user, i in zip(accepted, declining)], 204)
+        # Expired links: invited, their tokens made, then their day moved into the past.
+        stack.create_customer("BENCH-R")
+        expired = []
+        for i in range(len(accepted)):
+            invitation_id = stack.invite("BENCH-R", f"renew-{run}-{i}@bench.example")
+            expired.append(stack.link_token("BENCH-R", invitation_id))
+            stack.expire("BENCH-R", invitation_id)
+        self.measure("renewal request (an expired link)", "accept",
+                     [api_event("POST", "/invitations/{token}/renewal-request", {"token": t}) for t in expired], 202,
+                     "no quota spent; one email to the admin who sent it")
+
+    def activity_page(self, n):
+        """The demo customer's activity log, first page (25), after everything above wrote to it."""
+        stack = self.stack
+        started = time.monotonic()
+        while not (stack.request("GET", f"/customers/{DEMO_CUSTOMER}/activity?limit=25")[1] or {}).get("nextCursor"):
+            if time.monotonic() - started > 120:
+                raise RuntimeError("activity page: the log never filled a page")
+            time.sleep(0.2)
+        events = [api_event("GET", "/customers/{customerId}/activity", {"customerId": DEMO_CUSTOMER}, caller=ADMIN)
+                  for _ in range(2 * n)]
+        self.measure("activity page", "list", events, 200, "25 entries, newest first")
 
     def role_id(self, customer, name):
         return next(r["id"] for r in self.stack.http("GET", f"/customers/{customer}/roles", expect=200)["roles"]

@@ -74,6 +74,9 @@ fn marker(store: &Store, change: &Change, now: OffsetDateTime) -> anyhow::Result
 /// could not be applied (or whose item cannot be read), if any: that record and every later one
 /// must be handed over again. Records already applied are skipped.
 pub async fn record(store: &Store, changes: &[Change]) -> Option<String> {
+    if changes.is_empty() {
+        return None;
+    }
     let now = OffsetDateTime::now_utc();
     let mut owing = Vec::new();
     for change in changes {

@@ -62,8 +62,19 @@ struct Options {
     sender_address: String,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// A worker thread's stack: unoptimised builds lay the handlers' futures out generously, and the
+/// gateway's dispatch over every function's handler needs more than tokio's default 2 MiB.
+const WORKER_STACK: usize = 16 * 1024 * 1024;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber_init();
     let options = Options::parse();
     let client = local_client(&options.dynamodb_endpoint);
