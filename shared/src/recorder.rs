@@ -17,6 +17,7 @@ use crate::store::{Store, keys};
 use crate::stream::Change;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::Deserialize;
+use std::collections::HashSet;
 use time::OffsetDateTime;
 
 /// How long a record's marker is kept: past the stream's own 24 hours.
@@ -107,15 +108,21 @@ async fn apply_all(store: &Store, owing: Vec<(String, Owed)>) -> Option<String> 
         let mut chunk: Vec<(String, Owed)> = Vec::new();
         let mut deltas = Deltas::new();
         let mut writes = 0;
+        // A transaction writes an item once: a record whose derived items the chunk already
+        // writes (two items written with one stamp owe one entry) starts the next chunk.
+        let mut written: HashSet<(String, String)> = HashSet::new();
         while let Some((_, next)) = rest.peek() {
             let hours = deltas
                 .keys()
                 .chain(next.deltas.keys().filter(|hour| !deltas.contains_key(*hour)))
                 .count();
             let items = chunk.len() + 1 + hours + writes + next.writes.len();
-            if items > MAX_ITEMS && !chunk.is_empty() {
+            let keys: Vec<(String, String)> = next.writes.iter().filter_map(item_key).collect();
+            let repeats = keys.iter().any(|key| written.contains(key));
+            if (items > MAX_ITEMS || repeats) && !chunk.is_empty() {
                 break;
             }
+            written.extend(keys);
             let (sequence_number, next) = rest.next().expect("peeked");
             for (hour, minutes) in &next.deltas {
                 let merged = deltas.entry(hour.clone()).or_default();
@@ -149,6 +156,17 @@ async fn apply_all(store: &Store, owing: Vec<(String, Owed)>) -> Option<String> 
     }
     tracing::info!(records = total, applied, "recorded what the changes owe");
     None
+}
+
+/// The key of the item a transaction's write puts, updates or deletes.
+fn item_key(write: &TransactWriteItem) -> Option<(String, String)> {
+    let item = write
+        .put()
+        .map(|put| put.item())
+        .or_else(|| write.update().map(|update| update.key()))
+        .or_else(|| write.delete().map(|delete| delete.key()))?;
+    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
+    Some((text(keys::PK)?, text(keys::SK)?))
 }
 
 fn failed(sequence_number: &str, error: &TransactionError, applied: usize, total: usize) -> Option<String> {

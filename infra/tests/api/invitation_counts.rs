@@ -225,3 +225,42 @@ async fn records_handed_over_again_or_to_two_recorders_at_once_count_once() {
     }
     assert_eq!(counts(&app).await, json!({ "pending": 49, "expired": 0 }));
 }
+
+#[tokio::test]
+async fn records_whose_derived_items_share_a_key_go_in_separate_transactions() {
+    // Two items written with one stamp (as the benchmark's clones of one invitation are) owe
+    // the same activity entry: one transaction cannot write it twice, so they go in two.
+    let app = TestApp::with_demo_customer().await;
+    let admin = app.demo_admin().await;
+    admin.invite_to_demo("stamped@example.com").await;
+    let capture = Capture::default();
+    let mut reader = poller(&app).await;
+    while reader.poll_once(&capture).await.unwrap().records > 0 {}
+    let changes = std::mem::take(&mut *capture.0.lock().unwrap());
+    let invited = changes
+        .iter()
+        .rev()
+        .find(|change| {
+            change.new.as_ref().is_some_and(|item| {
+                serde_dynamo::from_item::<_, Value>(item.clone()).unwrap()["email"] == "stamped@example.com"
+            })
+        })
+        .unwrap()
+        .clone();
+    let mut twin = invited.clone();
+    let mut image: Value = serde_dynamo::from_item(twin.new.clone().unwrap()).unwrap();
+    let other = cloudhub::domain::InvitationId::generate().to_string();
+    image["SK"] = json!(format!("INVITATION#{other}"));
+    image["id"] = json!(other);
+    image["email"] = json!("twin@example.com");
+    twin.new = Some(serde_dynamo::to_item(image).unwrap());
+    twin.sequence_number = format!("{}9", invited.sequence_number);
+    let store = app.app.store.clone();
+    assert_eq!(cloudhub::recorder::record(&store, &[invited, twin]).await, None);
+    let open: i64 = counter_items(&app)
+        .await
+        .iter()
+        .map(|item| item["n"].as_i64().unwrap())
+        .sum();
+    assert_eq!(open, 2, "both counted, once");
+}
