@@ -889,12 +889,12 @@ class Bench:
                                 {"customerId": "BENCH-N", "invitationId": i}, {}, caller=user)
                       for user, i in zip(accepted, declining)], 204)
         # Expired links: invited, their tokens made, then their day moved into the past.
-        stack.create_customer("BENCH-R")
+        stack.create_customer("BENCH-X")
         expired = []
         for i in range(len(accepted)):
-            invitation_id = stack.invite("BENCH-R", f"renew-{run}-{i}@bench.example")
-            expired.append(stack.link_token("BENCH-R", invitation_id))
-            stack.expire("BENCH-R", invitation_id)
+            invitation_id = stack.invite("BENCH-X", f"renew-{run}-{i}@bench.example")
+            expired.append(stack.link_token("BENCH-X", invitation_id))
+            stack.expire("BENCH-X", invitation_id)
         self.measure("renewal request (an expired link)", "accept",
                      [api_event("POST", "/invitations/{token}/renewal-request", {"token": t}) for t in expired], 202,
                      "no quota spent; one email to the admin who sent it")
