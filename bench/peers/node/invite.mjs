@@ -105,6 +105,15 @@ export const handler = async (event) => {
     GSI1SK: `INVITATION#${email}#${id}`,
     GSI2PK: `INVITEE#${email}`,
     GSI2SK: `INVITATION#${customer}#${id}`,
+    // Who sent it, in which request: what the activity log is written from.
+    change: {
+      id: ulid(now),
+      kind: "invitation-sent",
+      actorId: caller.userId,
+      actorEmail: caller.email,
+      ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
+      at: stamp(now),
+    },
   };
   const items = [
     {

@@ -127,6 +127,15 @@ def handler(event, context):
         "GSI1SK": f"INVITATION#{email}#{invitation_id}",
         "GSI2PK": f"INVITEE#{email}",
         "GSI2SK": f"INVITATION#{customer}#{invitation_id}",
+        # Who sent it, in which request: what the activity log is written from.
+        "change": {
+            "id": ulid(millis),
+            "kind": "invitation-sent",
+            "actorId": caller["userId"],
+            "actorEmail": caller["email"],
+            **({"requestId": request_id} if (request_id := (event.get("requestContext") or {}).get("requestId")) else {}),
+            "at": stamp(now),
+        },
     }
     if language:
         invitation["language"] = language
