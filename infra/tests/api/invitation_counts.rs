@@ -4,9 +4,10 @@
 //! expired to unlisted with no write, exactly at the second; a record handed over again, or
 //! two recorders at once, count each change once.
 
+use crate::deliveries::poller;
 use crate::helpers::{LINK_LIFETIME, LISTED_AFTER_EXPIRY, TestApp};
 use cloudhub::stream::Change;
-use infra::delivery::{Consumer, Recorder, StreamPoller, local_streams_client};
+use infra::delivery::{Consumer, Recorder};
 use infra::seed::CUSTOMER_NUMBER;
 use serde_json::{Value, json};
 use std::sync::Mutex;
@@ -17,16 +18,6 @@ async fn counts(app: &TestApp) -> Value {
     let page = admin.list_invitations(CUSTOMER_NUMBER, "?limit=1").await;
     assert_eq!(page.status, 200, "{page:?}");
     page.body["counts"].clone()
-}
-
-async fn poller(app: &TestApp) -> StreamPoller {
-    StreamPoller::new(
-        app.app.store.client(),
-        local_streams_client(&cloudhub::testing::endpoint()),
-        &app.app.store.tables().data,
-    )
-    .await
-    .unwrap()
 }
 
 /// A consumer that keeps what it is handed, to hand it to the recorder by hand.

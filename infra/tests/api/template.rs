@@ -533,19 +533,7 @@ fn stream_filters(template: &Value, function: &str) -> Vec<serde_json::Value> {
 #[test]
 fn the_publishers_stream_filter_admits_every_item_that_owes_an_email() {
     let template = template();
-    let events = &template["Resources"]["PublisherFunction"]["Properties"]["Events"];
-    let patterns: Vec<serde_json::Value> = events
-        .as_mapping()
-        .unwrap()
-        .values()
-        .flat_map(|event| {
-            event["Properties"]["FilterCriteria"]["Filters"]
-                .as_sequence()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .map(|filter| serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap())
-        .collect();
+    let patterns = stream_filters(&template, "PublisherFunction");
     assert_eq!(patterns.len(), 1, "{patterns:?}");
     let admits = |sk: &str| {
         patterns[0]["dynamodb"]["Keys"]["SK"]["S"]
