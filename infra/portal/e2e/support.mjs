@@ -17,6 +17,9 @@ export const ACME = "100234";
 export const BETA = "200001";
 export const GAMMA = "200002";
 export const QUOTA_ADMIN = { email: "quota.admin@e2e.example", password: "a long quota admin password" };
+/** The activity log's own customer and admin (its log holds only what its tests did). */
+export const DELTA = "300002";
+export const AUDIT_ADMIN = { email: "audit.admin@e2e.example", password: "a long audit admin password" };
 
 let browser;
 

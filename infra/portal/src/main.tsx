@@ -112,7 +112,16 @@ function App() {
   if (route.startsWith("invitations/")) {
     return <InvitationPage token={route.slice("invitations/".length)} me={me} onSignedIn={signedIn} onLogOut={logOut} />;
   }
-  if (!token) return <Login onSignedIn={signedIn} notice={route === "account-deleted" ? t("account.deleted") : undefined} />;
+  // A link into the portal (an email's button, a bookmark) leads there once logged in.
+  const deepLink = /^(c|customers)\//.test(route) ? `#/${route}` : undefined;
+  if (!token) {
+    return (
+      <Login
+        onSignedIn={(sessionToken) => signedIn(sessionToken, deepLink)}
+        notice={route === "account-deleted" ? t("account.deleted") : undefined}
+      />
+    );
+  }
   if (!me) return problem ? <Notice kind="error">{sentence(problem)}</Notice> : <Loading />;
 
   const current: Session = { me, refresh, logOut, ended, tourAtLogin };
@@ -121,10 +130,11 @@ function App() {
     return <NoAccess session={current} />;
   }
   if (route === "choose") return <Choose session={current} />;
-  // Where the member-left email points: `{base}/customers/{number}/users`.
-  const emailLink = /^customers\/([^/]+)\/users$/.exec(route);
+  // Where the member-left email points (`{base}/customers/{number}/users`) and the renewal
+  // request's (`{base}/customers/{number}/invitations/{id}`).
+  const emailLink = /^customers\/([^/]+)\/(users|invitations\/[^/]+)$/.exec(route);
   if (emailLink) {
-    navigate(`#/c/${emailLink[1]}/user-management/users`);
+    navigate(`#/c/${emailLink[1]}/user-management/${emailLink[2]}`);
     return <Loading />;
   }
   const match = /^c\/([^/]+)\/?(.*)$/.exec(route);

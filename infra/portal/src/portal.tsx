@@ -70,7 +70,9 @@ export function CustomerShell(props: { session: Session; access: CustomerAccess;
         {page === "feedback" && <Feedback />}
         {page === "settings" && <Settings session={session} access={access} />}
         {AREAS.includes(page as Permission) && <Area area={page as Permission} />}
-        {page === "user-management" && <UserManagement access={access} tab={props.page.split("/")[1] ?? "users"} />}
+        {page === "user-management" && (
+          <UserManagement access={access} tab={props.page.split("/")[1] ?? "users"} focus={props.page.split("/")[2]} />
+        )}
       </main>
       <Tour session={session} access={access} />
     </div>

@@ -13,6 +13,7 @@ import {
   type Problem,
   type Schemas,
 } from "./api";
+import { ActivityLog } from "./activity";
 import { dateTime, type Key, sentence, t } from "./i18n";
 import { Dialog, Loading, navigate, Notice } from "./ui";
 
@@ -32,7 +33,8 @@ function useRoles(customerId: string) {
   return { roles, reload };
 }
 
-export function UserManagement(props: { access: CustomerAccess; tab: string }) {
+/** User Management's tabs; `focus` is an invitation's id (the renewal email's button leads there). */
+export function UserManagement(props: { access: CustomerAccess; tab: string; focus?: string }) {
   const customerId = props.access.customerNumber;
   const base = `#/c/${customerId}/user-management`;
   const [quota, setQuota] = useState<Quota | null>(null);
@@ -47,7 +49,8 @@ export function UserManagement(props: { access: CustomerAccess; tab: string }) {
     setVersion((v) => v + 1);
     void reloadRoles();
   };
-  const tab = ["users", "invitations", "roles"].includes(props.tab) ? props.tab : "users";
+  const tabs = props.access.admin ? (["users", "invitations", "roles", "activity"] as const) : (["users", "invitations", "roles"] as const);
+  const tab = (tabs as readonly string[]).includes(props.tab) ? props.tab : "users";
 
   return (
     <section>
@@ -63,15 +66,16 @@ export function UserManagement(props: { access: CustomerAccess; tab: string }) {
         )}
       </div>
       <div class="tabs" role="tablist">
-        {(["users", "invitations", "roles"] as const).map((name) => (
+        {tabs.map((name) => (
           <a key={name} role="tab" href={`${base}/${name}`} aria-selected={tab === name ? "true" : "false"}>
             {t(`um.tab.${name}`)}
           </a>
         ))}
       </div>
       {tab === "users" && <UsersTable customerId={customerId} roles={roles} version={version} />}
-      {tab === "invitations" && <InvitationsTable customerId={customerId} version={version} onChange={changed} />}
+      {tab === "invitations" && <InvitationsTable customerId={customerId} version={version} onChange={changed} focus={props.focus} />}
       {tab === "roles" && <RolesTable customerId={customerId} roles={roles} onChange={changed} />}
+      {tab === "activity" && <ActivityLog customerId={customerId} roles={roles} />}
       {inviting && (
         <InviteDialog
           customerId={customerId}
@@ -513,7 +517,60 @@ function outcomeOf(row: Invitation): { when?: string; by?: string } {
   return {};
 }
 
-function InvitationsTable(props: { customerId: string; version: number; onChange: () => void }) {
+/** One invitation, opened by its link (`.../invitations/{id}`): what became of it, and for an open
+ * one the table's resend and delete. */
+function FocusedInvitation(props: {
+  customerId: string;
+  id: string;
+  version: number;
+  onResend: (row: Invitation) => void;
+  onDelete: (row: Invitation) => void;
+}) {
+  const { customerId, id } = props;
+  const [row, setRow] = useState<Invitation | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  useEffect(() => {
+    setProblem(null);
+    api
+      .GET("/customers/{customerId}/invitations/{invitationId}", { params: { path: { customerId, invitationId: id } } })
+      .then((answer) => ok(Promise.resolve(answer)))
+      .then(setRow, (error: unknown) => isProblem(error) && setProblem(error));
+  }, [customerId, id, props.version]);
+  if (problem) return <Notice kind="error">{sentence(problem)}</Notice>;
+  if (!row) return <Loading />;
+  const open = row.status === "pending" || row.status === "expired";
+  const status = t(`inv.status.${row.status}` as Key);
+  return (
+    <div class="card focus" data-invitation={row.id} data-status={row.status}>
+      <h2>{t("inv.focus.title", { email: row.email })}</h2>
+      <p>
+        <span class={`badge ${row.status}`}>{status}</span> {row.roles.map((r) => r.name).join(", ")}
+      </p>
+      <p>
+        {row.status === "expired"
+          ? t("inv.focus.expired", { when: dateTime(row.expiresAt), email: row.email })
+          : row.status === "pending"
+            ? t("inv.focus.pending", { when: dateTime(row.expiresAt) })
+            : t("inv.focus.closed", { status })}
+      </p>
+      <div class="actions">
+        <a href={`#/c/${customerId}/user-management/invitations`}>{t("inv.focus.back")}</a>
+        {open && (
+          <>
+            <button type="button" class="danger" onClick={() => props.onDelete(row)}>
+              {t("delete")}
+            </button>
+            <button type="button" class="primary" onClick={() => props.onResend(row)}>
+              {t("inv.focus.resend")}
+            </button>
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function InvitationsTable(props: { customerId: string; version: number; onChange: () => void; focus?: string }) {
   const customerId = props.customerId;
   const [filter, setFilter] = useState<StatusFilter>("all");
   const [search, setSearch] = useState("");
@@ -585,6 +642,9 @@ function InvitationsTable(props: { customerId: string; version: number; onChange
   const outcomes = OUTCOMES.includes(filter);
   return (
     <>
+      {props.focus && (
+        <FocusedInvitation customerId={customerId} id={props.focus} version={props.version} onResend={resend} onDelete={setDeleting} />
+      )}
       <div class="filters">
         <label class="filter">
           {t("inv.filter")}{" "}
