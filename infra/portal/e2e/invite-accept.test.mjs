@@ -192,17 +192,28 @@ test("an existing user accepts by logging in; a session of another account is na
   await browser.context.close();
 });
 
+// Every kind of email a local stack can be made to send: the invitation, the welcome, the admin's
+// "joined" (notifyOnAccept is on by default) and "left", the account's deletion. (The renewal
+// request's needs an expired link, 24 hours on: its API test renders it; all share one layout.)
 test("every email fits a phone: no sideways scrolling at 390 px", async () => {
   const erik = unique("erik");
+  const password = "a long new password";
   const adminToken = await sessionOf(ADMIN);
-  const session = await memberOf(adminToken, ACME, erik, { roles: ["Buyer", "Accounting"] });
+  const session = await memberOf(adminToken, ACME, erik, { roles: ["Buyer", "Accounting"], password });
+  const subject = (text) => new RegExp(`\nSubject: ${text.replace(/[.]/g, "\\.")}`);
+  // The "joined" email is owed only while the membership lasts: it has come before erik leaves.
+  const joined = await mailTo(ADMIN.email, subject(`${erik} joined`));
   const left = await call("POST", `/me/customers/${ACME}/leave`, { token: session, body: { confirmCustomerNumber: ACME } });
   assert.equal(left.status, 200);
+  const deleted = await call("DELETE", "/me", { token: session, body: { confirmEmail: erik, password } });
+  assert.equal(deleted.status, 200, JSON.stringify(deleted));
   const phone = await actor({ width: 390, height: 844 });
   const mails = [
     await mailTo(erik, /Accept the invitation|Einladung annehmen/),
     await mailTo(erik, /Welcome|Willkommen/),
-    await mailTo(ADMIN.email, new RegExp(erik.replace(/[.]/g, "\\."))),
+    joined,
+    await mailTo(ADMIN.email, subject(`${erik} left customer`)),
+    await mailTo(erik, subject("Your CloudHub account was deleted")),
   ];
   for (const mail of mails) {
     await phone.page.goto(`${BASE}/_mailbox/${mail.id}`);
