@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { AUDIT_ADMIN, BASE, DELTA, actor, call, invite, logIn, mailTo, memberOf, roleId, screenshot, sessionOf, unique } from "./support.mjs";
+import { AUDIT_ADMIN, BASE, DELTA, actor, call, dismissTour, invite, logIn, mailTo, memberOf, roleId, screenshot, sessionOf, unique } from "./support.mjs";
 
 /** The log's entries of `customer` once the recorder has written `count` of them (it writes each
  * within a moment of its change, from the table's stream). */
@@ -108,6 +108,7 @@ test("an email's link to one invitation opens it in User Management after the lo
   await page.getByLabel("Password").fill(AUDIT_ADMIN.password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForFunction((hash) => location.hash === hash, `#/c/${DELTA}/user-management/invitations/${doras.id}`);
+  await dismissTour(page);
   const card = page.locator(`.focus[data-invitation="${doras.id}"]`);
   await card.getByRole("heading", { name: `The invitation to ${dora}` }).waitFor();
   await card.getByText("Its link works until").waitFor();

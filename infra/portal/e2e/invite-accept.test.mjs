@@ -192,9 +192,9 @@ test("an existing user accepts by logging in; a session of another account is na
   await browser.context.close();
 });
 
-// Every kind of email a local stack can be made to send: the invitation, the welcome, the admin's
-// "joined" (notifyOnAccept is on by default) and "left", the account's deletion. (The renewal
-// request's needs an expired link, 24 hours on: its API test renders it; all share one layout.)
+// Every kind of email but one: the invitation, the welcome, the admin's "joined" (notifyOnAccept
+// is on by default) and "left", the account's deletion. The renewal request's needs a link a day
+// old: renewal.test.mjs checks it, from the stack whose clock runs ahead.
 test("every email fits a phone: no sideways scrolling at 390 px", async () => {
   const erik = unique("erik");
   const password = "a long new password";

@@ -1,6 +1,7 @@
 // What the browser tests share: Debian's Chromium driven by playwright-core, a page per actor,
 // the local stack's API and mailbox. Started by infra/e2e, which sets the environment below.
 //   CLOUDHUB_E2E_URL          the local stack (portal, API, mailbox), e.g. http://127.0.0.1:3000
+//   CLOUDHUB_E2E_FUTURE_URL   a local stack on the same tables, its clock 25 hours ahead
 //   CLOUDHUB_E2E_MAILBOX      its mailbox folder
 //   CLOUDHUB_E2E_SCREENSHOTS  where screenshots go (README's, and a failing test's)
 import { execFileSync } from "node:child_process";
@@ -9,6 +10,8 @@ import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const BASE = process.env.CLOUDHUB_E2E_URL ?? "http://127.0.0.1:3000";
+/** A second local stack on the same tables whose clock runs 25 hours ahead (today's links have expired there). */
+export const FUTURE = process.env.CLOUDHUB_E2E_FUTURE_URL ?? "";
 export const MAILBOX = process.env.CLOUDHUB_E2E_MAILBOX ?? ".local/mailbox";
 export const SCREENSHOTS = process.env.CLOUDHUB_E2E_SCREENSHOTS ?? "";
 export const ADMIN = { email: "admin@acme.example", password: "cloudhub-demo-admin" };

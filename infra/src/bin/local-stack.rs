@@ -7,7 +7,7 @@
 
 use clap::Parser;
 use cloudhub::App;
-use cloudhub::clock::SystemClock;
+use cloudhub::clock::{Clock, SharedClock, SystemClock};
 use cloudhub::links::LinkKeys;
 use cloudhub::schema::{Ttl, create_tables, local_client, tables_named};
 use cloudhub::store::Store;
@@ -60,6 +60,44 @@ struct Options {
         default_value = "CloudHub <no-reply@cloudhub.localhost>"
     )]
     sender_address: String,
+    /// Runs this stack's clock ahead (`25h`, `90m`, `2d`; seconds without a unit), e.g. beside
+    /// another stack on the same tables to see a link expire. Local only: the functions deployed
+    /// read the system clock. The mailer and every route use it; the demo's seed too.
+    #[arg(long, env = "CLOUDHUB_CLOCK_SHIFT", value_parser = parse_shift)]
+    clock_shift: Option<time::Duration>,
+}
+
+/// A shift of `CLOUDHUB_CLOCK_SHIFT`: whole seconds, minutes, hours or days ahead.
+fn parse_shift(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, unit)) if unit.is_ascii_alphabetic() => (&text[..at], unit),
+        _ => (text, 's'),
+    };
+    let amount: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a shift such as 25h, 90m, 2d or 3600"))?;
+    let unit = match unit {
+        's' => time::Duration::SECOND,
+        'm' => time::Duration::MINUTE,
+        'h' => time::Duration::HOUR,
+        'd' => time::Duration::DAY,
+        other => return Err(format!("`{other}` is not a unit: s, m, h or d")),
+    };
+    if amount < 0 {
+        return Err("the clock only runs ahead".into());
+    }
+    unit.checked_mul(i32::try_from(amount).map_err(|_| "too far ahead".to_owned())?)
+        .ok_or_else(|| "too far ahead".into())
+}
+
+/// The system clock, ahead by a fixed shift.
+struct ShiftedClock(time::Duration);
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> time::OffsetDateTime {
+        SystemClock.now() + self.0
+    }
 }
 
 /// A worker thread's stack: unoptimised builds lay the handlers' futures out generously, and the
@@ -77,6 +115,10 @@ fn main() -> anyhow::Result<()> {
 async fn run() -> anyhow::Result<()> {
     tracing_subscriber_init();
     let options = Options::parse();
+    let clock: SharedClock = match options.clock_shift {
+        Some(shift) => Arc::new(ShiftedClock(shift)),
+        None => Arc::new(SystemClock),
+    };
     let client = local_client(&options.dynamodb_endpoint);
     let tables = tables_named(&options.table_prefix);
     create_tables(&client, &tables, Ttl::AsTemplate).await?;
@@ -89,7 +131,7 @@ async fn run() -> anyhow::Result<()> {
     let poller = StreamPoller::new(&client, local_streams_client(&options.dynamodb_endpoint), &tables.data).await?;
     let mailer = Mailer {
         store: store.clone(),
-        clock: Arc::new(SystemClock),
+        clock: clock.clone(),
         links: links.clone(),
         outbox: Outbox::Folder {
             dir: options.mailbox_dir.clone(),
@@ -108,7 +150,7 @@ async fn run() -> anyhow::Result<()> {
     let recording = StreamPoller::new(&client, local_streams_client(&options.dynamodb_endpoint), &tables.data).await?;
     infra::delivery::spawn_recorder(recording, store.clone());
 
-    let seeded = seed::demo(&store, time::OffsetDateTime::now_utc()).await?;
+    let seeded = seed::demo(&store, clock.now()).await?;
     let origins = options
         .cors_origins
         .clone()
@@ -121,7 +163,7 @@ async fn run() -> anyhow::Result<()> {
     let cors = Cors::from_template(&parameters)?;
     let gateway = Gateway::new(App {
         store,
-        clock: Arc::new(SystemClock),
+        clock: clock.clone(),
         link_keys: Some(links),
     })?
     .with_cors(cors.clone());
@@ -136,6 +178,12 @@ async fn run() -> anyhow::Result<()> {
             route.method,
             route.path,
             if route.authorized { "" } else { "  (public)" }
+        );
+    }
+    if let Some(shift) = options.clock_shift {
+        println!(
+            "This stack's clock runs {shift} ahead (CLOUDHUB_CLOCK_SHIFT): it is {} here",
+            clock.now()
         );
     }
     println!(
@@ -163,4 +211,25 @@ async fn run() -> anyhow::Result<()> {
 
 fn tracing_subscriber_init() {
     cloudhub::telemetry::init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shift_is_a_whole_number_of_seconds_minutes_hours_or_days_ahead() {
+        assert_eq!(parse_shift("25h"), Ok(time::Duration::hours(25)));
+        assert_eq!(parse_shift("90m"), Ok(time::Duration::minutes(90)));
+        assert_eq!(parse_shift("2d"), Ok(time::Duration::days(2)));
+        assert_eq!(parse_shift("3600"), Ok(time::Duration::hours(1)));
+        for wrong in ["", "h", "-1h", "1.5h", "25w", "99999999999d"] {
+            assert!(parse_shift(wrong).is_err(), "{wrong}");
+        }
+        let ahead = ShiftedClock(time::Duration::hours(25)).now() - time::OffsetDateTime::now_utc();
+        assert!(
+            ahead > time::Duration::hours(24) && ahead <= time::Duration::hours(25),
+            "{ahead}"
+        );
+    }
 }
