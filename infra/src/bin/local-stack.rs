@@ -53,6 +53,11 @@ struct Options {
     /// publisher and mailer under `cargo lambda watch`, reads the events).
     #[arg(long, env = "CLOUDHUB_DELIVER_EMAILS", default_value_t = true, action = clap::ArgAction::Set)]
     deliver_emails: bool,
+    /// Whether the local stack keeps the invitation counters and the activity log from the
+    /// stream itself (off when another local stack on the same tables does: two recorders are
+    /// correct, each record is recorded once, but the second one's refused attempts cost time).
+    #[arg(long, env = "CLOUDHUB_RECORD", default_value_t = true, action = clap::ArgAction::Set)]
+    record: bool,
     /// The sender address written into emails.
     #[arg(
         long,
@@ -145,10 +150,13 @@ async fn run() -> anyhow::Result<()> {
     if options.deliver_emails {
         infra::delivery::spawn(poller, mailer);
     }
-    // The invitation counters: the table's stream → the recorder, always (the invitations
-    // table's counts are read from them).
-    let recording = StreamPoller::new(&client, local_streams_client(&options.dynamodb_endpoint), &tables.data).await?;
-    infra::delivery::spawn_recorder(recording, store.clone());
+    // The invitation counters and the activity log: the table's stream → the recorder (the
+    // invitations table's counts are read from them).
+    if options.record {
+        let recording =
+            StreamPoller::new(&client, local_streams_client(&options.dynamodb_endpoint), &tables.data).await?;
+        infra::delivery::spawn_recorder(recording, store.clone());
+    }
 
     let seeded = seed::demo(&store, clock.now()).await?;
     let origins = options
