@@ -87,6 +87,12 @@ test("the activity log says who invited, resent, deleted, accepted and assigned 
   await filters.getByLabel("To (day, inclusive)").fill(day(-1));
   await filters.getByRole("button", { name: "Show", exact: true }).click();
   await page.getByText("The first day must be before the last one, and within the last year.").waitFor();
+  // The download with those days is refused in the same sentence (its answer read as text).
+  const refused = page.waitForResponse((answer) => answer.url().includes("format=csv"));
+  await filters.getByRole("button", { name: "Download as CSV" }).click();
+  assert.equal((await refused).status(), 400);
+  await page.waitForFunction(() => !document.querySelector("form.filters button[disabled]"));
+  assert.equal(await page.locator(".notice-error").textContent(), "The first day must be before the last one, and within the last year.");
   await filters.getByLabel("From (day)").fill(day(0));
   await filters.getByLabel("To (day, inclusive)").fill(day(0));
   await filters.getByRole("button", { name: "Show", exact: true }).click();
