@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, isProblem, ok, type Problem, type Schemas } from "./api";
 import { dateTime, type Key, sentence, t } from "./i18n";
-import { Loading, Notice } from "./ui";
+import { Loading, Notice, ShowMore } from "./ui";
 
 type Entry = Schemas["ActivityEntry"];
 type Kind = Schemas["ActivityKind"];
@@ -215,11 +215,7 @@ export function ActivityLog(props: { customerId: string; roles: { id: string; na
           </table>
         </div>
       )}
-      {cursor && (
-        <button type="button" onClick={() => load(cursor)}>
-          {t("inv.more")}
-        </button>
-      )}
+      <ShowMore cursor={cursor} onMore={load} />
     </section>
   );
 }

@@ -53,6 +53,17 @@ export function LanguageSwitch(props: { onChange?: (lang: Language) => void }) {
   );
 }
 
+/** "Show more" under a paged table, while the last page had a `nextCursor`. */
+export function ShowMore(props: { cursor: string | null; onMore: (cursor: string) => void }) {
+  const cursor = props.cursor;
+  if (!cursor) return null;
+  return (
+    <button type="button" onClick={() => props.onMore(cursor)}>
+      {t("inv.more")}
+    </button>
+  );
+}
+
 export function navigate(hash: string) {
   if (location.hash !== hash) location.hash = hash;
 }

@@ -15,7 +15,7 @@ import {
 } from "./api";
 import { ActivityLog } from "./activity";
 import { dateTime, type Key, sentence, t } from "./i18n";
-import { Dialog, Loading, navigate, Notice } from "./ui";
+import { Dialog, Loading, navigate, Notice, ShowMore } from "./ui";
 
 type Role = Schemas["Role"] & { usage: Schemas["RoleUsage"] };
 type Quota = { limit: number; used: number; remaining: number; resetsAt: string };
@@ -460,11 +460,7 @@ function UsersTable(props: { customerId: string; roles: Role[] | null; version: 
           </tbody>
         </table>
       </div>
-      {cursor && (
-        <button type="button" onClick={() => load(cursor)}>
-          {t("inv.more")}
-        </button>
-      )}
+      <ShowMore cursor={cursor} onMore={load} />
       {editing && props.roles && (
         <Dialog title={t("users.assign.title", { email: editing.email })}>
           <form onSubmit={save} class="stack">
@@ -738,11 +734,7 @@ function InvitationsTable(props: { customerId: string; version: number; onChange
           </table>
         </div>
       )}
-      {cursor && (
-        <button type="button" onClick={() => load(cursor)}>
-          {t("inv.more")}
-        </button>
-      )}
+      <ShowMore cursor={cursor} onMore={load} />
       {deleting && (
         <Dialog title={t("inv.delete.title")}>
           <p>{t("inv.delete.body", { email: deleting.email })}</p>
